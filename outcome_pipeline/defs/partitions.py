@@ -1,0 +1,20 @@
+"""The one daily partitions definition every partitioned asset shares (business days)."""
+
+import dagster as dg
+
+from outcome_pipeline.settings import Settings
+
+_settings = Settings.from_env()
+
+daily_partitions = dg.DailyPartitionsDefinition(
+    start_date=_settings.start_date,
+    timezone=_settings.timezone,
+)
+
+
+def window_days(window: dg.TimeWindow) -> list:
+    """Business days of a partition window (one day, or a single-run range)."""
+    from datetime import timedelta
+
+    first, last = window.start.date(), window.end.date()
+    return [first + timedelta(days=i) for i in range((last - first).days)]

@@ -1,0 +1,62 @@
+"""Resources, declared once: the warehouse and the landing store, configured from the env."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import dagster as dg
+
+from outcome_pipeline.settings import Settings
+from outcome_pipeline.warehouse import Warehouse
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """The SQL warehouse (DuckDB file by default, PostgreSQL in production).
+
+    A connection is opened per write and closed right after: a DuckDB file admits one
+    process at a time, so nothing may hold it between steps.
+    """
+
+    url: str
+    schema_name: str = "outcome"
+
+    @contextmanager
+    def open(self) -> Iterator[Warehouse]:
+        warehouse = Warehouse(self.url, self.schema_name)
+        try:
+            yield warehouse
+        finally:
+            warehouse.dispose()
+
+
+class LandingResource(dg.ConfigurableResource):
+    """Where the feeds land: <root>/<feed>/<YYYY-MM-DD>/<table>*.{csv,jsonl,parquet}."""
+
+    root: str
+    timezone: str = "Europe/London"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.root)
+
+
+def build_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
+    """Resources from the environment. The URL is an EnvVar when set (it may hold a secret)."""
+    s = settings or Settings.from_env()
+    url = (
+        dg.EnvVar("OUTCOME_WAREHOUSE_URL")
+        if "OUTCOME_WAREHOUSE_URL" in os.environ
+        else s.warehouse_url
+    )
+    return {
+        "warehouse": WarehouseResource(url=url, schema_name=s.warehouse_schema),
+        "landing": LandingResource(root=s.landing_dir, timezone=s.timezone),
+    }
+
+
+@dg.definitions
+def resources() -> dg.Definitions:
+    return dg.Definitions(resources=build_resources())

@@ -1,0 +1,265 @@
+"""Read one landing file of any of the three formats into Arrow, with its line numbers.
+
+CSV and JSON lines are read as text columns (the contract decides the types later, in
+:mod:`outcome_pipeline.ingest.conform`, so that one bad value costs one row, not the file).
+Parquet already carries types; it is cast to the contract's types. Every row keeps the
+1-based line it came from (CSV: the header is line 1; JSON lines: the line; Parquet: the row).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from outcome_pipeline.contracts import TableContract
+from outcome_pipeline.ingest.conform import conform
+
+LINE = "_source_line"
+FILE = "_source_file"
+
+
+class LandingFileError(Exception):
+    """A landing file that cannot be read as a whole; the message names the file."""
+
+
+@dataclass
+class MalformedLine:
+    """A line that is not a record at all (wrong field count, not JSON, not UTF-8)."""
+
+    line: int
+    text: str
+    error: str
+
+
+@dataclass
+class RawFile:
+    """What a file holds before typing: contract columns (text or typed), lines, drift."""
+
+    table: pa.Table
+    missing_columns: list[str] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
+    malformed: list[MalformedLine] = field(default_factory=list)
+
+
+def read_raw(path: Path, contract: TableContract, fmt: str | None = None) -> RawFile:
+    """Read ``path`` for ``contract``; raise :class:`LandingFileError` if it is unreadable.
+
+    A missing *required* column makes the whole file unreadable (the message names the column
+    and the file); a missing optional column is filled with nulls and reported; extra columns
+    are reported and left out.
+    """
+    fmt = fmt or path.suffix.lstrip(".")
+    try:
+        if fmt == "csv":
+            raw = _read_csv(path, contract)
+        elif fmt == "jsonl":
+            raw = _read_jsonl(path, contract)
+        elif fmt == "parquet":
+            raw = _read_parquet(path, contract)
+        else:
+            raise LandingFileError(f"{path}: unknown format {fmt!r}")
+    except LandingFileError:
+        raise
+    except (pa.ArrowException, duckdb.Error, OSError, UnicodeError, ValueError) as exc:
+        raise LandingFileError(f"{path}: cannot be read as {fmt}: {exc}") from exc
+    missing_required = [c for c in raw.missing_columns if c in contract.required_columns]
+    if missing_required:
+        raise LandingFileError(
+            f"{path}: required column(s) {', '.join(missing_required)} missing "
+            f"(table {contract.name})"
+        )
+    return raw
+
+
+def read_landing_file(path: Path, contract: TableContract, timezone: str = "UTC") -> pa.Table:
+    """Read a file into the contract's typed columns plus ``_source_file``/``_source_line``.
+
+    Rows that cannot be typed are left out here; the ingest step keeps them (quarantine).
+    """
+    raw = read_raw(path, contract)
+    typed = conform(raw.table, contract, timezone).table
+    return typed.append_column(FILE, pa.array([str(path)] * typed.num_rows, pa.string()))
+
+
+# --- CSV -------------------------------------------------------------------------------
+
+
+def _read_csv(path: Path, contract: TableContract) -> RawFile:
+    header = _csv_header(path)
+    present = [c for c in contract.column_names if c in header]
+    bad: list[pacsv.InvalidRow] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad.append(row)
+        return "skip"
+
+    def read(use_threads: bool) -> pa.Table:
+        bad.clear()
+        return pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=use_threads),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                # Binary first: a stray non-UTF-8 byte must cost one row, not the file.
+                column_types={name: pa.binary() for name in header},
+                include_columns=present,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+
+    table = read(use_threads=True)
+    if bad:
+        # Physical line numbers are only known to the single-threaded reader.
+        table = read(use_threads=False)
+    malformed = [
+        MalformedLine(
+            row.number or -1,
+            row.text,
+            f"expected {row.expected_columns} fields, found {row.actual_columns}",
+        )
+        for row in bad
+    ]
+    skipped = {m.line for m in malformed}
+    lines = _lines_excluding(table.num_rows, first=2, skipped=skipped)
+    table, enc_bad = _decode_utf8(table, lines)
+    malformed.extend(enc_bad)
+    return RawFile(
+        table=table,
+        missing_columns=[c for c in contract.column_names if c not in header],
+        extra_columns=[c for c in header if c not in contract.column_names],
+        malformed=sorted(malformed, key=lambda m: m.line),
+    )
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open("rb") as fh:
+        first = fh.readline()
+    if not first.strip():
+        return []
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LandingFileError(f"{path}: header is not UTF-8: {exc}") from exc
+    return [h.strip().strip('"') for h in text.rstrip("\r\n").split(",")]
+
+
+def _lines_excluding(n: int, first: int, skipped: set[int]) -> pa.Array:
+    if not skipped:
+        return pa.array(range(first, first + n), pa.int64())
+    out, line = [], first
+    while len(out) < n:
+        if line not in skipped:
+            out.append(line)
+        line += 1
+    return pa.array(out, pa.int64())
+
+
+def _decode_utf8(table: pa.Table, lines: pa.Array) -> tuple[pa.Table, list[MalformedLine]]:
+    """Binary → string columns; rows holding invalid UTF-8 become malformed lines."""
+    bad_rows: dict[int, str] = {}
+    for name in table.column_names:
+        col = table[name].combine_chunks()
+        try:
+            col.cast(pa.string())
+        except pa.ArrowInvalid:
+            for i, value in enumerate(col.to_pylist()):
+                if value is None:
+                    continue
+                try:
+                    value.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    bad_rows.setdefault(i, f"column {name}: invalid UTF-8 ({exc.reason})")
+    malformed = []
+    if bad_rows:
+        keep = pa.array([i not in bad_rows for i in range(table.num_rows)])
+        for i, err in sorted(bad_rows.items()):
+            raw = {n: table[n][i].as_py() for n in table.column_names}
+            text = json.dumps({k: v.decode("utf-8", "replace") if v else v for k, v in raw.items()})
+            malformed.append(MalformedLine(lines[i].as_py(), text, err))
+        table, lines = table.filter(keep), lines.filter(keep)
+    columns = [table[n].cast(pa.string()) for n in table.column_names]
+    out = pa.table(columns, names=table.column_names).append_column(LINE, lines)
+    return out, malformed
+
+
+# --- JSON lines ------------------------------------------------------------------------
+
+
+def _read_jsonl(path: Path, contract: TableContract) -> RawFile:
+    con = duckdb.connect()
+    try:
+        # read_json_objects keeps one row per line (NULL where the line is not JSON), so
+        # line numbers survive; ->> renders numbers and booleans as text, which the
+        # contract then types like CSV text.
+        rel = con.sql(
+            "SELECT ordinality::BIGINT AS line, json, json_keys(json) AS keys "
+            "FROM read_json_objects($path, format='newline_delimited', ignore_errors=true) "
+            "WITH ORDINALITY",
+            params={"path": str(path)},
+        ).to_arrow_table()
+        keys = set(pc.unique(pc.list_flatten(rel["keys"])).to_pylist())
+        selects = ", ".join(f"json->>'{c}' AS \"{c}\"" for c in contract.column_names if c in keys)
+        con.register("rel", rel)
+        body = con.sql(
+            f"SELECT line{', ' + selects if selects else ''} FROM rel WHERE json IS NOT NULL "
+            "ORDER BY line"
+        ).to_arrow_table()
+        bad_lines = con.sql(
+            "SELECT line FROM rel WHERE json IS NULL ORDER BY line"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    malformed = _malformed_jsonl(path, set(bad_lines["line"].to_pylist()))
+    table = body.drop_columns(["line"]).append_column(LINE, body["line"])
+    return RawFile(
+        table=table,
+        missing_columns=[c for c in contract.column_names if c not in keys],
+        extra_columns=sorted(keys - set(contract.column_names)),
+        malformed=malformed,
+    )
+
+
+def _malformed_jsonl(path: Path, lines: set[int]) -> list[MalformedLine]:
+    if not lines:
+        return []
+    out = []
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if number not in lines:
+                continue
+            text = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if not text.strip():
+                continue  # blank lines are not records
+            try:
+                raw.decode("utf-8")
+                json.loads(text)
+                error = "not a JSON object"
+            except UnicodeDecodeError as exc:
+                error = f"invalid UTF-8 ({exc.reason})"
+            except json.JSONDecodeError as exc:
+                error = f"not valid JSON ({exc.msg})"
+            out.append(MalformedLine(number, text, error))
+    return out
+
+
+# --- Parquet ---------------------------------------------------------------------------
+
+
+def _read_parquet(path: Path, contract: TableContract) -> RawFile:
+    names = pq.read_schema(path).names
+    present = [c for c in contract.column_names if c in names]
+    table = pq.read_table(path, columns=present)
+    lines = pa.array(range(1, table.num_rows + 1), pa.int64())
+    return RawFile(
+        table=table.append_column(LINE, lines),
+        missing_columns=[c for c in contract.column_names if c not in names],
+        extra_columns=[c for c in names if c not in contract.column_names],
+    )

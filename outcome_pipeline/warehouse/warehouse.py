@@ -1,0 +1,236 @@
+"""The warehouse: a SQLAlchemy engine, explicit DDL, atomic partition replacement.
+
+DuckDB (default, a file) and PostgreSQL (production, BI) behave the same from outside:
+``replace_partitions`` deletes the partition window of every table it is given and inserts the
+new rows, all in ONE transaction — a crash leaves the previous rows, a rerun leaves the same
+rows. Bulk paths per dialect (DuckDB: Arrow scan; PostgreSQL: COPY), never row by row.
+
+A DuckDB file admits one process at a time, so the engine uses no pool (the file is released
+when a connection closes) and nothing holds a connection between calls.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
+
+from outcome_pipeline.warehouse.tables import (
+    ALL_TABLES,
+    TableDef,
+    check_identifier,
+    current_state_views,
+)
+
+DEFAULT_URL = "duckdb:///data/warehouse.duckdb"
+DEFAULT_SCHEMA = "outcome"
+_COPY_CHUNK = 8 << 20
+
+
+@dataclass(frozen=True)
+class PartitionWrite:
+    """Replace ``table``'s rows with partition_column in [start, end) by ``rows``."""
+
+    table: TableDef
+    start: date
+    end: date
+    rows: pa.Table
+    # Extra equality filter for tables shared by several writers (e.g. load_audit by feed).
+    match: tuple[tuple[str, str], ...] = ()
+
+
+def sql_type(t: pa.DataType, dialect: str) -> str:
+    if pa.types.is_string(t) or pa.types.is_large_string(t):
+        return "VARCHAR" if dialect == "duckdb" else "TEXT"
+    if pa.types.is_int64(t):
+        return "BIGINT"
+    if pa.types.is_int32(t):
+        return "INTEGER"
+    if pa.types.is_floating(t):
+        return "DOUBLE" if dialect == "duckdb" else "DOUBLE PRECISION"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    if pa.types.is_date(t):
+        return "DATE"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMPTZ" if t.tz else "TIMESTAMP"
+    raise TypeError(f"no SQL type for Arrow type {t}")
+
+
+def _q(identifier: str) -> str:
+    return f'"{check_identifier(identifier)}"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+class Warehouse:
+    """Warehouse access for the pipeline (no Dagster here; the resource wraps this)."""
+
+    def __init__(self, url: str = DEFAULT_URL, schema: str = DEFAULT_SCHEMA) -> None:
+        self.url = sa.make_url(url)
+        self.schema = check_identifier(schema)
+        self.dialect = self.url.get_backend_name()
+        if self.dialect not in ("duckdb", "postgresql"):
+            raise ValueError(f"unsupported warehouse {self.dialect!r}: use duckdb or postgresql")
+        if self.dialect == "postgresql" and self.url.drivername == "postgresql":
+            self.url = self.url.set(drivername="postgresql+psycopg")
+        self._engine: Engine | None = None
+
+    # -- connections --------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            if self.dialect == "duckdb" and self.url.database not in (None, "", ":memory:"):
+                Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+            self._engine = sa.create_engine(self.url, poolclass=NullPool)
+        return self._engine
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    @contextmanager
+    def begin(self) -> Iterator[Connection]:
+        """One transaction: commits on success, rolls back on any exception."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def qualified(self, table: str) -> str:
+        return f"{_q(self.schema)}.{_q(table)}"
+
+    # -- DDL ----------------------------------------------------------------------------
+
+    def create_tables(self, tables: Sequence[TableDef] = ALL_TABLES) -> None:
+        """Create the schema, tables (if missing), comments and views. Idempotent."""
+        with self.begin() as conn:
+            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {_q(self.schema)}")
+            for t in tables:
+                cols = ", ".join(
+                    f"{_q(c.name)} {sql_type(c.type, self.dialect)}" for c in t.columns
+                )
+                conn.exec_driver_sql(
+                    f"CREATE TABLE IF NOT EXISTS {self.qualified(t.name)} ({cols})"
+                )
+                if t.partition_column and self.dialect == "postgresql":
+                    conn.exec_driver_sql(
+                        f"CREATE INDEX IF NOT EXISTS {_q(t.name + '_partition_idx')} "
+                        f"ON {self.qualified(t.name)} ({_q(t.partition_column)})"
+                    )
+                conn.exec_driver_sql(
+                    f"COMMENT ON TABLE {self.qualified(t.name)} IS {_literal(t.comment)}"
+                )
+                for c in t.columns:
+                    conn.exec_driver_sql(
+                        f"COMMENT ON COLUMN {self.qualified(t.name)}.{_q(c.name)} "
+                        f"IS {_literal(c.comment)}"
+                    )
+            names = {t.name for t in tables}
+            for name, body in current_state_views().items():
+                if name.removesuffix("_current") in names:
+                    sql = body.replace("{schema}", _q(self.schema))
+                    conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {self.qualified(name)} AS {sql}")
+
+    # -- writes -------------------------------------------------------------------------
+
+    def replace_partitions(self, writes: Sequence[PartitionWrite]) -> None:
+        """Delete each write's window and insert its rows, all in one transaction."""
+        with self.begin() as conn:
+            for w in writes:
+                self.delete_window(conn, w.table, w.start, w.end, w.match)
+                self.insert_rows(conn, w.table, w.rows)
+
+    def delete_window(
+        self,
+        conn: Connection,
+        t: TableDef,
+        start: date,
+        end: date,
+        match: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        """Delete rows with partition_column in [start, end) (and the ``match`` equalities)."""
+        if t.partition_column is None:
+            raise ValueError(f"{t.name} is not partitioned")
+        col = _q(t.partition_column)
+        extra = "".join(f" AND {_q(name)} = :m{i}" for i, (name, _) in enumerate(match))
+        params = {"start": start, "end": end, **{f"m{i}": v for i, (_, v) in enumerate(match)}}
+        conn.execute(
+            sa.text(
+                f"DELETE FROM {self.qualified(t.name)} WHERE {col} >= :start AND {col} < :end"
+                + extra
+            ),
+            params,
+        )
+
+    def insert_rows(self, conn: Connection, t: TableDef, rows: pa.Table) -> int:
+        """Bulk-insert ``rows`` (cast to the table's schema) inside ``conn``'s transaction."""
+        rows = rows.select(t.column_names).cast(t.arrow_schema)
+        if rows.num_rows == 0:
+            return 0
+        if self.dialect == "duckdb":
+            self._insert_duckdb(conn, t, rows)
+        else:
+            self._copy_postgres(conn, t, rows)
+        return rows.num_rows
+
+    def _insert_duckdb(self, conn: Connection, t: TableDef, rows: pa.Table) -> None:
+        # The raw DuckDB connection is the one SQLAlchemy opened the transaction on, so the
+        # Arrow scan below belongs to the same transaction as the DELETE before it.
+        raw = conn.connection.driver_connection
+        view = f"_incoming_{t.name}"
+        raw.register(view, rows)
+        try:
+            cols = ", ".join(_q(c) for c in t.column_names)
+            raw.execute(f"INSERT INTO {self.qualified(t.name)} ({cols}) SELECT {cols} FROM {view}")
+        finally:
+            raw.unregister(view)
+
+    def _copy_postgres(self, conn: Connection, t: TableDef, rows: pa.Table) -> None:
+        buf = io.BytesIO()
+        pacsv.write_csv(rows, buf, pacsv.WriteOptions(include_header=False))
+        data = buf.getbuffer()
+        cols = ", ".join(_q(c) for c in t.column_names)
+        raw = conn.connection.driver_connection
+        with (
+            raw.cursor() as cur,
+            cur.copy(f"COPY {self.qualified(t.name)} ({cols}) FROM STDIN (FORMAT csv)") as copy,
+        ):
+            for i in range(0, len(data), _COPY_CHUNK):
+                copy.write(data[i : i + _COPY_CHUNK])
+
+    # -- reads --------------------------------------------------------------------------
+
+    def read_table(self, name: str, where: str = "", params: dict | None = None) -> pa.Table:
+        """Read a whole table (or a filtered part) into Arrow, in a stable order."""
+        t = next((t for t in ALL_TABLES if t.name == name), None)
+        order = ""
+        if t is not None:
+            keys = [k for k in (t.partition_column, *t.order_by) if k]
+            order = " ORDER BY " + ", ".join(_q(k) for k in keys) if keys else ""
+        sql = f"SELECT * FROM {self.qualified(name)}{(' WHERE ' + where) if where else ''}{order}"
+        return self.query(sql, params)
+
+    def query(self, sql: str, params: dict | None = None) -> pa.Table:
+        with self.engine.connect() as conn:
+            result = conn.execute(sa.text(sql), params or {})
+            names = list(result.keys())
+            rows = result.fetchall()
+        columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
+        return pa.table({n: pa.array(list(col)) for n, col in zip(names, columns, strict=True)})
+
+    def count(self, name: str, where: str = "", params: dict | None = None) -> int:
+        sql = f"SELECT count(*) FROM {self.qualified(name)}{(' WHERE ' + where) if where else ''}"
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.text(sql), params or {}).scalar_one())
