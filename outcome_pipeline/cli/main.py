@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--days", type=int, default=14)
     d.add_argument("--interactions-per-day", type=int, default=5_000)
     d.add_argument("--seed", type=int, default=7)
+    o = sub.add_parser("docs", help="rewrite docs/feed_contracts.md and docs/data_dictionary.md")
+    o.add_argument("--out", type=Path, default=Path("docs"))
     return p
 
 
@@ -89,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         from outcome_pipeline.cli.run import run_range
 
         return 0 if run_range(args.start, args.end).ok else 1
+    if args.command == "docs":
+        from outcome_pipeline.docs_gen import write_docs
+
+        for path in write_docs(args.out):
+            print(f"wrote {path}")
+        return 0
     if args.command == "demo":
         landing = _landing(None)
         os.environ.setdefault("OUTCOME_LANDING_DIR", str(landing))

@@ -104,7 +104,7 @@ INTERACTIONS = TableContract(
         Column(
             "parent_interaction_id",
             pa.string(),
-            "For a transfer leg, the id of the leg it was transferred from; empty on the first leg.",
+            "For a transfer leg, the id of the leg it was transferred from; empty on a first leg.",
         ),
         Column("channel", pa.string(), "Channel of the contact.", True, allowed=CHANNELS),
         Column("direction", pa.string(), "inbound or outbound.", True, allowed=DIRECTIONS),

@@ -57,6 +57,9 @@ def read_raw(path: Path, contract: TableContract, fmt: str | None = None) -> Raw
     """
     fmt = fmt or path.suffix.lstrip(".")
     try:
+        if fmt in ("csv", "jsonl") and path.stat().st_size == 0:
+            # Text exports of a day with nothing to say are often empty files: zero rows.
+            return RawFile(_empty_text_table(contract))
         if fmt == "csv":
             raw = _read_csv(path, contract)
         elif fmt == "jsonl":
@@ -86,6 +89,11 @@ def read_landing_file(path: Path, contract: TableContract, timezone: str = "UTC"
     raw = read_raw(path, contract)
     typed = conform(raw.table, contract, timezone).table
     return typed.append_column(FILE, pa.array([str(path)] * typed.num_rows, pa.string()))
+
+
+def _empty_text_table(contract: TableContract) -> pa.Table:
+    columns = {c: pa.array([], pa.string()) for c in contract.column_names}
+    return pa.table({**columns, LINE: pa.array([], pa.int64())})
 
 
 # --- CSV -------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from outcome_pipeline.warehouse.tables import (
     current_state_views,
 )
 
+_KNOWN = {t.name: t for t in ALL_TABLES}
 DEFAULT_URL = "duckdb:///data/warehouse.duckdb"
 DEFAULT_SCHEMA = "outcome"
 _COPY_CHUNK = 8 << 20
@@ -212,13 +213,17 @@ class Warehouse:
 
     # -- reads --------------------------------------------------------------------------
 
-    def read_table(self, name: str, where: str = "", params: dict | None = None) -> pa.Table:
-        """Read a whole table (or a filtered part) into Arrow, in a stable order."""
-        t = next((t for t in ALL_TABLES if t.name == name), None)
+    def read_table(
+        self, table: TableDef | str, where: str = "", params: dict | None = None
+    ) -> pa.Table:
+        """Read a table (or a filtered part) into Arrow in a total, stable order."""
+        t = table if isinstance(table, TableDef) else _KNOWN.get(table)
+        name = table.name if isinstance(table, TableDef) else table
         order = ""
         if t is not None:
             keys = [k for k in (t.partition_column, *t.order_by) if k]
-            order = " ORDER BY " + ", ".join(_q(k) for k in keys) if keys else ""
+            keys += [c for c in t.column_names if c not in keys]
+            order = " ORDER BY " + ", ".join(_q(k) for k in keys)
         sql = f"SELECT * FROM {self.qualified(name)}{(' WHERE ' + where) if where else ''}{order}"
         return self.query(sql, params)
 

@@ -1,0 +1,128 @@
+"""The warehouse layer on real DuckDB files and the real PostgreSQL server."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+import pytest
+
+from outcome_pipeline.warehouse import PartitionWrite, TableDef, Warehouse
+from outcome_pipeline.warehouse.tables import ColumnDef, check_identifier
+
+EVENTS = TableDef(
+    name="events",
+    comment="Test table. Grain: one row per event.",
+    columns=(
+        ColumnDef("partition_date", pa.date32(), "Partition day."),
+        ColumnDef("feed", pa.string(), "Feed."),
+        ColumnDef("event_id", pa.string(), "Id."),
+        ColumnDef("at", pa.timestamp("us", tz="UTC"), "When (UTC)."),
+        ColumnDef("n", pa.int64(), "A count."),
+        ColumnDef("x", pa.float64(), "A measure."),
+        ColumnDef("flag", pa.bool_(), "A flag."),
+    ),
+    order_by=("event_id",),
+)
+
+
+def rows(day: date, ids: list[str], feed: str = "a") -> pa.Table:
+    n = len(ids)
+    return pa.table(
+        {
+            "partition_date": pa.array([day] * n, pa.date32()),
+            "feed": [feed] * n,
+            "event_id": ids,
+            "at": pa.array(
+                [datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC)] * n, pa.timestamp("us", "UTC")
+            ),
+            "n": pa.array(range(n), pa.int64()),
+            "x": pa.array([1.5] * n),
+            "flag": pa.array([i % 2 == 0 for i in range(n)]),
+        }
+    )
+
+
+def test_replace_partition_is_idempotent_and_leaves_other_days(warehouse: Warehouse) -> None:
+    warehouse.create_tables([EVENTS])
+    warehouse.create_tables([EVENTS])  # DDL is idempotent
+    d1, d2, d3 = date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3)
+    warehouse.replace_partitions([PartitionWrite(EVENTS, d1, d2, rows(d1, ["a", "b"]))])
+    warehouse.replace_partitions([PartitionWrite(EVENTS, d2, d3, rows(d2, ["c"]))])
+    first = warehouse.read_table(EVENTS)
+    warehouse.replace_partitions([PartitionWrite(EVENTS, d1, d2, rows(d1, ["a", "b"]))])
+    assert warehouse.read_table(EVENTS).equals(first)
+    warehouse.replace_partitions([PartitionWrite(EVENTS, d1, d2, rows(d1, ["z"]))])
+    got = warehouse.read_table(EVENTS)
+    assert got["event_id"].to_pylist() == ["z", "c"]
+    assert got["at"][0].as_py() == datetime(2024, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+
+
+def test_match_limits_the_delete_to_one_writer(warehouse: Warehouse) -> None:
+    warehouse.create_tables([EVENTS])
+    d1, d2 = date(2024, 1, 1), date(2024, 1, 2)
+    warehouse.replace_partitions(
+        [PartitionWrite(EVENTS, d1, d2, rows(d1, ["a"], "a"), (("feed", "a"),))]
+    )
+    warehouse.replace_partitions(
+        [PartitionWrite(EVENTS, d1, d2, rows(d1, ["b"], "b"), (("feed", "b"),))]
+    )
+    warehouse.replace_partitions(
+        [PartitionWrite(EVENTS, d1, d2, rows(d1, ["a2"], "a"), (("feed", "a"),))]
+    )
+    assert sorted(warehouse.read_table(EVENTS)["event_id"].to_pylist()) == ["a2", "b"]
+
+
+def test_failed_write_leaves_previous_partition_intact(warehouse: Warehouse) -> None:
+    warehouse.create_tables([EVENTS])
+    d1, d2 = date(2024, 1, 1), date(2024, 1, 2)
+    warehouse.replace_partitions([PartitionWrite(EVENTS, d1, d2, rows(d1, ["a", "b"]))])
+    before = warehouse.read_table(EVENTS)
+    with pytest.raises(RuntimeError, match="injected"), warehouse.begin() as conn:
+        warehouse.delete_window(conn, EVENTS, d1, d2)
+        warehouse.insert_rows(conn, EVENTS, rows(d1, ["x", "y", "z"]))
+        raise RuntimeError("injected crash between insert and commit")
+    assert warehouse.read_table(EVENTS).equals(before)
+
+
+def test_text_round_trips_through_the_bulk_path(warehouse: Warehouse) -> None:
+    """Commas, quotes, newlines, unicode, empty string vs NULL survive DuckDB scan and PG COPY."""
+    warehouse.create_tables([EVENTS])
+    d1, d2 = date(2024, 1, 1), date(2024, 1, 2)
+    tricky = ["a,b", 'say "hi"', "two\nlines", "é ✓ 日本", "", None, "\\N", "NULL"]
+    table = rows(d1, [f"id{i}" for i in range(len(tricky))])
+    table = table.set_column(1, "feed", pa.array(tricky, pa.string()))
+    table = table.set_column(4, "n", pa.array([None, 1, 2, 3, 4, 5, 6, 7], pa.int64()))
+    warehouse.replace_partitions([PartitionWrite(EVENTS, d1, d2, table)])
+    got = warehouse.read_table(EVENTS)
+    assert got["feed"].to_pylist() == tricky
+    assert got["n"].to_pylist() == [None, 1, 2, 3, 4, 5, 6, 7]
+
+
+def test_column_comments_are_in_the_warehouse(warehouse: Warehouse) -> None:
+    warehouse.create_tables([EVENTS])
+    if warehouse.dialect == "duckdb":
+        sql = (
+            "SELECT comment FROM duckdb_columns() WHERE schema_name = :s "
+            "AND table_name = 'events' AND column_name = 'event_id'"
+        )
+    else:
+        sql = (
+            "SELECT col_description(format('%I.%I', CAST(:s AS text), 'events')::regclass, "
+            "(SELECT ordinal_position FROM information_schema.columns WHERE table_schema = CAST(:s AS text) "
+            "AND table_name = 'events' AND column_name = 'event_id')::int)"
+        )
+    assert warehouse.query(sql, {"s": warehouse.schema}).column(0).to_pylist() == ["Id."]
+
+
+@pytest.mark.parametrize("bad", ["Robert'); DROP TABLE x;--", "UPPER", "a-b", "", "x" * 64])
+def test_identifiers_are_validated(bad: str) -> None:
+    with pytest.raises(ValueError, match="identifier"):
+        check_identifier(bad)
+    with pytest.raises(ValueError):
+        Warehouse("duckdb:///:memory:", schema=bad)
+
+
+def test_unsupported_dialect_is_refused() -> None:
+    with pytest.raises(ValueError, match="unsupported warehouse"):
+        Warehouse("sqlite:///x.db")
