@@ -63,6 +63,7 @@ def conform(table: pa.Table, contract: TableContract, timezone: str) -> Conforme
             for i in np.flatnonzero(failed):
                 messages[i].append(f"bad_type: {col.name}={_short(raw[int(i)].as_py())!r}")
     for name in contract.required_columns:
+        code = "missing_key" if name == contract.key else "missing_required"
         missing = pc.is_null(columns[name]).to_numpy(zero_copy_only=False)
         if name in table.column_names:
             raw_missing = pc.is_null(table[name]).to_numpy(zero_copy_only=False)
@@ -70,7 +71,7 @@ def conform(table: pa.Table, contract: TableContract, timezone: str) -> Conforme
         if missing.any():
             bad |= missing
             for i in np.flatnonzero(missing):
-                messages[i].append(f"missing_required: {name} is empty")
+                messages[i].append(f"{code}: {name} is empty")
     typed = pa.table(columns, schema=pa.schema([(c.name, c.type) for c in contract.columns]))
     typed = typed.append_column(LINE, table[LINE])
     if not bad.any():

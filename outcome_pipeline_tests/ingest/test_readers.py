@@ -126,7 +126,7 @@ def test_missing_required_value_is_rejected(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "m.jsonl", [RECORDS[0], dict(RECORDS[1], response_id=None)])
     result = conform(read_raw(path, SURVEYS).table, SURVEYS, "UTC")
     assert result.table.num_rows == 1
-    assert result.rejects["reason_code"].to_pylist() == ["missing_required"]
+    assert result.rejects["reason_code"].to_pylist() == ["missing_key"]
 
 
 def test_malformed_lines_and_bad_encoding_are_reported_not_fatal(tmp_path: Path) -> None:
