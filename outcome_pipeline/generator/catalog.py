@@ -31,7 +31,8 @@ HAS_HOLD = np.array([True, False, False, False, False, True])
 # Median queue wait (s) for synchronous channels at average load; first response (s) for async.
 WAIT_MEDIAN = np.array([45.0, 4 * 3600.0, 50.0, 50 * 60.0, 5 * 60.0, 20.0])
 WAIT_SIGMA = np.array([0.9, 0.9, 0.9, 1.0, 1.0, 0.7])
-PATIENCE_MEDIAN = np.array([150.0, np.inf, 200.0, np.inf, 40 * 60.0, np.inf])
+# Median seconds a customer waits before giving up (only used where ABANDONABLE).
+PATIENCE_MEDIAN = np.array([150.0, 1.0, 200.0, 1.0, 40 * 60.0, 1.0])
 # Median talk / typing seconds before the team's multiplier.
 TALK_MEDIAN = np.array([330.0, 280.0, 540.0, 150.0, 420.0, 300.0])
 TALK_SIGMA = np.array([0.6, 0.7, 0.6, 0.7, 0.7, 0.6])

@@ -20,8 +20,9 @@ HOUR = 3_600
 EPOCH = date(1970, 1, 1)
 
 _TIME_TABLE = np.frombuffer(
-    "".join(f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60))
-    .encode(),
+    "".join(
+        f"{h:02d}:{m:02d}:{s:02d}" for h in range(24) for m in range(60) for s in range(60)
+    ).encode(),
     dtype=np.uint8,
 ).reshape(DAY, 8)
 # UTC offsets in 15-minute steps from -14:00 to +14:00.
@@ -53,9 +54,7 @@ class BusinessClock:
     def local_to_utc(self, local_seconds: np.ndarray) -> np.ndarray:
         """Wall-clock seconds (as if UTC) → real UTC seconds; DST gaps shift forward."""
         naive = pa.array(local_seconds, type=pa.timestamp("s"))
-        aware = pc.assume_timezone(
-            naive, self.timezone, ambiguous="earliest", nonexistent="latest"
-        )
+        aware = pc.assume_timezone(naive, self.timezone, ambiguous="earliest", nonexistent="latest")
         return aware.cast(pa.int64()).to_numpy()
 
     def offset(self, utc_seconds: np.ndarray) -> np.ndarray:

@@ -99,6 +99,23 @@ def test_text_round_trips_through_the_bulk_path(warehouse: Warehouse) -> None:
     assert got["n"].to_pylist() == [None, 1, 2, 3, 4, 5, 6, 7]
 
 
+def test_read_arrow_returns_typed_rows_in_bulk(warehouse: Warehouse) -> None:
+    warehouse.create_tables([EVENTS])
+    d1, d2 = date(2024, 1, 1), date(2024, 1, 2)
+    table = rows(d1, [f"id{i:05d}" for i in range(20_000)])
+    table = table.set_column(1, "feed", pa.array(["", None, 'a,"b"\nc', "x"] * 5_000))
+    warehouse.replace_partitions([PartitionWrite(EVENTS, d1, d2, table)])
+    cols = ", ".join(f'"{c}"' for c in EVENTS.column_names)
+    got = warehouse.read_arrow(
+        f"SELECT {cols} FROM {warehouse.qualified('events')} ORDER BY event_id", EVENTS.arrow_schema
+    )
+    assert got.equals(table.cast(EVENTS.arrow_schema))
+    empty = warehouse.read_arrow(
+        f"SELECT {cols} FROM {warehouse.qualified('events')} WHERE false", EVENTS.arrow_schema
+    )
+    assert empty.num_rows == 0 and empty.schema == EVENTS.arrow_schema
+
+
 def test_column_comments_are_in_the_warehouse(warehouse: Warehouse) -> None:
     warehouse.create_tables([EVENTS])
     if warehouse.dialect == "duckdb":
