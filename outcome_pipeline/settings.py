@@ -6,6 +6,8 @@
 - ``OUTCOME_WAREHOUSE_SCHEMA`` (``outcome``): schema holding every table.
 - ``OUTCOME_TIMEZONE`` (``Europe/London``): business timezone; a partition is a business day.
 - ``OUTCOME_START_DATE`` (``2024-01-01``): first daily partition.
+- ``OUTCOME_MAX_QUARANTINE_SHARE`` (``0.05``): share of a day's rows that may be quarantined
+  before the blocking check stops the downstream assets.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class Settings:
     warehouse_schema: str
     timezone: str
     start_date: str
+    max_quarantine_share: float = 0.05
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -38,6 +41,7 @@ class Settings:
             warehouse_schema=os.environ.get("OUTCOME_WAREHOUSE_SCHEMA", DEFAULT_SCHEMA),
             timezone=os.environ.get("OUTCOME_TIMEZONE", DEFAULT_TIMEZONE),
             start_date=os.environ.get("OUTCOME_START_DATE", DEFAULT_START_DATE),
+            max_quarantine_share=float(os.environ.get("OUTCOME_MAX_QUARANTINE_SHARE", "0.05")),
         )
         ZoneInfo(s.timezone)  # fail at load time, with the name, on a typo
         date.fromisoformat(s.start_date)

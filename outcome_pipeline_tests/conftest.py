@@ -26,7 +26,7 @@ def _pg_available() -> str | None:
             conn.execute(sa.text("SELECT 1"))
         engine.dispose()
         return None
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means "no server"
+    except Exception as exc:  # any failure to connect means "no server"
         return f"{type(exc).__name__}: {exc}"
 
 

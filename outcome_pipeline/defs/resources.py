@@ -37,6 +37,8 @@ class LandingResource(dg.ConfigurableResource):
 
     root: str
     timezone: str = "Europe/London"
+    # A day quarantining more than this share of its rows fails the blocking check.
+    max_quarantine_share: float = 0.05
 
     @property
     def path(self) -> Path:
@@ -53,7 +55,11 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
     )
     return {
         "warehouse": WarehouseResource(url=url, schema_name=s.warehouse_schema),
-        "landing": LandingResource(root=s.landing_dir, timezone=s.timezone),
+        "landing": LandingResource(
+            root=s.landing_dir,
+            timezone=s.timezone,
+            max_quarantine_share=s.max_quarantine_share,
+        ),
     }
 
 

@@ -27,9 +27,10 @@ def render_feed_contracts() -> str:
         "Files land under `<landing root>/<feed>/<YYYY-MM-DD>/<table>[_<suffix>].<ext>` where",
         "`<YYYY-MM-DD>` is the business day the file is delivered for (the Dagster partition) and",
         "`<ext>` is `csv` (header row, UTF-8, empty field = null), `jsonl` (one JSON object per",
-        "line) or `parquet`. Timestamps carry an offset (`Z`, `+01:00`); text timestamps without one",
-        "are read as business-timezone local time. The same id delivered twice in a day: the",
-        "latest `updated_at` wins.",
+        "line) or `parquet`. Timestamps carry an offset (`Z`, `+01:00`); text timestamps",
+        "without one are read as business-timezone local time. The same id delivered twice in a",
+        "day: the latest `updated_at` wins. Columns beyond the contract are kept in",
+        "`extra_fields` (JSON) and reported; a missing required column quarantines the file.",
         "",
     ]
     for feed, tables in FEEDS.items():

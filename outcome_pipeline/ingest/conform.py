@@ -21,6 +21,7 @@ from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.contracts.feeds import TS
 
 LINE = "_source_line"
+EXTRA = "_extra"  # JSON text of the columns a file had beyond its contract (schema drift)
 
 _TRUE = {"true", "t", "1", "yes", "y"}
 _FALSE = {"false", "f", "0", "no", "n"}
@@ -61,7 +62,8 @@ def conform(table: pa.Table, contract: TableContract, timezone: str) -> Conforme
         if failed is not None and failed.any():
             bad |= failed
             for i in np.flatnonzero(failed):
-                messages[i].append(f"bad_type: {col.name}={_short(raw[int(i)].as_py())!r}")
+                shown = "<masked>" if col.pii else repr(_short(raw[int(i)].as_py()))
+                messages[i].append(f"bad_type: {col.name}={shown} is not {col.type}")
     for name in contract.required_columns:
         code = "missing_key" if name == contract.key else "missing_required"
         missing = pc.is_null(columns[name]).to_numpy(zero_copy_only=False)
@@ -74,11 +76,31 @@ def conform(table: pa.Table, contract: TableContract, timezone: str) -> Conforme
                 messages[i].append(f"{code}: {name} is empty")
     typed = pa.table(columns, schema=pa.schema([(c.name, c.type) for c in contract.columns]))
     typed = typed.append_column(LINE, table[LINE])
+    typed = typed.append_column(EXTRA, pack_extra_columns(table, contract))
     if not bad.any():
         return Conformed(typed, empty_rejects())
     keep = pa.array(~bad)
     rejects = _rejects(table, np.flatnonzero(bad), messages)
     return Conformed(typed.filter(keep), rejects)
+
+
+def pack_extra_columns(table: pa.Table, contract: TableContract) -> pa.Array:
+    """One JSON object per row with the columns the contract does not know (else null)."""
+    extra = [c for c in table.column_names if c not in contract.column_names and c != LINE]
+    if not extra:
+        return pa.nulls(table.num_rows, pa.string())
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("extra_rows", table.select(extra))
+        fields = ", ".join(
+            '"' + c.replace('"', '""') + '" := "' + c.replace('"', '""') + '"' for c in extra
+        )
+        packed = con.sql(f"SELECT to_json(struct_pack({fields}))::VARCHAR AS j FROM extra_rows")
+        return packed.to_arrow_table()["j"].combine_chunks()
+    finally:
+        con.close()
 
 
 def _rejects(table: pa.Table, rows: np.ndarray, messages: list[list[str]]) -> pa.Table:

@@ -101,7 +101,9 @@ def _empty_text_table(contract: TableContract) -> pa.Table:
 
 def _read_csv(path: Path, contract: TableContract) -> RawFile:
     header = _csv_header(path)
+    # Contract columns first, then columns the contract does not know (kept, not typed).
     present = [c for c in contract.column_names if c in header]
+    present += [c for c in header if c not in contract.column_names]
     bad: list[pacsv.InvalidRow] = []
 
     def on_invalid(row: pacsv.InvalidRow) -> str:
@@ -235,6 +237,14 @@ def _read_jsonl(path: Path, contract: TableContract) -> RawFile:
     )
 
 
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _sql_ident(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
 def _malformed_jsonl(path: Path, lines: set[int]) -> list[MalformedLine]:
     if not lines:
         return []
@@ -264,6 +274,7 @@ def _malformed_jsonl(path: Path, lines: set[int]) -> list[MalformedLine]:
 def _read_parquet(path: Path, contract: TableContract) -> RawFile:
     names = pq.read_schema(path).names
     present = [c for c in contract.column_names if c in names]
+    present += [c for c in names if c not in contract.column_names]
     table = pq.read_table(path, columns=present)
     lines = pa.array(range(1, table.num_rows + 1), pa.int64())
     return RawFile(

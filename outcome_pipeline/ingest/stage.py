@@ -1,13 +1,19 @@
 """Stage one table for one business day: read every file, type, dedupe, account for each row.
 
 Pure: files in, Arrow tables out. The Dagster asset writes what this returns.
-Every landed row ends in exactly one of: staged, quarantined (with a reason), or counted as a
-duplicate delivery of a staged row — ``rows_read = rows_staged + rows_quarantined +
-rows_duplicate``.
+Every row of a readable file ends in exactly one of: staged, quarantined (with a reason), or
+counted as an older delivery of a staged id — ``rows_read = rows_staged + rows_quarantined +
+rows_duplicate``. A file that cannot be read at all is quarantined as a file, with its error.
+
+Order of the steps, and why: type (a value that is not of its type cannot be compared), then
+dedupe (the latest delivery of an id is the truth, so it is the one that is validated), then
+validate (rows failing a row-level rule go to quarantine with every failed rule).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -17,9 +23,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from outcome_pipeline.contracts import TableContract
-from outcome_pipeline.ingest.conform import LINE, conform
+from outcome_pipeline.ingest.conform import EXTRA, LINE, conform
 from outcome_pipeline.ingest.landing import LandingFile, list_day_files
-from outcome_pipeline.ingest.readers import FILE, read_raw
+from outcome_pipeline.ingest.readers import FILE, LandingFileError, read_raw
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -30,8 +36,22 @@ QUARANTINE_SCHEMA = pa.schema(
         ("reason_code", pa.string()),
         ("message", pa.string()),
         ("raw_record", pa.string()),
+        ("run_id", pa.string()),
     ]
 )
+FILE_QUARANTINE_SCHEMA = pa.schema(
+    [
+        ("partition_date", pa.date32()),
+        ("feed", pa.string()),
+        ("source_file", pa.string()),
+        ("error", pa.string()),
+        ("run_id", pa.string()),
+    ]
+)
+
+# A row-level validator: typed, deduplicated rows in; per failing row index, its reasons out
+# as (reason_code, message) pairs. The validation layer provides it (Great Expectations).
+RowValidator = Callable[[pa.Table, TableContract, date], dict[int, list[tuple[str, str]]]]
 
 
 @dataclass
@@ -54,64 +74,123 @@ class StagedDay:
     day: date
     staged: pa.Table
     quarantined: pa.Table
+    rejected_files: pa.Table
     files: list[FileReport]
     rows_read: int
     rows_duplicate: int
+    rows_staged: int
     late_rows: int
-
-    @property
-    def rows_staged(self) -> int:
-        return self.staged.num_rows
 
     @property
     def rows_quarantined(self) -> int:
         return self.quarantined.num_rows
 
+    @property
+    def files_quarantined(self) -> int:
+        return self.rejected_files.num_rows
+
 
 def staging_schema(contract: TableContract) -> pa.Schema:
-    """Staging table layout: partition day, the contract's columns, then lineage."""
+    """Staging table layout: partition day, the contract's columns, drift, lineage."""
     return pa.schema(
         [("partition_date", pa.date32())]
         + [(c.name, c.type) for c in contract.columns]
-        + [("source_file", pa.string()), ("source_line", pa.int64())]
+        + [
+            ("extra_fields", pa.string()),
+            ("source_file", pa.string()),
+            ("source_line", pa.int64()),
+        ]
     )
 
 
-def stage_day(root: Path, contract: TableContract, day: date, timezone: str) -> StagedDay:
-    """Read, type and dedupe every file of ``contract`` delivered for ``day``."""
-    files = list_day_files(root, contract, day)
-    typed_parts, reject_parts, reports = [], [], []
-    for lf in files:
-        typed, rejects, report = _read_one(lf, contract, timezone)
+def stage_day(
+    root: Path,
+    contract: TableContract,
+    day: date,
+    timezone: str,
+    run_id: str = "",
+    validator: RowValidator | None = None,
+) -> StagedDay:
+    """Read, type, dedupe and validate every file of ``contract`` delivered for ``day``."""
+    typed_parts, reject_parts, reports, bad_files = [], [], [], []
+    for lf in list_day_files(root, contract, day):
+        try:
+            typed, rejects, report = _read_one(lf, contract, timezone)
+        except LandingFileError as exc:
+            bad_files.append(
+                {
+                    "partition_date": day,
+                    "feed": contract.name,
+                    "source_file": lf.relative,
+                    "error": str(exc).replace(str(lf.path), lf.relative),
+                    "run_id": run_id,
+                }
+            )
+            continue
         typed_parts.append(typed)
         reject_parts.append(rejects)
         reports.append(report)
-    schema = staging_schema(contract)
     typed_all = pa.concat_tables(typed_parts) if typed_parts else _empty_typed(contract)
-    staged, duplicates = _dedupe(typed_all, contract)
-    staged = _finish(staged, schema, day)
-    quarantined = (
-        pa.concat_tables(reject_parts).cast(QUARANTINE_SCHEMA)
-        if reject_parts
-        else QUARANTINE_SCHEMA.empty_table()
-    )
+    latest, duplicates = _dedupe(typed_all, contract)
+    if validator is not None and latest.num_rows:
+        latest, invalid = _apply_validator(latest, contract, day, validator)
+        reject_parts.append(invalid)
+    staged = _finish(latest, staging_schema(contract), day)
+    quarantined = pa.concat_tables(
+        [_with_run_id(r, day, run_id) for r in reject_parts] or [QUARANTINE_SCHEMA.empty_table()]
+    ).sort_by([("source_file", "ascending"), ("source_line", "ascending")])
     return StagedDay(
         table=contract.name,
         day=day,
         staged=staged,
         quarantined=quarantined,
+        rejected_files=pa.Table.from_pylist(bad_files, schema=FILE_QUARANTINE_SCHEMA),
         files=reports,
         rows_read=sum(r.rows_read for r in reports),
         rows_duplicate=duplicates,
+        rows_staged=staged.num_rows,
         late_rows=count_late_rows(staged, contract, day, timezone),
+    )
+
+
+def _with_run_id(rejects: pa.Table, day: date, run_id: str) -> pa.Table:
+    n = rejects.num_rows
+    return pa.table(
+        {
+            "partition_date": pa.array([day] * n, pa.date32()),
+            **{name: rejects[name] for name in QUARANTINE_SCHEMA.names[1:-1]},
+            "run_id": pa.array([run_id] * n, pa.string()),
+        },
+        schema=QUARANTINE_SCHEMA,
     )
 
 
 def _empty_typed(contract: TableContract) -> pa.Table:
     schema = pa.schema(
-        [(c.name, c.type) for c in contract.columns] + [(LINE, pa.int64()), (FILE, pa.string())]
+        [(c.name, c.type) for c in contract.columns]
+        + [(LINE, pa.int64()), (EXTRA, pa.string()), (FILE, pa.string())]
     )
     return schema.empty_table()
+
+
+def _rejects_table(
+    file: pa.Array,
+    line: pa.Array,
+    key: pa.Array,
+    code: list[str],
+    message: list[str],
+    raw: list[str],
+) -> pa.Table:
+    return pa.table(
+        {
+            "source_file": file,
+            "source_line": line,
+            "record_key": key,
+            "reason_code": pa.array(code, pa.string()),
+            "message": pa.array(message, pa.string()),
+            "raw_record": pa.array(raw, pa.string()),
+        }
+    )
 
 
 def _read_one(
@@ -119,45 +198,37 @@ def _read_one(
 ) -> tuple[pa.Table, pa.Table, FileReport]:
     raw = read_raw(lf.path, contract, lf.fmt)
     result = conform(raw.table, contract, timezone)
-    typed = result.table.append_column(
-        FILE, pa.array([lf.relative] * result.table.num_rows, pa.string())
+    n_typed, n_rejected, n_malformed = (
+        result.table.num_rows,
+        result.rejects.num_rows,
+        len(raw.malformed),
     )
-    keys = _reject_keys(raw.table, result.rejects[LINE], contract.key)
-    rejects = pa.table(
-        {
-            "partition_date": pa.array([lf.day] * result.rejects.num_rows, pa.date32()),
-            "source_file": pa.array([lf.relative] * result.rejects.num_rows, pa.string()),
-            "source_line": result.rejects[LINE],
-            "record_key": keys,
-            "reason_code": result.rejects["reason_code"],
-            "message": result.rejects["message"],
-            "raw_record": result.rejects["raw_record"],
-        }
+    typed = result.table.append_column(FILE, pa.array([lf.relative] * n_typed, pa.string()))
+    rejects = _rejects_table(
+        pa.array([lf.relative] * n_rejected, pa.string()),
+        result.rejects[LINE],
+        _reject_keys(raw.table, result.rejects[LINE], contract.key),
+        result.rejects["reason_code"].to_pylist(),
+        result.rejects["message"].to_pylist(),
+        result.rejects["raw_record"].to_pylist(),
     )
-    malformed = pa.table(
-        {
-            "partition_date": pa.array([lf.day] * len(raw.malformed), pa.date32()),
-            "source_file": pa.array([lf.relative] * len(raw.malformed), pa.string()),
-            "source_line": pa.array([m.line for m in raw.malformed], pa.int64()),
-            "record_key": pa.nulls(len(raw.malformed), pa.string()),
-            "reason_code": pa.array(
-                ["bad_encoding" if "UTF-8" in m.error else "malformed_row" for m in raw.malformed],
-                pa.string(),
-            ),
-            "message": pa.array([m.error for m in raw.malformed], pa.string()),
-            "raw_record": pa.array([m.text for m in raw.malformed], pa.string()),
-        }
+    malformed = _rejects_table(
+        pa.array([lf.relative] * n_malformed, pa.string()),
+        pa.array([m.line for m in raw.malformed], pa.int64()),
+        pa.nulls(n_malformed, pa.string()),
+        ["bad_encoding" if "UTF-8" in m.error else "malformed_row" for m in raw.malformed],
+        [m.error for m in raw.malformed],
+        [m.text for m in raw.malformed],
     )
-    rejects = pa.concat_tables([rejects, malformed]).sort_by("source_line")
     report = FileReport(
         file=lf.relative,
         fmt=lf.fmt,
-        rows_read=raw.table.num_rows + len(raw.malformed),
-        rows_quarantined=rejects.num_rows,
+        rows_read=raw.table.num_rows + n_malformed,
+        rows_quarantined=n_rejected + n_malformed,
         missing_columns=raw.missing_columns,
         extra_columns=raw.extra_columns,
     )
-    return typed, rejects, report
+    return typed, pa.concat_tables([rejects, malformed]), report
 
 
 def _reject_keys(raw: pa.Table, lines: pa.Array, key: str) -> pa.Array:
@@ -165,6 +236,29 @@ def _reject_keys(raw: pa.Table, lines: pa.Array, key: str) -> pa.Array:
         return pa.nulls(len(lines), pa.string())
     idx = pc.index_in(lines, value_set=raw[LINE].combine_chunks())
     return raw[key].combine_chunks().cast(pa.string()).take(idx)
+
+
+def _apply_validator(
+    rows: pa.Table, contract: TableContract, day: date, validator: RowValidator
+) -> tuple[pa.Table, pa.Table]:
+    """Split rows into those passing every row-level rule and quarantine rows with reasons."""
+    failures = validator(rows, contract, day)
+    idx = np.array(sorted(failures), dtype=np.int64)
+    bad = rows.take(pa.array(idx))
+    keep = np.ones(rows.num_rows, dtype=bool)
+    keep[idx] = False
+    reasons = [failures[int(i)] for i in idx]
+    visible = bad.drop_columns([c for c in bad.column_names if c.startswith("_")])
+    raw = [json.dumps(r, default=str, ensure_ascii=False) for r in visible.to_pylist()]
+    invalid = _rejects_table(
+        bad[FILE].combine_chunks(),
+        bad[LINE].combine_chunks(),
+        bad[contract.key].combine_chunks().cast(pa.string()),
+        [",".join(sorted({code for code, _ in r})) for r in reasons],
+        ["; ".join(f"{code}: {msg}" for code, msg in r) for r in reasons],
+        raw,
+    )
+    return rows.filter(pa.array(keep)), invalid
 
 
 def _dedupe(table: pa.Table, contract: TableContract) -> tuple[pa.Table, int]:
@@ -195,6 +289,7 @@ def _finish(staged: pa.Table, schema: pa.Schema, day: date) -> pa.Table:
     columns = {
         "partition_date": pa.array([day] * staged.num_rows, pa.date32()),
         **{name: staged[name] for name in schema.names if name in staged.column_names},
+        "extra_fields": staged[EXTRA],
         "source_file": staged[FILE],
         "source_line": staged[LINE],
     }
@@ -215,7 +310,8 @@ def audit_row(day: StagedDay) -> dict[str, object]:
     return {
         "partition_date": day.day,
         "feed": day.table,
-        "files": len(day.files),
+        "files": len(day.files) + day.files_quarantined,
+        "files_quarantined": day.files_quarantined,
         "rows_read": day.rows_read,
         "rows_duplicate": day.rows_duplicate,
         "rows_staged": day.rows_staged,

@@ -11,7 +11,11 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from outcome_pipeline.contracts import CONTRACTS, TableContract
-from outcome_pipeline.ingest.stage import QUARANTINE_SCHEMA, staging_schema
+from outcome_pipeline.ingest.stage import (
+    FILE_QUARANTINE_SCHEMA,
+    QUARANTINE_SCHEMA,
+    staging_schema,
+)
 
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -59,6 +63,9 @@ _LINEAGE = {
     "partition_date": _PARTITION + "the Dagster partition key.",
     "source_file": "Landing file the row came from, relative to the landing root.",
     "source_line": "1-based line of the row in its file (CSV header = line 1; Parquet: row).",
+    "extra_fields": "Columns the file had beyond its contract, as a JSON object (schema drift: "
+    "kept and reported, not fatal); empty when the file matched its contract.",
+    "run_id": "Dagster run that wrote the row (audit column; differs between reruns).",
 }
 
 
@@ -84,6 +91,7 @@ def quarantine_table(contract: TableContract) -> TableDef:
         "malformed_row, bad_encoding, ...).",
         "message": "Readable explanation of every failed rule.",
         "raw_record": "The row as delivered (JSON text); may hold raw PII: restrict access.",
+        "run_id": _LINEAGE["run_id"],
     }
     return TableDef(
         name=f"quarantine_{contract.name}",
@@ -94,6 +102,27 @@ def quarantine_table(contract: TableContract) -> TableDef:
     )
 
 
+QUARANTINE_FILES = TableDef(
+    name="quarantine_files",
+    comment="Landing files that could not be read at all (not the format they claim, a "
+    "required column missing, ...), one row per file and day, with the error.",
+    columns=tuple(
+        ColumnDef(f.name, f.type, c)
+        for f, c in zip(
+            FILE_QUARANTINE_SCHEMA,
+            (
+                _LINEAGE["partition_date"],
+                "Feed table the file was delivered for.",
+                _LINEAGE["source_file"],
+                "Why the file could not be read (names the file and, if any, the column).",
+                _LINEAGE["run_id"],
+            ),
+            strict=True,
+        )
+    ),
+    order_by=("feed", "source_file"),
+)
+
 LOAD_AUDIT = TableDef(
     name="load_audit",
     comment="Row accounting per feed table and partition: "
@@ -101,7 +130,8 @@ LOAD_AUDIT = TableDef(
     columns=(
         ColumnDef("partition_date", pa.date32(), _LINEAGE["partition_date"]),
         ColumnDef("feed", pa.string(), "Feed table (interactions, customers, ...)."),
-        ColumnDef("files", pa.int64(), "Landing files read for the day."),
+        ColumnDef("files", pa.int64(), "Landing files delivered for the day."),
+        ColumnDef("files_quarantined", pa.int64(), "Files that could not be read at all."),
         ColumnDef("rows_read", pa.int64(), "Rows found in the day's files."),
         ColumnDef("rows_duplicate", pa.int64(), "Extra deliveries of an id (older copies)."),
         ColumnDef("rows_staged", pa.int64(), "Rows written to the staging table."),
@@ -116,6 +146,7 @@ QUARANTINE_TABLES = {name: quarantine_table(c) for name, c in CONTRACTS.items()}
 ALL_TABLES: tuple[TableDef, ...] = (
     *STAGING_TABLES.values(),
     *QUARANTINE_TABLES.values(),
+    QUARANTINE_FILES,
     LOAD_AUDIT,
 )
 

@@ -8,13 +8,14 @@ import dagster as dg
 import pytest
 
 from outcome_pipeline.defs.ingest.assets import staging_assets
+from outcome_pipeline.defs.partitions import daily_partitions
 from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
 from outcome_pipeline.warehouse import Warehouse
 from outcome_pipeline_tests.ingest.test_readers import RECORDS, write_csv, write_jsonl
 
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
-TABLES = ["stg_survey_responses", "quarantine_survey_responses", "load_audit"]
+TABLES = ["stg_survey_responses", "quarantine_survey_responses", "quarantine_files", "load_audit"]
 
 
 def land(root: Path, day: str, ids: list[str], bad: int = 0) -> None:
@@ -29,13 +30,17 @@ def land(root: Path, day: str, ids: list[str], bad: int = 0) -> None:
     write_jsonl(folder / "survey_responses_redelivery.jsonl", rows[:1])  # one duplicate
 
 
-def materialize(root: Path, url: str, schema: str, **kwargs) -> dg.ExecuteInProcessResult:
+def materialize(
+    root: Path, url: str, schema: str, max_share: float = 0.5, extra_assets=(), **kwargs
+) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        staging_assets,
-        selection="stg_survey_responses",
+        [*staging_assets, *extra_assets],
+        selection=[dg.AssetKey("stg_survey_responses"), *(a.key for a in extra_assets)],
         resources={
             "warehouse": WarehouseResource(url=url, schema_name=schema),
-            "landing": LandingResource(root=str(root), timezone="Europe/London"),
+            "landing": LandingResource(
+                root=str(root), timezone="Europe/London", max_quarantine_share=max_share
+            ),
         },
         instance=dg.DagsterInstance.ephemeral(),
         **kwargs,
@@ -43,11 +48,20 @@ def materialize(root: Path, url: str, schema: str, **kwargs) -> dg.ExecuteInProc
 
 
 def snapshot(url: str, schema: str) -> dict[str, list[dict]]:
+    """Every table's rows, without run_id (an audit column that differs between reruns)."""
     wh = Warehouse(url, schema)
     try:
-        return {t: wh.read_table(t).to_pylist() for t in TABLES}
+        out = {}
+        for t in TABLES:
+            rows = wh.read_table(t).to_pylist()
+            out[t] = [{k: v for k, v in r.items() if k != "run_id"} for r in rows]
+        return out
     finally:
         wh.dispose()
+
+
+def checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
 
 
 def test_partition_rerun_and_range_equal_day_by_day(tmp_path: Path, warehouse_url) -> None:
@@ -55,7 +69,9 @@ def test_partition_rerun_and_range_equal_day_by_day(tmp_path: Path, warehouse_ur
     land(tmp_path, "2024-02-01", ["a", "b", "c"], bad=1)
     land(tmp_path, "2024-02-02", ["d"])
     # 2024-02-03 has no files: an empty partition, not a crash.
-    assert materialize(tmp_path, url, schema, partition_key="2024-02-01").success
+    result = materialize(tmp_path, url, schema, partition_key="2024-02-01")
+    assert result.success
+    assert checks(result) == {"load_ok": True, "row_accounting": True, "drift_and_late_rows": True}
     wh = Warehouse(url, schema)
     assert wh.count("stg_survey_responses") == 3
     assert wh.count("quarantine_survey_responses") == 1
@@ -72,10 +88,8 @@ def test_partition_rerun_and_range_equal_day_by_day(tmp_path: Path, warehouse_ur
     for day in ("2024-02-02", "2024-02-03"):
         assert materialize(tmp_path, url, schema, partition_key=day).success
     day_by_day = snapshot(url, schema)
-    result = materialize(
-        tmp_path, url, schema, tags={RANGE_START: "2024-02-01", RANGE_END: "2024-02-03"}
-    )
-    assert result.success
+    tags = {RANGE_START: "2024-02-01", RANGE_END: "2024-02-03"}
+    assert materialize(tmp_path, url, schema, tags=tags).success
     assert snapshot(url, schema) == day_by_day
     assert len(day_by_day["load_audit"]) == 3
 
@@ -94,26 +108,81 @@ def test_a_crash_during_the_write_leaves_the_previous_partition(
     calls = {"n": 0}
     original = Warehouse.insert_rows
 
-    def crash_on_second_day(self, conn, table, rows):  # after day 1 was fully inserted
+    def crash_on_second_day(self, conn, table, rows):  # day 1 is fully inserted by then
         calls["n"] += 1
-        if calls["n"] == 4:
+        if calls["n"] == 5:
             raise ConnectionError("injected: connection lost mid-write")
         return original(self, conn, table, rows)
 
     monkeypatch.setattr(Warehouse, "insert_rows", crash_on_second_day)
     result = materialize(tmp_path, url, schema, tags=tags, raise_on_error=False)
     assert not result.success
-    assert calls["n"] == 4
+    assert calls["n"] == 5
     assert snapshot(url, schema) == before
 
 
-def test_an_unreadable_file_fails_with_its_name(tmp_path: Path, warehouse_url) -> None:
+@dg.asset(
+    partitions_def=daily_partitions,
+    deps=["stg_survey_responses"],
+    group_name="test",
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def downstream_of_surveys() -> None:
+    """Stands in for the journeys: must not run when staging is blocked."""
+
+
+def test_unreadable_file_is_quarantined_and_blocks_downstream(
+    tmp_path: Path, warehouse_url
+) -> None:
     url, schema = warehouse_url
+    land(tmp_path, "2024-02-01", ["a", "b"])
     folder = tmp_path / "surveys" / "2024-02-01"
-    folder.mkdir(parents=True)
-    (folder / "survey_responses.parquet").write_bytes(b"garbage")
-    result = materialize(tmp_path, url, schema, partition_key="2024-02-01", raise_on_error=False)
+    (folder / "survey_responses_broken.parquet").write_bytes(b"garbage")
+    result = materialize(
+        tmp_path,
+        url,
+        schema,
+        partition_key="2024-02-01",
+        raise_on_error=False,
+        extra_assets=[downstream_of_surveys],
+    )
     assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    assert "survey_responses.parquet" in failure.step_failure_data.error.message
-    assert "2024-02-01" in failure.step_failure_data.error.message
+    assert checks(result)["load_ok"] is False
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert materialized == {"stg_survey_responses"}  # written, but downstream did not run
+    snap = snapshot(url, schema)
+    assert [r["source_file"] for r in snap["quarantine_files"]] == [
+        "surveys/2024-02-01/survey_responses_broken.parquet"
+    ]
+    assert "survey_responses_broken.parquet" in snap["quarantine_files"][0]["error"]
+    assert len(snap["stg_survey_responses"]) == 2  # the readable files were still staged
+
+
+def test_quarantine_over_threshold_blocks_downstream(tmp_path: Path, warehouse_url) -> None:
+    url, schema = warehouse_url
+    land(tmp_path, "2024-02-01", [str(i) for i in range(18)], bad=2)  # 2 of 21 rows ≈ 9.5%
+    blocked = materialize(
+        tmp_path,
+        url,
+        schema,
+        max_share=0.05,
+        partition_key="2024-02-01",
+        raise_on_error=False,
+        extra_assets=[downstream_of_surveys],
+    )
+    assert not blocked.success and checks(blocked)["load_ok"] is False
+    names = {e.asset_key.to_user_string() for e in blocked.get_asset_materialization_events()}
+    assert "downstream_of_surveys" not in names
+    evaluation = next(e for e in blocked.get_asset_check_evaluations() if e.check_name == "load_ok")
+    assert evaluation.metadata["failed_rules"].value == {"bad_type": 2}
+    passed = materialize(
+        tmp_path,
+        url,
+        schema,
+        max_share=0.10,
+        partition_key="2024-02-01",
+        extra_assets=[downstream_of_surveys],
+    )
+    assert passed.success
+    names = {e.asset_key.to_user_string() for e in passed.get_asset_materialization_events()}
+    assert "downstream_of_surveys" in names

@@ -1,5 +1,12 @@
-"""Staging assets: one per feed table, daily-partitioned, a partition range per run."""
+"""Staging assets: one per feed table, daily-partitioned, a partition range per run.
 
+Each asset reads its table's files for every day of the run's window, writes staging,
+quarantine, rejected files and the row accounting in ONE transaction, and reports its checks:
+a blocking one (a lost file, a quarantine share over the threshold, or broken accounting stop
+the downstream assets of the run) and warnings (late rows, schema drift).
+"""
+
+import dataclasses
 import warnings
 from datetime import timedelta
 
@@ -7,13 +14,24 @@ import dagster as dg
 import pyarrow as pa
 
 from outcome_pipeline.contracts import CONTRACTS, TableContract
+from outcome_pipeline.defs.ingest.checks import (
+    ACCOUNTING,
+    DRIFT_AND_LATE,
+    LOAD_OK,
+    accounting_check,
+    drift_and_late_check,
+    load_ok_check,
+)
 from outcome_pipeline.defs.metadata import column_schema
 from outcome_pipeline.defs.partitions import daily_partitions, window_days
 from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
-from outcome_pipeline.ingest.readers import LandingFileError
 from outcome_pipeline.ingest.stage import StagedDay, audit_row, stage_day
 from outcome_pipeline.warehouse import LOAD_AUDIT
-from outcome_pipeline.warehouse.tables import QUARANTINE_TABLES, STAGING_TABLES
+from outcome_pipeline.warehouse.tables import QUARANTINE_FILES, QUARANTINE_TABLES, STAGING_TABLES
+
+# Single-run backfills are what the range writes are built for; the flag is beta in 1.13 and
+# its warning would greet every `dagster dev` user, so it is silenced for this one parameter.
+warnings.filterwarnings("ignore", message=r".*`backfill_policy`.*", category=dg.BetaWarning)
 
 
 def _describe(contract: TableContract) -> str:
@@ -21,31 +39,30 @@ def _describe(contract: TableContract) -> str:
         f"{contract.description}\n\nGrain: {contract.grain}. Read from "
         f"`<landing>/{contract.feed}/<day>/{contract.name}*.{{csv,jsonl,parquet}}`, typed to the "
         f"feed contract, timestamps in UTC, deduplicated on `{contract.key}` (latest "
-        f"`updated_at` wins). Rows that cannot be typed go to `quarantine_{contract.name}`; "
-        "every day's row accounting goes to `load_audit`."
+        f"`updated_at` wins). Rows that cannot be staged go to `quarantine_{contract.name}` "
+        "with their reasons, unreadable files to `quarantine_files`; every day's row "
+        "accounting goes to `load_audit`."
     )
 
 
 def _day_summary(audits: list[dict]) -> str:
     lines = [
-        "| day | files | read | duplicates | staged | quarantined | late |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| day | files | files quarantined | read | duplicates | staged | quarantined | late |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for a in audits:
         lines.append(
-            f"| {a['partition_date']} | {a['files']} | {a['rows_read']} | {a['rows_duplicate']} "
-            f"| {a['rows_staged']} | {a['rows_quarantined']} | {a['rows_late']} |"
+            f"| {a['partition_date']} | {a['files']} | {a['files_quarantined']} | "
+            f"{a['rows_read']} | {a['rows_duplicate']} | {a['rows_staged']} | "
+            f"{a['rows_quarantined']} | {a['rows_late']} |"
         )
     return "\n".join(lines)
 
 
-# Single-run backfills are what the range writes are built for; the flag is beta in 1.13 and
-# its warning would greet every `dagster dev` user, so it is silenced for this one parameter.
-warnings.filterwarnings("ignore", message=r".*`backfill_policy`.*", category=dg.BetaWarning)
-
-
 def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
     staging, quarantine = STAGING_TABLES[contract.name], QUARANTINE_TABLES[contract.name]
+    tables = [staging, quarantine, QUARANTINE_FILES, LOAD_AUDIT]
+    feed = (("feed", contract.name),)
 
     @dg.asset(
         name=staging.name,
@@ -58,6 +75,28 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
             "dagster/table_name": staging.name,
             "dagster/column_schema": column_schema(staging),
         },
+        check_specs=[
+            dg.AssetCheckSpec(
+                LOAD_OK,
+                asset=staging.name,
+                blocking=True,
+                description="No file lost and the quarantine share under the "
+                "threshold (OUTCOME_MAX_QUARANTINE_SHARE, default 5%).",
+            ),
+            dg.AssetCheckSpec(
+                ACCOUNTING,
+                asset=staging.name,
+                blocking=True,
+                description="rows_read = rows_staged + rows_quarantined + "
+                "rows_duplicate, and load_audit matches the tables.",
+            ),
+            dg.AssetCheckSpec(
+                DRIFT_AND_LATE,
+                asset=staging.name,
+                description="Warning: columns beyond the contract, rows whose "
+                "event time is on another day.",
+            ),
+        ],
     )
     def _stage(
         context: dg.AssetExecutionContext,
@@ -66,53 +105,66 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
     ) -> dg.MaterializeResult:
         days = window_days(context.partition_time_window)
         start, end = days[0], days[-1] + timedelta(days=1)
-        audits: list[dict] = []
+        staged_days: list[StagedDay] = []
         with warehouse.open() as wh:
-            wh.create_tables([staging, quarantine, LOAD_AUDIT])
+            wh.create_tables(tables)
             # One transaction for the whole window: a failure on any day leaves every
             # day of the window as it was before the run.
             with wh.begin() as conn:
                 wh.delete_window(conn, staging, start, end)
                 wh.delete_window(conn, quarantine, start, end)
-                wh.delete_window(conn, LOAD_AUDIT, start, end, (("feed", contract.name),))
+                wh.delete_window(conn, QUARANTINE_FILES, start, end, feed)
+                wh.delete_window(conn, LOAD_AUDIT, start, end, feed)
                 for day in days:
-                    try:
-                        result = stage_day(landing.path, contract, day, landing.timezone)
-                    except LandingFileError as exc:
-                        raise dg.Failure(
-                            description=f"{contract.name} {day}: {exc}. Nothing was written "
-                            "for this run's partitions; fix or remove the file and rerun.",
-                            allow_retries=False,
-                        ) from None
+                    result = stage_day(
+                        landing.path, contract, day, landing.timezone, run_id=context.run_id
+                    )
                     _log_day(context, result, landing)
                     wh.insert_rows(conn, staging, result.staged)
                     wh.insert_rows(conn, quarantine, result.quarantined)
-                    audit = audit_row(result)
-                    wh.insert_rows(conn, LOAD_AUDIT, pa.Table.from_pylist([audit]))
-                    audits.append(audit)
+                    wh.insert_rows(conn, QUARANTINE_FILES, result.rejected_files)
+                    wh.insert_rows(conn, LOAD_AUDIT, pa.Table.from_pylist([audit_row(result)]))
+                    staged_days.append(_counts_only(result))
+            checks = [
+                load_ok_check(staged_days, landing.max_quarantine_share),
+                accounting_check(wh, contract, start, end),
+                drift_and_late_check(staged_days),
+            ]
+        audits = [audit_row(d) for d in staged_days]
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": sum(a["rows_staged"] for a in audits),
                 "rows_read": sum(a["rows_read"] for a in audits),
                 "rows_duplicate": sum(a["rows_duplicate"] for a in audits),
                 "rows_quarantined": sum(a["rows_quarantined"] for a in audits),
+                "files_quarantined": sum(a["files_quarantined"] for a in audits),
                 "rows_late": sum(a["rows_late"] for a in audits),
                 "files_read": sum(a["files"] for a in audits),
                 "days": dg.MetadataValue.md(_day_summary(audits)),
-            }
+            },
+            check_results=checks,
         )
 
     return _stage
 
 
+def _counts_only(day: StagedDay) -> StagedDay:
+    """Keep what metadata and checks need; drop the staged rows (a long range stays small)."""
+    return dataclasses.replace(day, staged=day.staged.slice(0, 0))
+
+
 def _log_day(context: dg.AssetExecutionContext, day: StagedDay, landing: LandingResource) -> None:
-    if not day.files:
+    if not day.files and not day.files_quarantined:
         context.log.warning(
             f"{day.table} {day.day}: no files under {landing.path}; staged an empty partition"
         )
+    for row in day.rejected_files.to_pylist():
+        context.log.error(f"{day.table} {day.day}: file quarantined: {row['error']}")
     for f in day.files:
         if f.extra_columns:
-            context.log.warning(f"{f.file}: columns not in the contract: {f.extra_columns}")
+            context.log.warning(
+                f"{f.file}: columns not in the contract (kept in extra_fields): {f.extra_columns}"
+            )
         if f.missing_columns:
             context.log.warning(f"{f.file}: optional columns missing: {f.missing_columns}")
     context.log.info(
