@@ -91,12 +91,17 @@ def run_range(
 
 
 def _first_error(result: dg.ExecuteInProcessResult) -> str:
+    failed_checks = [
+        f"check {e.check_name} failed: {e.description or 'see the run log'}"
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
+    ]
+    if failed_checks:
+        return "\n    ".join(failed_checks)
     for event in result.all_events:
         if event.is_step_failure and event.step_failure_data.error:
             err = event.step_failure_data.error
-            return (
-                err.cause.message if err.cause and "Failure" not in err.cls_name else err.message
-            ).strip()
+            return (err.cause.message if err.cause else err.message).strip()
     return "run failed (see the run log)"
 
 

@@ -57,7 +57,8 @@ class TableContract:
     columns: tuple[Column, ...]
     grain: str
     # Timestamp column that places a row in time; rows outside the delivery day are "late".
-    event_time: str
+    # None for change sets whose first delivery is a full snapshot of older records.
+    event_time: str | None
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -147,7 +148,7 @@ CUSTOMERS = TableContract(
     key="customer_id",
     grain="one row per customer per delivery day it changed (history); "
     "stg_customers_current keeps the latest row per customer",
-    event_time="updated_at",
+    event_time=None,
     columns=(
         Column("customer_id", pa.string(), "CRM customer id.", True),
         Column("email", pa.string(), "Customer email (raw PII).", pii=True),

@@ -42,7 +42,7 @@ def render_feed_contracts() -> str:
                 f"### `{name}` → `{c.staging_table}`",
                 "",
                 f"{c.description} Grain: {c.grain}. Natural key: `{c.key}`. "
-                f"Event time: `{c.event_time}`.",
+                + (f"Event time: `{c.event_time}`." if c.event_time else ""),
                 "",
                 "| column | type | required | meaning |",
                 "|---|---|---|---|",

@@ -298,7 +298,7 @@ def _finish(staged: pa.Table, schema: pa.Schema, day: date) -> pa.Table:
 
 def count_late_rows(staged: pa.Table, contract: TableContract, day: date, timezone: str) -> int:
     """Rows whose event time, in business time, falls on another day than the delivery day."""
-    if staged.num_rows == 0:
+    if staged.num_rows == 0 or contract.event_time is None:
         return 0
     in_business_tz = staged[contract.event_time].cast(pa.timestamp("us", tz=timezone))
     local = pc.cast(pc.local_timestamp(in_business_tz), pa.date32())
