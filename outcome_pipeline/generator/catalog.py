@@ -29,10 +29,10 @@ ABANDONABLE = np.array([True, False, True, False, True, False])
 TRANSFERABLE = np.array([True, False, True, False, False, True])
 HAS_HOLD = np.array([True, False, False, False, False, True])
 # Median queue wait (s) for synchronous channels at average load; first response (s) for async.
-WAIT_MEDIAN = np.array([45.0, 4 * 3600.0, 50.0, 50 * 60.0, 5 * 60.0, 20.0])
-WAIT_SIGMA = np.array([0.9, 0.9, 0.9, 1.0, 1.0, 0.7])
+WAIT_MEDIAN = np.array([30.0, 4 * 3600.0, 35.0, 50 * 60.0, 4 * 60.0, 20.0])
+WAIT_SIGMA = np.array([0.8, 0.9, 0.8, 1.0, 1.0, 0.7])
 # Median seconds a customer waits before giving up (only used where ABANDONABLE).
-PATIENCE_MEDIAN = np.array([150.0, 1.0, 200.0, 1.0, 40 * 60.0, 1.0])
+PATIENCE_MEDIAN = np.array([240.0, 1.0, 300.0, 1.0, 45 * 60.0, 1.0])
 # Median talk / typing seconds before the team's multiplier.
 TALK_MEDIAN = np.array([330.0, 280.0, 540.0, 150.0, 420.0, 300.0])
 TALK_SIGMA = np.array([0.6, 0.7, 0.6, 0.7, 0.7, 0.6])
@@ -112,18 +112,20 @@ class Team:
     resolve_mult: float
     # P(agent dispositions "resolved" | the contact did NOT resolve the issue).
     claim_rate: float
+    # P(agent dispositions "resolved" | it did resolve); thorough agents book a follow-up.
+    confirm_rate: float
     acw_median: float
     transfer_rate: float
     agents_per_1k: float  # agents per 1,000 interactions a day
 
 
 TEAMS = (
-    Team("express", "EXP", 0.5, 0.68, 0.55, 15.0, 0.14, 6.0),
-    Team("care_plus", "CAR", 1.55, 1.2, 0.04, 80.0, 0.05, 5.0),
-    Team("tech_experts", "TEC", 1.3, 1.05, 0.12, 60.0, 0.08, 4.0),
-    Team("sales_desk", "SAL", 1.0, 1.0, 0.18, 40.0, 0.06, 1.5),
-    Team("retention_desk", "RET", 1.2, 1.08, 0.1, 60.0, 0.05, 1.5),
-    Team("digital_care", "DIG", 1.0, 0.95, 0.2, 30.0, 0.0, 4.0),
+    Team("express", "EXP", 0.5, 0.68, 0.72, 0.97, 15.0, 0.14, 6.0),
+    Team("care_plus", "CAR", 1.55, 1.2, 0.04, 0.88, 80.0, 0.05, 5.0),
+    Team("tech_experts", "TEC", 1.3, 1.05, 0.12, 0.94, 60.0, 0.08, 4.0),
+    Team("sales_desk", "SAL", 1.0, 1.0, 0.18, 0.95, 40.0, 0.06, 1.5),
+    Team("retention_desk", "RET", 1.2, 1.08, 0.1, 0.94, 60.0, 0.05, 1.5),
+    Team("digital_care", "DIG", 1.0, 0.95, 0.2, 0.95, 30.0, 0.0, 4.0),
 )
 TEAM_NAMES = tuple(t.name for t in TEAMS)
 FAST_TEAM = "express"
@@ -131,6 +133,7 @@ THOROUGH_TEAM = "care_plus"
 TEAM_TALK = np.array([t.talk_mult for t in TEAMS])
 TEAM_RESOLVE = np.array([t.resolve_mult for t in TEAMS])
 TEAM_CLAIM = np.array([t.claim_rate for t in TEAMS])
+TEAM_CONFIRM = np.array([t.confirm_rate for t in TEAMS])
 TEAM_ACW = np.array([t.acw_median for t in TEAMS])
 TEAM_TRANSFER = np.array([t.transfer_rate for t in TEAMS])
 EXP, CAR, TEC, SAL, RET, DIG = range(len(TEAMS))
@@ -155,13 +158,17 @@ HONEST_P = np.array([0.55, 0.2, 0.25])
 # --- calendar ----------------------------------------------------------------------------
 # Relative contact volume by local hour (weekday, weekend). Peaks in business hours.
 HOURLY_WEEKDAY = np.array(
-    [0.25, 0.12, 0.07, 0.05, 0.05, 0.1, 0.3, 0.9, 2.1, 3.3, 3.7, 3.6, 3.0, 3.1, 3.5, 3.4]
-    + [3.1, 2.7, 2.1, 1.7, 1.4, 1.0, 0.7, 0.45]
-)
+    [
+        [0.25, 0.12, 0.07, 0.05, 0.05, 0.1, 0.3, 0.9, 2.1, 3.3, 3.7, 3.6],  # 00-11
+        [3.0, 3.1, 3.5, 3.4, 3.1, 2.7, 2.1, 1.7, 1.4, 1.0, 0.7, 0.45],  # 12-23
+    ]
+).ravel()
 HOURLY_WEEKEND = np.array(
-    [0.35, 0.2, 0.1, 0.07, 0.06, 0.08, 0.2, 0.5, 1.2, 2.0, 2.5, 2.6, 2.5, 2.4, 2.3, 2.2]
-    + [2.1, 2.0, 1.9, 1.7, 1.5, 1.2, 0.9, 0.6]
-)
+    [
+        [0.35, 0.2, 0.1, 0.07, 0.06, 0.08, 0.2, 0.5, 1.2, 2.0, 2.5, 2.6],
+        [2.5, 2.4, 2.3, 2.2, 2.1, 2.0, 1.9, 1.7, 1.5, 1.2, 0.9, 0.6],
+    ]
+).ravel()
 # Volume by weekday (Monday first); normalised so the weekly mean is 1.
 _DOW = np.array([1.18, 1.08, 1.02, 1.0, 0.97, 0.5, 0.4])
 DOW_FACTOR = _DOW / _DOW.mean()
@@ -175,21 +182,24 @@ PLAN_PRICE = np.array([19.0, 39.0, 79.0])
 SEGMENT_MRR_MULT = np.array([1.0, 4.0, 25.0])
 REGIONS = ("london", "south_east", "south_west", "midlands", "north_west", "north_east")
 REGIONS += ("scotland", "wales", "northern_ireland")
-FIRST_NAMES = (
-    "olivia amelia isla ava mia sophia grace lily freya emily ivy ella rosie evie chloe "
-    "noah oliver george arthur leo harry oscar archie henry theo jack charlie finley "
-    "mohammed muhammad aisha priya raj anika wei ming chen siobhan niamh aoife sean "
-    "ciaran dylan rhys megan zoe lucas"
-).split()
-LAST_NAMES = (
+_FIRST_NAMES = (
+    "olivia amelia isla ava mia sophia grace lily freya emily ivy ella rosie evie chloe noah "
+    "oliver george arthur leo harry oscar archie henry theo jack charlie finley mohammed "
+    "muhammad aisha priya raj anika wei ming chen siobhan niamh aoife sean ciaran dylan rhys "
+    "megan zoe lucas"
+)
+FIRST_NAMES = tuple(_FIRST_NAMES.split())
+_LAST_NAMES = (
     "smith jones taylor brown williams wilson johnson davies patel wright robinson wood "
-    "thompson evans walker white roberts green hall thomas clarke jackson khan lewis "
-    "harris turner hill scott cooper ward morris moore clark lee king baker harrison "
-    "morgan allen james phillips ahmed murphy kelly campbell stewart singh obrien"
-).split()
+    "thompson evans walker white roberts green hall thomas clarke jackson khan lewis harris "
+    "turner hill scott cooper ward morris moore clark lee king baker harrison morgan allen "
+    "james phillips ahmed murphy kelly campbell stewart singh obrien"
+)
+LAST_NAMES = tuple(_LAST_NAMES.split())
 CONSUMER_DOMAINS = ("gmail.com", "outlook.com", "yahoo.co.uk", "btinternet.com", "icloud.com")
-COMPANY_WORDS = (
-    "northwind contoso fabrikam tailspin wingtip adatum litware proseware lucerne "
-    "margie alpine coho fourthcoffee humongous wideworld treyresearch bluelake"
-).split()
+_COMPANY_WORDS = (
+    "northwind contoso fabrikam tailspin wingtip adatum litware proseware lucerne margie "
+    "alpine coho fourthcoffee humongous wideworld treyresearch bluelake"
+)
+COMPANY_WORDS = tuple(_COMPANY_WORDS.split())
 CHANNEL_ID_RATE = np.array([0.65, 0.35, 0.8, 0.15, 0.6, 0.9])  # P(platform knows the CRM id)

@@ -33,7 +33,7 @@ class GeneratorConfig:
     # Share of a day's rows delivered a second time in the same day folder.
     duplicate_share: float = 0.02
     # Days of issues simulated before `start` so day one already sees repeat contacts.
-    warmup_days: int = 10
+    warmup_days: int = 7
     # Customer base is ~9x the daily interactions, within these bounds.
     min_customers: int = 200
     max_customers: int = 1_000_000

@@ -21,10 +21,19 @@ MAX_ATTEMPTS = 8
 MAX_LEGS = 3
 # Delivered interaction rows per issue (legs of all its contacts), measured on long runs;
 # it turns interactions_per_day into a daily number of new issues.
-ROWS_PER_ISSUE = 1.42
+ROWS_PER_ISSUE = 1.53
 PROSPECT_SHARE = 0.03  # issues raised by people unknown to the CRM
 ONBOARDING_SHARE = 0.25  # new signups who soon contact about setting up
 INBOUND, OUTBOUND = 0, 1
+LOG_WAIT = np.log(cat.WAIT_MEDIAN)
+LOG_PATIENCE = np.log(cat.PATIENCE_MEDIAN)
+LOG_TALK = np.log(cat.TALK_MEDIAN)
+LOG_TEAM_TALK = np.log(cat.TEAM_TALK)
+LOG_TEAM_ACW = np.log(cat.TEAM_ACW)
+LOG_HOLD = np.log(60.0)
+# Gap before a repeat contact: retry after an abandon, hours, days, more than a week.
+LOG_GAP_MEDIAN = np.log(np.array([20 * 60.0, 2.5 * HOUR, 1.6 * DAY, 10 * DAY]))
+GAP_SIGMA = np.array([0.8, 0.8, 0.6, 0.35])
 
 Columns = dict[str, np.ndarray]
 
@@ -44,12 +53,32 @@ def concat(parts: list[Columns]) -> Columns:
     return {k: np.concatenate([p[k] for p in parts]) for k in keys}
 
 
+def group_ends(*keys: np.ndarray) -> np.ndarray:
+    """For rows sorted by ``keys``: True on the last row of each run of equal keys."""
+    n = len(keys[0])
+    change = np.zeros(max(n - 1, 0), dtype=bool)
+    for k in keys:
+        change |= k[1:] != k[:-1]
+    return np.append(change, n > 0)[:n]
+
+
 def take(cols: Columns, idx: np.ndarray) -> Columns:
     return {k: v[idx] for k, v in cols.items()}
 
 
-def _lognormal(rng: np.random.Generator, median: np.ndarray, sigma: np.ndarray | float) -> np.ndarray:
-    return np.exp(np.log(median) + sigma * rng.standard_normal(np.shape(median)))
+def _lognormal(
+    rng: np.random.Generator, median: np.ndarray, sigma: np.ndarray | float
+) -> np.ndarray:
+    return _lognormal_log(rng, np.log(median), sigma)
+
+
+def _lognormal_log(
+    rng: np.random.Generator, log_median: np.ndarray, sigma: np.ndarray | float
+) -> np.ndarray:
+    """Lognormal draws given the log of the median (float32: plenty for seconds, faster)."""
+    z = rng.standard_normal(np.shape(log_median), dtype=np.float32)
+    sigma = np.asarray(sigma, dtype=np.float32)
+    return np.exp(np.asarray(log_median, dtype=np.float32) + sigma * z)
 
 
 def _seconds(x: np.ndarray) -> np.ndarray:
@@ -63,44 +92,45 @@ class JourneySimulator:
         self.cfg = cfg
         self.pop = pop
         self.clock = clock
-        self.load_weekday = cat.HOURLY_WEEKDAY / cat.HOURLY_WEEKDAY.mean()
-        self.load_weekend = cat.HOURLY_WEEKEND / cat.HOURLY_WEEKDAY.mean()
+        self.log_load = np.log(
+            np.stack([cat.HOURLY_WEEKDAY, cat.HOURLY_WEEKEND]) / cat.HOURLY_WEEKDAY.mean()
+        )
         self.reason_first = np.searchsorted(cat.REASON_QUEUE, np.arange(len(cat.QUEUES)))
         self.reason_count = np.bincount(cat.REASON_QUEUE, minlength=len(cat.QUEUES))
         self.repeat_mix = cat.CHANNEL_MIX * np.array([1.6, 1, 1, 0.5, 1, 1])
+        self.hourly = np.stack([cat.HOURLY_WEEKDAY, cat.HOURLY_WEEKEND])
+        self.routing = np.concatenate([cat.ROUTING_SYNC, cat.ROUTING_ASYNC])
 
     # --- calendar helpers ------------------------------------------------------------
     def _time_of_day(self, rng: np.random.Generator, weekend: np.ndarray) -> np.ndarray:
         n = len(weekend)
-        hour = np.where(
-            weekend,
-            choice(rng, n, cat.HOURLY_WEEKEND),
-            choice(rng, n, cat.HOURLY_WEEKDAY),
-        )
+        hour = categorical(rng, self.hourly, weekend.astype(np.int64))
         return hour * HOUR + rng.integers(0, HOUR, n)
 
     def _local_times(self, rng: np.random.Generator, days: np.ndarray) -> np.ndarray:
         weekend = (days + 3) % 7 >= 5
         return self.clock.local_to_utc(days * DAY + self._time_of_day(rng, weekend))
 
-    def _load(self, t: np.ndarray) -> np.ndarray:
-        """Relative traffic at each instant: queues are slower at peak."""
+    def _log_load(self, t: np.ndarray) -> np.ndarray:
+        """Log of the relative traffic at each instant: queues are slower at peak."""
         local = t + self.clock.offset(t)
         hour = (local % DAY) // HOUR
         weekend = (local // DAY + 3) % 7 >= 5
-        return np.where(weekend, self.load_weekend[hour], self.load_weekday[hour])
+        return self.log_load[weekend.astype(np.int64), hour]
 
     # --- issues ----------------------------------------------------------------------
     def _issues(self, rng: np.random.Generator, day: int) -> Columns:
         pop = self.pop
         rate = self.cfg.interactions_per_day * cat.DOW_FACTOR[(day + 3) % 7] / ROWS_PER_ISSUE
         n = int(rng.poisson(rate))
-        cust = np.searchsorted(pop.activity_cdf, rng.random(n) * pop.activity_cdf[-1], "right")
+        # Sorted keys make the binary searches walk the CDF in order (much faster).
+        keys = np.sort(rng.random(n)) * pop.activity_cdf[-1]
+        cust = np.searchsorted(pop.activity_cdf, keys, "right")
         cust = np.minimum(cust, pop.n_base - 1)
         cust[rng.random(n) < PROSPECT_SHARE] = NA
         start = self._local_times(rng, np.full(n, day))
         seg = np.where(cust >= 0, pop.segment[np.maximum(cust, 0)], 0)
-        queue = categorical(rng, cat.QUEUE_MIX[seg])
+        queue = categorical(rng, cat.QUEUE_MIX, seg)
         queue[(cust < 0) & (rng.random(n) < 0.7)] = cat.SALES
         reason = self.reason_first[queue] + (rng.random(n) * self.reason_count[queue]).astype(int)
 
@@ -116,7 +146,7 @@ class JourneySimulator:
         reason = np.concatenate([reason, ob_reason])
         queue = cat.REASON_QUEUE[reason]
         start = np.concatenate([start, ob_start])
-        channel = categorical(rng, cat.CHANNEL_MIX[seg])
+        channel = categorical(rng, cat.CHANNEL_MIX, seg)
         case_p = cat.REASON_CASE[reason] + 0.3 * (channel == cat.EMAIL)
         has_case = (cust >= 0) & (rng.random(len(cust)) < case_p)
         return {
@@ -130,9 +160,10 @@ class JourneySimulator:
         }
 
     # --- legs of one round of contacts -----------------------------------------------
-    def _route(self, rng: np.random.Generator, queue: np.ndarray, channel: np.ndarray) -> np.ndarray:
-        table = np.where(cat.ASYNC[channel][:, None], cat.ROUTING_ASYNC[queue], cat.ROUTING_SYNC[queue])
-        return categorical(rng, table)
+    def _route(
+        self, rng: np.random.Generator, queue: np.ndarray, channel: np.ndarray
+    ) -> np.ndarray:
+        return categorical(rng, self.routing, queue + len(cat.QUEUES) * cat.ASYNC[channel])
 
     def _legs(self, rng: np.random.Generator, c: Columns) -> tuple[Columns, np.ndarray]:
         """All legs of the contacts ``c``; returns (legs, row of each contact's final leg)."""
@@ -150,15 +181,19 @@ class JourneySimulator:
             inbound = c["direction"][cur] == INBOUND
             team = self._route(rng, queue, ch)
             agent = pop.team_first_agent[team] + (rng.random(k) * pop.team_agents[team]).astype(int)
-            wait = _lognormal(rng, cat.WAIT_MEDIAN[ch] * self._load(t) ** 1.3, cat.WAIT_SIGMA[ch])
+            log_wait = LOG_WAIT[ch] + 1.3 * self._log_load(t)
+            wait = _lognormal_log(rng, log_wait, cat.WAIT_SIGMA[ch])
             wait = np.where(inbound, wait, rng.uniform(5, 25, k))
-            patience = _lognormal(rng, cat.PATIENCE_MEDIAN[ch], 0.8)
+            patience = _lognormal_log(rng, LOG_PATIENCE[ch], 0.8)
             abandoned = cat.ABANDONABLE[ch] & inbound & (wait > patience)
             answered = t + _seconds(wait)
-            talk = _seconds(_lognormal(rng, cat.TALK_MEDIAN[ch] * cat.TEAM_TALK[team], cat.TALK_SIGMA[ch]))
+            talk = _seconds(
+                _lognormal_log(rng, LOG_TALK[ch] + LOG_TEAM_TALK[team], cat.TALK_SIGMA[ch])
+            )
             has_hold = cat.HAS_HOLD[ch] & (rng.random(k) < 0.35)
-            hold = np.where(has_hold, _seconds(_lognormal(rng, 60 * cat.TEAM_TALK[team], 0.8)), 0)
-            acw = _seconds(_lognormal(rng, cat.TEAM_ACW[team], 0.7))
+            hold = _seconds(_lognormal_log(rng, LOG_HOLD + LOG_TEAM_TALK[team], 0.8))
+            hold = np.where(has_hold, hold, 0)
+            acw = _seconds(_lognormal_log(rng, LOG_TEAM_ACW[team], 0.7))
             ended = answered + (talk * cat.DWELL_FACTOR[ch]).astype(np.int64) + hold
             ended = np.where(abandoned, t + _seconds(patience), ended)
             transfer = (
@@ -193,24 +228,23 @@ class JourneySimulator:
             final_row[cur[~transfer]] = rows[~transfer]
             offset += k
             parent, cur = rows[transfer], cur[transfer]
-            queue = categorical(rng, cat.TRANSFER_TARGET[queue[transfer]])
+            queue = categorical(rng, cat.TRANSFER_TARGET, queue[transfer])
             t = ended[transfer] + rng.integers(1, 20, len(cur))
             if not len(cur):
                 break
         return concat(blocks), final_row
 
     # --- journeys --------------------------------------------------------------------
-    def _gaps(self, rng: np.random.Generator, prev_end: np.ndarray, abandoned: np.ndarray) -> np.ndarray:
+    def _gaps(
+        self, rng: np.random.Generator, prev_end: np.ndarray, abandoned: np.ndarray
+    ) -> np.ndarray:
         """When the customer comes back: minutes after an abandon, usually hours to days,
         sometimes more than a week (the journey window then splits the issue)."""
         k = len(prev_end)
         u = rng.random(k)
-        retry = _lognormal(rng, np.full(k, 20 * 60.0), 0.8)
-        short = _lognormal(rng, np.full(k, 2.5 * HOUR), 0.8)
-        medium = _lognormal(rng, np.full(k, 1.6 * DAY), 0.6)
-        long = _lognormal(rng, np.full(k, 10 * DAY), 0.35)
-        gap = np.where(u < 0.25, short, np.where(u < 0.9, medium, long))
-        gap = np.where(abandoned & (u < 0.6), retry, gap)
+        kind = np.where(u < 0.25, 1, np.where(u < 0.9, 2, 3))  # short, medium, long
+        kind = np.where(abandoned & (u < 0.6), 0, kind)  # quick retry after giving up
+        gap = _lognormal_log(rng, LOG_GAP_MEDIAN[kind], GAP_SIGMA[kind])
         t = prev_end + _seconds(gap)
         # Customers who come back another day do so at the usual hours of that day.
         later = gap > 12 * HOUR
@@ -250,10 +284,12 @@ class JourneySimulator:
             abandoned = fin["abandoned"]
             team = np.maximum(fin["team"], 0)
             skill = pop.agent_skill[np.maximum(fin["agent"], 0)]
+            cust = issues["cust"][active]
             p = (
                 cat.REASON_RESOLVE[issues["reason"][active]]
                 * cat.TEAM_RESOLVE[team]
                 * skill
+                * np.where(cust >= 0, pop.ease[np.maximum(cust, 0)], 1.0)
                 * cat.CHANNEL_RESOLVE[channel]
                 * (1 + 0.08 * attempt)
             )
@@ -262,14 +298,16 @@ class JourneySimulator:
             claims = rng.random(m) < cat.TEAM_CLAIM[team]
             disp = np.where(
                 ok,
-                np.where(rng.random(m) < 0.95, cat.RESOLVED, cat.FOLLOW_UP),
+                np.where(rng.random(m) < cat.TEAM_CONFIRM[team], cat.RESOLVED, cat.FOLLOW_UP),
                 np.where(claims, cat.RESOLVED, honest),
             )
             disp = np.where(abandoned, NA, disp)
             legs["disposition"] = np.full(len(legs["leg"]), NA)
             legs["disposition"][final_row] = disp
             legs["contact"] = legs["contact"] + contacts_so_far
-            legs["parent_row"] = np.where(legs["parent_row"] >= 0, legs["parent_row"] + legs_so_far, NA)
+            legs["parent_row"] = np.where(
+                legs["parent_row"] >= 0, legs["parent_row"] + legs_so_far, NA
+            )
             c.update(
                 final_row=final_row + legs_so_far,
                 first_row=np.arange(m) + legs_so_far,
@@ -295,7 +333,7 @@ class JourneySimulator:
             k = int(back.sum())
             seg = issues["segment"][active[back]]
             same = rng.random(k) < np.where(abandoned[back], 0.8, 0.6)
-            switched = categorical(rng, self.repeat_mix[seg])
+            switched = categorical(rng, self.repeat_mix, seg)
             channel = np.where(same, channel[back], switched).astype(np.int8)
             callback = (disp[back] == cat.FOLLOW_UP) & (rng.random(k) < 0.3)
             channel = np.where(

@@ -46,22 +46,50 @@ def day_from_epoch(n: int) -> date:
 
 
 class BusinessClock:
-    """Conversions between UTC seconds and the business timezone's wall clock."""
+    """Conversions between UTC seconds and the business timezone's wall clock.
+
+    UTC offsets are looked up in a 15-minute grid built with Arrow's tz database over the
+    span asked for (every real transition of the modern tz database falls on a quarter
+    hour), so the millions of lookups the simulation makes are one gather each.
+    """
+
+    _STEP = 900
+    _MAX_SPAN = 200 * 366 * DAY
 
     def __init__(self, timezone: str) -> None:
         self.timezone = timezone
+        self._lo = 0
+        self._grid = np.zeros(0, dtype=np.int64)
 
     def local_to_utc(self, local_seconds: np.ndarray) -> np.ndarray:
-        """Wall-clock seconds (as if UTC) → real UTC seconds; DST gaps shift forward."""
-        naive = pa.array(local_seconds, type=pa.timestamp("s"))
-        aware = pc.assume_timezone(naive, self.timezone, ambiguous="earliest", nonexistent="latest")
-        return aware.cast(pa.int64()).to_numpy()
+        """Wall-clock seconds (as if UTC) → real UTC seconds.
 
-    def offset(self, utc_seconds: np.ndarray) -> np.ndarray:
-        """UTC offset (seconds) in effect at each instant."""
+        Two offset lookups: exact outside DST changes; a wall time inside a spring-forward
+        gap lands just after it, one inside a fall-back overlap on one of its two instants.
+        """
+        local = np.asarray(local_seconds, dtype=np.int64)
+        return local - self.offset(local - self.offset(local))
+
+    def _arrow_offset(self, utc_seconds: np.ndarray) -> np.ndarray:
         aware = pa.array(utc_seconds, type=pa.timestamp("s", tz=self.timezone))
         local = pc.local_timestamp(aware).cast(pa.int64()).to_numpy()
         return local - utc_seconds
+
+    def offset(self, utc_seconds: np.ndarray) -> np.ndarray:
+        """UTC offset (seconds) in effect at each instant."""
+        t = np.asarray(utc_seconds, dtype=np.int64)
+        if not len(t):
+            return np.zeros(0, dtype=np.int64)
+        lo, hi = int(t.min()), int(t.max())
+        if hi - lo > self._MAX_SPAN:
+            return self._arrow_offset(t)
+        if lo < self._lo or hi >= self._lo + len(self._grid) * self._STEP:
+            start = min(lo, self._lo if len(self._grid) else lo) // self._STEP * self._STEP
+            end = max(hi, self._lo + len(self._grid) * self._STEP) + 30 * DAY
+            start -= 30 * DAY
+            self._lo = start
+            self._grid = self._arrow_offset(np.arange(start, end, self._STEP, dtype=np.int64))
+        return self._grid[(t - self._lo) // self._STEP]
 
     def local_day(self, utc_seconds: np.ndarray) -> np.ndarray:
         """Business day (days since 1970-01-01, local) of each instant."""
@@ -85,14 +113,15 @@ def iso_strings(seconds: np.ndarray, offsets: np.ndarray | None = None) -> pa.St
     n = len(seconds)
     valid = seconds != NA
     local = seconds if offsets is None else seconds + offsets
-    local = np.where(valid, local, 0)
     days, sod = np.divmod(local, DAY)
-    d0 = int(days.min()) if n else 0
-    nd = int(days.max()) - d0 + 1 if n else 0
-    date_table = np.frombuffer(
-        "".join(day_from_epoch(d0 + i).isoformat() + "T" for i in range(nd)).encode(),
-        dtype=np.uint8,
-    ).reshape(nd, 11)
+    d0 = int(days[valid].min()) if valid.any() else 0
+    d1 = int(days[valid].max()) if valid.any() else 0
+    days = np.where(valid, days, d0)
+    sod = np.where(valid, sod, 0)
+    calendar = np.datetime_as_string(np.arange(d0, d1 + 1).astype("datetime64[D]"))
+    date_table = np.empty((d1 - d0 + 1, 11), dtype=np.uint8)
+    date_table[:, :10] = calendar.astype("S10").view(np.uint8).reshape(-1, 10)
+    date_table[:, 10] = ord("T")
     width = 20 if offsets is None else 25
     buf = np.empty((n, width), dtype=np.uint8)
     buf[:, 0:11] = date_table[days - d0]
