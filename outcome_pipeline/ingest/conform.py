@@ -10,6 +10,7 @@ business-timezone local time (how many vendor exports write them).
 from __future__ import annotations
 
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,7 +51,7 @@ def conform(table: pa.Table, contract: TableContract, timezone: str) -> Conforme
     """Cast ``table`` (text or typed columns + ``_source_line``) to ``contract``."""
     n = table.num_rows
     bad = np.zeros(n, dtype=bool)
-    messages: list[list[str]] = [[] for _ in range(n)] if n else []
+    messages: defaultdict[int, list[str]] = defaultdict(list)
     columns: dict[str, pa.Array] = {}
     for col in contract.columns:
         if col.name not in table.column_names:
@@ -61,7 +62,7 @@ def conform(table: pa.Table, contract: TableContract, timezone: str) -> Conforme
         columns[col.name] = typed
         if failed is not None and failed.any():
             bad |= failed
-            for i in np.flatnonzero(failed):
+            for i in map(int, np.flatnonzero(failed)):
                 shown = "<masked>" if col.pii else repr(_short(raw[int(i)].as_py()))
                 messages[i].append(f"bad_type: {col.name}={shown} is not {col.type}")
     for name in contract.required_columns:
@@ -72,7 +73,7 @@ def conform(table: pa.Table, contract: TableContract, timezone: str) -> Conforme
             missing = missing & raw_missing  # bad values are already reported as bad_type
         if missing.any():
             bad |= missing
-            for i in np.flatnonzero(missing):
+            for i in map(int, np.flatnonzero(missing)):
                 messages[i].append(f"{code}: {name} is empty")
     typed = pa.table(columns, schema=pa.schema([(c.name, c.type) for c in contract.columns]))
     typed = typed.append_column(LINE, table[LINE])
@@ -103,15 +104,15 @@ def pack_extra_columns(table: pa.Table, contract: TableContract) -> pa.Array:
         con.close()
 
 
-def _rejects(table: pa.Table, rows: np.ndarray, messages: list[list[str]]) -> pa.Table:
+def _rejects(table: pa.Table, rows: np.ndarray, messages: dict[int, list[str]]) -> pa.Table:
     subset = table.take(pa.array(rows)).drop_columns([LINE])
     records = subset.to_pylist()
-    codes = [sorted({m.split(":", 1)[0] for m in messages[i]}) for i in rows]
+    codes = [sorted({m.split(":", 1)[0] for m in messages[int(i)]}) for i in rows]
     return pa.table(
         {
             LINE: table[LINE].take(pa.array(rows)),
             "reason_code": [",".join(c) for c in codes],
-            "message": ["; ".join(messages[i]) for i in rows],
+            "message": ["; ".join(messages[int(i)]) for i in rows],
             "raw_record": [json.dumps(r, default=str, ensure_ascii=False) for r in records],
         }
     )
@@ -128,7 +129,7 @@ def _short(value: object) -> str:
 def _cast(raw: pa.Array, target: pa.DataType, timezone: str) -> tuple[pa.Array, np.ndarray | None]:
     """Cast one column; return the typed array and a mask of values that failed (or None)."""
     if pa.types.is_string(raw.type) or pa.types.is_large_string(raw.type):
-        raw = _blank_to_null(raw)
+        raw = _blank_to_null(raw, trim=not pa.types.is_string(target))
     if raw.type == target:
         return raw, None
     if pa.types.is_timestamp(target):
@@ -142,9 +143,13 @@ def _cast(raw: pa.Array, target: pa.DataType, timezone: str) -> tuple[pa.Array, 
     return _to_number(raw, target)
 
 
-def _blank_to_null(raw: pa.Array) -> pa.Array:
-    trimmed = pc.utf8_trim_whitespace(raw)
-    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, raw.type), raw)
+def _blank_to_null(raw: pa.Array, trim: bool) -> pa.Array:
+    """Empty text is a missing value; for typed targets whitespace-only text is too."""
+    probe = pc.utf8_trim_whitespace(raw) if trim else raw
+    blank = pc.equal(probe, "")
+    if not pc.any(blank).as_py():
+        return raw
+    return pc.if_else(blank, pa.scalar(None, raw.type), raw)
 
 
 def _failed(raw: pa.Array, typed: pa.Array) -> np.ndarray:

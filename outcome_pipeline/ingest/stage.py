@@ -262,27 +262,36 @@ def _apply_validator(
 
 
 def _dedupe(table: pa.Table, contract: TableContract) -> tuple[pa.Table, int]:
-    """Keep the latest delivery of each id (updated_at, then file and line break ties)."""
+    """Keep the latest delivery of each id (updated_at, then file and line break ties).
+
+    Only the few rows whose id occurs more than once are sorted; the day keeps file order.
+    """
     if table.num_rows == 0:
         return table, 0
-    order = pc.sort_indices(
-        table,
-        sort_keys=[
-            (contract.key, "ascending", "at_start"),
-            ("updated_at", "ascending", "at_start"),
-            (FILE, "ascending", "at_start"),
-            (LINE, "ascending", "at_start"),
-        ],
+    keys = table[contract.key]
+    counts = pa.table({"k": keys}).group_by("k").aggregate([("k", "count")])
+    repeated = counts.filter(pc.greater(counts["k_count"], 1))["k"]
+    if len(repeated) == 0:
+        return table, 0
+    in_repeated = pc.is_in(keys, value_set=repeated.combine_chunks())
+    positions = pc.indices_nonzero(in_repeated)
+    subset = table.select([contract.key, "updated_at", FILE, LINE]).take(positions)
+    subset = subset.append_column("_pos", positions)
+    ordered = subset.sort_by(
+        [
+            (contract.key, "ascending"),
+            ("updated_at", "ascending"),
+            (FILE, "ascending"),
+            (LINE, "ascending"),
+        ]
     )
-    ordered = table.take(order)
-    keys = ordered[contract.key].combine_chunks()
-    if len(keys) > 1:
-        next_differs = pc.not_equal(keys[1:], keys[:-1]).to_numpy(zero_copy_only=False)
-        last_of_key = np.append(next_differs, True)
-    else:
-        last_of_key = np.ones(len(keys), dtype=bool)
-    kept = ordered.filter(pa.array(last_of_key))
-    return kept, table.num_rows - kept.num_rows
+    sorted_keys = ordered[contract.key].combine_chunks()
+    next_differs = pc.not_equal(sorted_keys[1:], sorted_keys[:-1]).to_numpy(zero_copy_only=False)
+    superseded = ~np.append(next_differs, True)  # every copy but the last of its id
+    drop = ordered["_pos"].combine_chunks().to_numpy()[superseded]
+    keep = np.ones(table.num_rows, dtype=bool)
+    keep[drop] = False
+    return table.filter(pa.array(keep)), int(superseded.sum())
 
 
 def _finish(staged: pa.Table, schema: pa.Schema, day: date) -> pa.Table:

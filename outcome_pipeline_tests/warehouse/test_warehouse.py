@@ -127,7 +127,8 @@ def test_column_comments_are_in_the_warehouse(warehouse: Warehouse) -> None:
         sql = (
             "SELECT col_description(format('%I.%I', CAST(:s AS text), 'events')::regclass, "
             "(SELECT ordinal_position FROM information_schema.columns "
-            "WHERE table_schema = CAST(:s AS text) AND table_name = 'events' AND column_name = 'event_id')::int)"
+            "WHERE table_schema = CAST(:s AS text) AND table_name = 'events' "
+            "AND column_name = 'event_id')::int)"
         )
     assert warehouse.query(sql, {"s": warehouse.schema}).column(0).to_pylist() == ["Id."]
 
