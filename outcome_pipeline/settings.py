@@ -8,6 +8,7 @@
 - ``OUTCOME_START_DATE`` (``2024-01-01``): first daily partition.
 - ``OUTCOME_MAX_QUARANTINE_SHARE`` (``0.05``): share of a day's rows that may be quarantined
   before the blocking check stops the downstream assets.
+- ``OUTCOME_DATA_DOCS_DIR`` (``data/data_docs``): static Data Docs of the latest validations.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Settings:
     timezone: str
     start_date: str
     max_quarantine_share: float = 0.05
+    data_docs_dir: str = "data/data_docs"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -42,6 +44,7 @@ class Settings:
             timezone=os.environ.get("OUTCOME_TIMEZONE", DEFAULT_TIMEZONE),
             start_date=os.environ.get("OUTCOME_START_DATE", DEFAULT_START_DATE),
             max_quarantine_share=float(os.environ.get("OUTCOME_MAX_QUARANTINE_SHARE", "0.05")),
+            data_docs_dir=os.environ.get("OUTCOME_DATA_DOCS_DIR", "data/data_docs"),
         )
         ZoneInfo(s.timezone)  # fail at load time, with the name, on a typo
         date.fromisoformat(s.start_date)

@@ -11,7 +11,11 @@ import pytest
 
 from outcome_pipeline.contracts import CONTRACTS
 from outcome_pipeline.defs.ingest.assets import staging_assets
-from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
+from outcome_pipeline.defs.resources import (
+    LandingResource,
+    ValidationResource,
+    WarehouseResource,
+)
 from outcome_pipeline.generator import GeneratorConfig, generate
 from outcome_pipeline.warehouse import Warehouse
 
@@ -37,6 +41,7 @@ def run_day(root: Path, url: str, schema: str, day: str) -> dg.ExecuteInProcessR
         resources={
             "warehouse": WarehouseResource(url=url, schema_name=schema),
             "landing": LandingResource(root=str(root), timezone="Europe/London"),
+            "validation": ValidationResource(data_docs_dir=str(root.parent / "docs")),
         },
         instance=dg.DagsterInstance.ephemeral(),
     )

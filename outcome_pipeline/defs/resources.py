@@ -37,12 +37,24 @@ class LandingResource(dg.ConfigurableResource):
 
     root: str
     timezone: str = "Europe/London"
-    # A day quarantining more than this share of its rows fails the blocking check.
-    max_quarantine_share: float = 0.05
 
     @property
     def path(self) -> Path:
         return Path(self.root)
+
+
+class ValidationResource(dg.ConfigurableResource):
+    """How feeds are validated (Great Expectations suites of record, see validation/)."""
+
+    # A day quarantining more than this share of its rows fails the blocking check.
+    max_quarantine_share: float = 0.05
+    # Where the static Data Docs site of the latest validation of each feed table is written.
+    data_docs_dir: str = "data/data_docs"
+    # auto: vectorised pre-checks decide, GX confirms (and overrules on disagreement).
+    engine: str = "auto"
+
+    def docs_folder(self, table: str) -> Path:
+        return Path(self.data_docs_dir) / table
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
@@ -55,10 +67,9 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
     )
     return {
         "warehouse": WarehouseResource(url=url, schema_name=s.warehouse_schema),
-        "landing": LandingResource(
-            root=s.landing_dir,
-            timezone=s.timezone,
-            max_quarantine_share=s.max_quarantine_share,
+        "landing": LandingResource(root=s.landing_dir, timezone=s.timezone),
+        "validation": ValidationResource(
+            max_quarantine_share=s.max_quarantine_share, data_docs_dir=s.data_docs_dir
         ),
     }
 

@@ -9,7 +9,11 @@ import pytest
 
 from outcome_pipeline.defs.ingest.assets import staging_assets
 from outcome_pipeline.defs.partitions import daily_partitions
-from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
+from outcome_pipeline.defs.resources import (
+    LandingResource,
+    ValidationResource,
+    WarehouseResource,
+)
 from outcome_pipeline.warehouse import Warehouse
 from outcome_pipeline_tests.ingest.test_readers import RECORDS, write_csv, write_jsonl
 
@@ -22,10 +26,16 @@ def land(root: Path, day: str, ids: list[str], bad: int = 0) -> None:
     folder = root / "surveys" / day
     folder.mkdir(parents=True, exist_ok=True)
     rows = [
-        dict(RECORDS[i % 2], response_id=f"{day}-{r}", responded_at=f"{day}T12:00:00Z")
+        dict(
+            RECORDS[i % 2],
+            response_id=f"{day}-{r}",
+            sent_at=f"{day}T11:00:00Z",
+            responded_at=f"{day}T12:00:00Z",
+            updated_at=f"{day}T12:00:00Z",
+        )
         for i, r in enumerate(ids)
     ]
-    rows += [dict(RECORDS[0], response_id=f"{day}-bad{i}", score="x") for i in range(bad)]
+    rows += [dict(rows[0], response_id=f"{day}-bad{i}", score="x") for i in range(bad)]
     write_csv(folder / "survey_responses.csv", rows)
     write_jsonl(folder / "survey_responses_redelivery.jsonl", rows[:1])  # one duplicate
 
@@ -38,8 +48,9 @@ def materialize(
         selection=[dg.AssetKey("stg_survey_responses"), *(a.key for a in extra_assets)],
         resources={
             "warehouse": WarehouseResource(url=url, schema_name=schema),
-            "landing": LandingResource(
-                root=str(root), timezone="Europe/London", max_quarantine_share=max_share
+            "landing": LandingResource(root=str(root), timezone="Europe/London"),
+            "validation": ValidationResource(
+                max_quarantine_share=max_share, data_docs_dir=str(root.parent / "docs")
             ),
         },
         instance=dg.DagsterInstance.ephemeral(),

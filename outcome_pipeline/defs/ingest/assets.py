@@ -24,8 +24,14 @@ from outcome_pipeline.defs.ingest.checks import (
 )
 from outcome_pipeline.defs.metadata import column_schema
 from outcome_pipeline.defs.partitions import daily_partitions, window_days
-from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
+from outcome_pipeline.defs.resources import (
+    LandingResource,
+    ValidationResource,
+    WarehouseResource,
+)
 from outcome_pipeline.ingest.stage import StagedDay, audit_row, stage_day
+from outcome_pipeline.validation import write_data_docs
+from outcome_pipeline.validation.collector import DayValidations
 from outcome_pipeline.warehouse import LOAD_AUDIT
 from outcome_pipeline.warehouse.tables import QUARANTINE_FILES, QUARANTINE_TABLES, STAGING_TABLES
 
@@ -102,8 +108,10 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext,
         warehouse: WarehouseResource,
         landing: LandingResource,
+        validation: ValidationResource,
     ) -> dg.MaterializeResult:
         days = window_days(context.partition_time_window)
+        validations = DayValidations(landing.timezone, validation.engine)
         start, end = days[0], days[-1] + timedelta(days=1)
         staged_days: list[StagedDay] = []
         with warehouse.open() as wh:
@@ -117,7 +125,12 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                 wh.delete_window(conn, LOAD_AUDIT, start, end, feed)
                 for day in days:
                     result = stage_day(
-                        landing.path, contract, day, landing.timezone, run_id=context.run_id
+                        landing.path,
+                        contract,
+                        day,
+                        landing.timezone,
+                        run_id=context.run_id,
+                        validator=validations,
                     )
                     _log_day(context, result, landing)
                     wh.insert_rows(conn, staging, result.staged)
@@ -126,11 +139,20 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                     wh.insert_rows(conn, LOAD_AUDIT, pa.Table.from_pylist([audit_row(result)]))
                     staged_days.append(_counts_only(result))
             checks = [
-                load_ok_check(staged_days, landing.max_quarantine_share),
+                load_ok_check(staged_days, validations, validation.max_quarantine_share),
                 accounting_check(wh, contract, start, end),
-                drift_and_late_check(staged_days),
+                drift_and_late_check(staged_days, validations),
             ]
         audits = [audit_row(d) for d in staged_days]
+        docs = {}
+        if validations.by_day:
+            last = max(validations.by_day)
+            index = write_data_docs(
+                {contract.name: validations.by_day[last]},
+                validation.docs_folder(contract.name),
+                last,
+            )
+            docs = {"data_docs": dg.MetadataValue.url(index.resolve().as_uri())}
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": sum(a["rows_staged"] for a in audits),
@@ -141,6 +163,8 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                 "rows_late": sum(a["rows_late"] for a in audits),
                 "files_read": sum(a["files"] for a in audits),
                 "days": dg.MetadataValue.md(_day_summary(audits)),
+                "validation_seconds": dg.MetadataValue.json(validations.seconds()),
+                **docs,
             },
             check_results=checks,
         )

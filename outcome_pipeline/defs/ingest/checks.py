@@ -12,6 +12,7 @@ import dagster as dg
 
 from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.ingest.stage import StagedDay
+from outcome_pipeline.validation.collector import DayValidations
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
 from outcome_pipeline.warehouse.tables import QUARANTINE_TABLES, STAGING_TABLES
 
@@ -35,8 +36,11 @@ def _sample(days: list[StagedDay]) -> str:
     return "\n".join(lines)
 
 
-def load_ok_check(days: list[StagedDay], max_share: float) -> dg.AssetCheckResult:
-    """Fail when a file was lost or a day quarantined more than ``max_share`` of its rows."""
+def load_ok_check(
+    days: list[StagedDay], validations: DayValidations, max_share: float
+) -> dg.AssetCheckResult:
+    """Fail when a file was lost, a dataset-level expectation failed, or a day quarantined
+    more than ``max_share`` of its rows."""
     lost = [f for d in days for f in d.rejected_files.to_pylist()]
     over = []
     for d in days:
@@ -53,6 +57,7 @@ def load_ok_check(days: list[StagedDay], max_share: float) -> dg.AssetCheckResul
     quarantined = sum(d.rows_quarantined for d in days)
     problems = [f"file quarantined: {f['error']}" for f in lost]
     problems += [f"quarantine share over {max_share:.0%} on {o}" for o in over]
+    problems += validations.failed_dataset_expectations()
     return dg.AssetCheckResult(
         check_name=LOAD_OK,
         passed=not problems,
@@ -65,6 +70,7 @@ def load_ok_check(days: list[StagedDay], max_share: float) -> dg.AssetCheckResul
             "max_quarantine_share": dg.MetadataValue.float(max_share),
             "files_quarantined": len(lost),
             "failed_rules": dg.MetadataValue.json(dict(sorted(reasons.items()))),
+            "failed_expectations": dg.MetadataValue.json(validations.failed_counts("error")),
             "problems": dg.MetadataValue.json(problems),
             "sample": dg.MetadataValue.md(_sample(days)),
         },
@@ -113,8 +119,8 @@ def accounting_check(
     )
 
 
-def drift_and_late_check(days: list[StagedDay]) -> dg.AssetCheckResult:
-    """Warn (never block) on columns beyond the contract and on late rows."""
+def drift_and_late_check(days: list[StagedDay], validations: DayValidations) -> dg.AssetCheckResult:
+    """Warn (never block): columns beyond the contract, late rows, warning-level rules."""
     drift = sorted(
         {
             f"{f.file}: {', '.join(f.extra_columns)}"
@@ -132,12 +138,16 @@ def drift_and_late_check(days: list[StagedDay]) -> dg.AssetCheckResult:
         }
     )
     late = sum(d.late_rows for d in days)
+    warned = validations.failed_counts("warning")
+    warning_rows = validations.warning_rows()
     return dg.AssetCheckResult(
         check_name=DRIFT_AND_LATE,
-        passed=not drift and not missing and late == 0,
+        passed=not drift and not missing and late == 0 and not warned and not warning_rows,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "late_rows": late,
+            "warning_expectations": dg.MetadataValue.json(warned),
+            "warning_rows_by_reason": dg.MetadataValue.json(warning_rows),
             "files_with_extra_columns": dg.MetadataValue.json(drift),
             "files_missing_optional_columns": dg.MetadataValue.json(missing),
         },
