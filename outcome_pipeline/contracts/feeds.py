@@ -59,7 +59,9 @@ class TableContract:
     # Timestamp column that places a row in time; rows outside the delivery day are "late".
     # None for change sets whose first delivery is a full snapshot of older records.
     event_time: str | None
-    extra: dict[str, str] = field(default_factory=dict)
+    # Columns that point at another feed table's key (column -> table): checked, as a
+    # warning, against what is staged (a reference may arrive before what it points at).
+    references: dict[str, str] = field(default_factory=dict)
 
     @property
     def staging_table(self) -> str:
@@ -211,6 +213,7 @@ SURVEY_RESPONSES = TableContract(
     description="Survey responses: CSAT (1-5), NPS (0-10), CES (1-7).",
     key="response_id",
     grain="one row per survey response",
+    references={"interaction_id": "interactions", "case_id": "cases"},
     event_time="responded_at",
     columns=(
         Column("response_id", pa.string(), "Id of the response.", True),

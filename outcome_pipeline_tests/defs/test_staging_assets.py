@@ -82,7 +82,12 @@ def test_partition_rerun_and_range_equal_day_by_day(tmp_path: Path, warehouse_ur
     # 2024-02-03 has no files: an empty partition, not a crash.
     result = materialize(tmp_path, url, schema, partition_key="2024-02-01")
     assert result.success
-    assert checks(result) == {"load_ok": True, "row_accounting": True, "drift_and_late_rows": True}
+    assert checks(result) == {
+        "load_ok": True,
+        "row_accounting": True,
+        "drift_and_late_rows": True,
+        "references_resolve": False,  # interaction i1 / case k9 were never staged
+    }
     wh = Warehouse(url, schema)
     assert wh.count("stg_survey_responses") == 3
     assert wh.count("quarantine_survey_responses") == 1
@@ -197,3 +202,41 @@ def test_quarantine_over_threshold_blocks_downstream(tmp_path: Path, warehouse_u
     assert passed.success
     names = {e.asset_key.to_user_string() for e in passed.get_asset_materialization_events()}
     assert "downstream_of_surveys" in names
+
+
+def test_references_resolve_once_the_interaction_is_staged(tmp_path: Path, warehouse_url) -> None:
+    url, schema = warehouse_url
+    land(tmp_path, "2024-02-01", ["a"])  # one survey pointing at interaction i1
+    folder = tmp_path / "interactions" / "2024-02-01"
+    folder.mkdir(parents=True)
+    write_jsonl(
+        folder / "interactions.jsonl",
+        [
+            {
+                "interaction_id": "i1",
+                "channel": "chat",
+                "direction": "inbound",
+                "queued_at": "2024-02-01T09:00:00Z",
+                "ended_at": "2024-02-01T09:10:00Z",
+                "abandoned": False,
+                "updated_at": "2024-02-01T09:10:00Z",
+            }
+        ],
+    )
+    before = materialize(tmp_path, url, schema, partition_key="2024-02-01")
+    evaluation = next(
+        e for e in before.get_asset_check_evaluations() if e.check_name == "references_resolve"
+    )
+    assert evaluation.metadata["dangling_references"].value == {"case_id": 0, "interaction_id": 1}
+    after = dg.materialize(
+        staging_assets,
+        selection=[dg.AssetKey("stg_interactions"), dg.AssetKey("stg_survey_responses")],
+        partition_key="2024-02-01",
+        resources={
+            "warehouse": WarehouseResource(url=url, schema_name=schema),
+            "landing": LandingResource(root=str(tmp_path), timezone="Europe/London"),
+            "validation": ValidationResource(data_docs_dir=str(tmp_path / "docs")),
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert checks(after)["references_resolve"] is True

@@ -18,9 +18,11 @@ from outcome_pipeline.defs.ingest.checks import (
     ACCOUNTING,
     DRIFT_AND_LATE,
     LOAD_OK,
+    REFERENCES,
     accounting_check,
     drift_and_late_check,
     load_ok_check,
+    references_check,
 )
 from outcome_pipeline.defs.metadata import column_schema
 from outcome_pipeline.defs.partitions import daily_partitions, window_days
@@ -67,8 +69,22 @@ def _day_summary(audits: list[dict]) -> str:
 
 def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
     staging, quarantine = STAGING_TABLES[contract.name], QUARANTINE_TABLES[contract.name]
-    tables = [staging, quarantine, QUARANTINE_FILES, LOAD_AUDIT]
+    referenced = [STAGING_TABLES[t] for t in sorted(set(contract.references.values()))]
+    tables = [staging, quarantine, QUARANTINE_FILES, LOAD_AUDIT, *referenced]
     feed = (("feed", contract.name),)
+    reference_specs = (
+        [
+            dg.AssetCheckSpec(
+                REFERENCES,
+                asset=staging.name,
+                description="Warning: references ("
+                + ", ".join(contract.references)
+                + ") that match no staged row.",
+            )
+        ]
+        if contract.references
+        else []
+    )
 
     @dg.asset(
         name=staging.name,
@@ -77,6 +93,8 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"python", "sql"},
+        # Referenced tables load first, so that the references check sees the same day.
+        deps=[t.name for t in referenced],
         metadata={
             "dagster/table_name": staging.name,
             "dagster/column_schema": column_schema(staging),
@@ -102,6 +120,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                 description="Warning: columns beyond the contract, rows whose "
                 "event time is on another day.",
             ),
+            *reference_specs,
         ],
     )
     def _stage(
@@ -143,6 +162,8 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                 accounting_check(wh, contract, start, end),
                 drift_and_late_check(staged_days, validations),
             ]
+            if contract.references:
+                checks.append(references_check(wh, contract, start, end))
         audits = [audit_row(d) for d in staged_days]
         docs = {}
         if validations.by_day:

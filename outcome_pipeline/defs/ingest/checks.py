@@ -10,7 +10,7 @@ from datetime import date
 
 import dagster as dg
 
-from outcome_pipeline.contracts import TableContract
+from outcome_pipeline.contracts import CONTRACTS, TableContract
 from outcome_pipeline.ingest.stage import StagedDay
 from outcome_pipeline.validation.collector import DayValidations
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
@@ -19,6 +19,7 @@ from outcome_pipeline.warehouse.tables import QUARANTINE_TABLES, STAGING_TABLES
 LOAD_OK = "load_ok"
 ACCOUNTING = "row_accounting"
 DRIFT_AND_LATE = "drift_and_late_rows"
+REFERENCES = "references_resolve"
 SAMPLE = 10
 
 
@@ -151,4 +152,30 @@ def drift_and_late_check(days: list[StagedDay], validations: DayValidations) -> 
             "files_with_extra_columns": dg.MetadataValue.json(drift),
             "files_missing_optional_columns": dg.MetadataValue.json(missing),
         },
+    )
+
+
+def references_check(
+    wh: Warehouse, contract: TableContract, start: date, end: date
+) -> dg.AssetCheckResult:
+    """Warn when a given reference (e.g. a survey's interaction_id) matches nothing staged."""
+    table = wh.qualified(STAGING_TABLES[contract.name].name)
+    params = {"start": start, "end": end}
+    dangling: dict[str, int] = {}
+    for column, target_name in sorted(contract.references.items()):
+        target = CONTRACTS[target_name]
+        sql = (
+            f"SELECT count(*) FROM {table} s WHERE s.partition_date >= :start "
+            f'AND s.partition_date < :end AND s."{column}" IS NOT NULL AND NOT EXISTS '
+            f"(SELECT 1 FROM {wh.qualified(target.staging_table)} t "
+            f'WHERE t."{target.key}" = s."{column}")'
+        )
+        dangling[column] = int(wh.query(sql, params).column(0)[0].as_py())
+    return dg.AssetCheckResult(
+        check_name=REFERENCES,
+        passed=not any(dangling.values()),
+        severity=dg.AssetCheckSeverity.WARN,
+        description=", ".join(f"{n} {c} match nothing staged" for c, n in dangling.items() if n)
+        or "every given reference matches a staged row",
+        metadata={"dangling_references": dg.MetadataValue.json(dangling)},
     )
