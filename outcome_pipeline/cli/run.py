@@ -57,33 +57,45 @@ def run_range(
     definitions = defs()
     job = definitions.resolve_implicit_global_asset_job_def()
     graph = definitions.resolve_asset_graph()
-    keys = [k for k in graph.toposorted_asset_keys if graph.get(k).is_materializable]
+    # One step per assets definition (a multi-asset computes its tables together).
+    steps: list[list[dg.AssetKey]] = []
+    seen: set[int] = set()
+    for key in graph.toposorted_asset_keys:
+        node = graph.get(key)
+        if not node.is_materializable or id(node.assets_def) in seen:
+            continue
+        seen.add(id(node.assets_def))
+        steps.append(sorted(node.assets_def.keys))
     tags = {RANGE_START: start.isoformat(), RANGE_END: end.isoformat()}
     outcomes: list[AssetOutcome] = []
     with _instance() as instance:
-        for i, key in enumerate(keys, start=1):
-            name = key.to_user_string()
-            out.write(f"[{i}/{len(keys)}] {name:<28} ")
+        for i, keys in enumerate(steps, start=1):
+            name = ", ".join(k.to_user_string() for k in keys)
+            if len(name) > 28:
+                name = f"{keys[0].to_user_string()} +{len(keys) - 1}"
+            out.write(f"[{i}/{len(steps)}] {name:<28} ")
             out.flush()
             t0 = time.perf_counter()
             result = job.execute_in_process(
                 instance=instance,
                 tags=tags,
-                asset_selection=[key],
+                asset_selection=keys,
                 raise_on_error=False,
                 run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
             )
             seconds = time.perf_counter() - t0
-            mats = result.get_asset_materialization_events()
-            meta = {k: _value(v) for m in mats for k, v in m.materialization.metadata.items()}
+            metas: dict[str, dict[str, object]] = {}
+            for m in result.get_asset_materialization_events():
+                meta = metas.setdefault(m.asset_key.to_user_string(), {})
+                meta.update({k: _value(v) for k, v in m.materialization.metadata.items()})
             if result.success:
-                rows = meta.get("dagster/row_count", "?")
+                rows = sum(int(m.get("dagster/row_count", 0)) for m in metas.values())
                 out.write(f"ok   {rows:>10} rows  {seconds:6.1f}s\n")
-                outcomes.append(AssetOutcome(name, True, seconds, meta))
+                outcomes += [AssetOutcome(a, True, seconds, m) for a, m in sorted(metas.items())]
                 continue
             error = _first_error(result)
             out.write(f"FAILED after {seconds:.1f}s\n    {error}\n")
-            outcomes.append(AssetOutcome(name, False, seconds, meta, error))
+            outcomes.append(AssetOutcome(name, False, seconds, {}, error))
             break
     summary = RunSummary(start, end, outcomes)
     out.write(format_summary(summary))
