@@ -69,7 +69,9 @@ def render_data_dictionary() -> str:
         "(the same texts are the column comments in DuckDB and PostgreSQL). Do not edit by hand.",
         "",
     ]
-    for t in ALL_TABLES:
+    from outcome_pipeline.outcomes import OUTCOME_TABLES
+
+    for t in (*ALL_TABLES, *OUTCOME_TABLES.values()):
         out += [
             f"## `{t.name}`",
             "",

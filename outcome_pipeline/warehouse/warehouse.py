@@ -144,6 +144,12 @@ class Warehouse:
                     sql = body.replace("{schema}", _q(self.schema))
                     conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {self.qualified(name)} AS {sql}")
 
+    def create_view(self, name: str, select_sql: str) -> None:
+        """(Re)create a view; ``{schema}`` in the SQL is replaced by the quoted schema."""
+        sql = select_sql.replace("{schema}", _q(self.schema))
+        with self.begin() as conn:
+            conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {self.qualified(name)} AS {sql}")
+
     # -- writes -------------------------------------------------------------------------
 
     def replace_partitions(self, writes: Sequence[PartitionWrite]) -> None:

@@ -1,0 +1,181 @@
+"""Journeys and the daily outcome/output tables: one multi-asset over the staged feeds.
+
+The tables are computed together (one pass of DuckDB SQL over the staged rows, see
+``outcome_pipeline/outcomes``) and written together, one transaction per run. The as-of
+time is data, not the clock: the end of the latest business day with staged interactions
+(or the `outcome/as_of` run tag, YYYY-MM-DD), so reruns on the same data give the same rows
+and a later run restates a day whose repeat window has since closed.
+"""
+
+import warnings
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pyarrow as pa
+
+from outcome_pipeline.contracts import CONTRACTS
+from outcome_pipeline.defs.metadata import column_schema
+from outcome_pipeline.defs.partitions import daily_partitions, window_days
+from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
+from outcome_pipeline.outcomes import (
+    LIFETIME_VIEW_SQL,
+    OUTCOME_TABLES,
+    RATES,
+    OutcomeConfig,
+    OutcomeInputs,
+    compute_outcomes,
+    input_window,
+)
+from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
+from outcome_pipeline.warehouse.tables import STAGING_TABLES
+
+warnings.filterwarnings("ignore", message=r".*`backfill_policy`.*", category=dg.BetaWarning)
+
+AS_OF_TAG = "outcome/as_of"
+REPEAT_WINDOW_DAYS = 7
+# Journeys of day D need contacts from W (+2 days of margin, see input_window) before D.
+LOOKBACK_DAYS = REPEAT_WINDOW_DAYS + 2
+
+
+def end_of_business_day(day: date, timezone: str) -> datetime:
+    """The instant a business day ends (local midnight after it), timezone-aware."""
+    return datetime.combine(day + timedelta(days=1), time(), tzinfo=ZoneInfo(timezone))
+
+
+def latest_staged_day(wh: Warehouse) -> date | None:
+    rows = wh.query(
+        f"SELECT max(partition_date) AS d FROM {wh.qualified(LOAD_AUDIT.name)} "
+        "WHERE feed = 'interactions'"
+    ).to_pylist()
+    return rows[0]["d"] if rows else None
+
+
+def read_inputs(wh: Warehouse, first: date | None, last: date) -> dict[str, pa.Table]:
+    """Staged rows of every feed table for partitions first..last (None: from the start)."""
+    out = {}
+    for name in CONTRACTS:
+        table = STAGING_TABLES[name]
+        cols = ", ".join(f'"{c}"' for c in table.column_names)
+        where = f"partition_date <= DATE '{last.isoformat()}'"
+        if first is not None:
+            where += f" AND partition_date >= DATE '{first.isoformat()}'"
+        out[name] = wh.read_arrow(
+            f"SELECT {cols} FROM {wh.qualified(table.name)} WHERE {where}", table.arrow_schema
+        )
+    return out
+
+
+SUMMARY_RATES = (
+    "resolution_rate",
+    "fcr_rate",
+    "repeat_contact_rate",
+    "false_resolution_rate",
+    "csat_rate",
+    "churn_30d_rate",
+)
+
+
+def _summary(daily: pa.Table) -> str:
+    """Key outcome figures per day (markdown): each rate re-derived from its summed parts."""
+    if daily.num_rows == 0:
+        return "no rows"
+    parts = {r: RATES["daily_outcomes"][r] for r in SUMMARY_RATES}
+    needed = sorted({c for pair in parts.values() for c in pair})
+    sums: dict[date, dict[str, float]] = {}
+    for row in daily.select(["partition_date", "is_final", *needed]).to_pylist():
+        acc = sums.setdefault(row["partition_date"], {"final": True})
+        acc["final"] = acc["final"] and bool(row["is_final"])
+        for c in needed:
+            acc[c] = acc.get(c, 0) + (row[c] or 0)
+    lines = [
+        "| day | final | " + " | ".join(SUMMARY_RATES) + " |",
+        "|---|---|" + "---:|" * len(SUMMARY_RATES),
+    ]
+    for day, acc in sorted(sums.items()):
+        cells = [f"{acc[num] / acc[den]:.1%}" if acc[den] else "–" for num, den in parts.values()]
+        lines.append(f"| {day} | {'yes' if acc['final'] else 'no'} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            key=name,
+            group_name="outcomes",
+            description=table.comment,
+            kinds={"duckdb", "sql"},
+            metadata={
+                "dagster/table_name": name,
+                "dagster/column_schema": column_schema(table),
+            },
+            deps=[
+                dg.AssetDep(
+                    STAGING_TABLES["interactions"].name,
+                    partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-LOOKBACK_DAYS),
+                ),
+                dg.AssetDep(
+                    STAGING_TABLES["survey_responses"].name,
+                    partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-LOOKBACK_DAYS),
+                ),
+                *(STAGING_TABLES[n].name for n in ("customers", "cases", "subscription_events")),
+            ],
+        )
+        for name, table in OUTCOME_TABLES.items()
+    ],
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    can_subset=False,
+)
+def outcome_tables(
+    context: dg.AssetExecutionContext,
+    warehouse: WarehouseResource,
+    landing: LandingResource,
+):
+    """Identity resolution, contacts, journeys and the daily tables for the run's days."""
+    days = window_days(context.partition_time_window)
+    cfg = OutcomeConfig.from_env(timezone=landing.timezone, repeat_window_days=REPEAT_WINDOW_DAYS)
+    with warehouse.open() as wh:
+        wh.create_tables([*STAGING_TABLES.values(), LOAD_AUDIT, *OUTCOME_TABLES.values()])
+        wh.create_view("customer_lifetime", LIFETIME_VIEW_SQL)
+        tagged = context.run.tags.get(AS_OF_TAG)
+        latest = date.fromisoformat(tagged) if tagged else latest_staged_day(wh)
+        as_of_day = max(latest or days[-1], days[-1])
+        as_of = end_of_business_day(as_of_day, landing.timezone)
+        window = input_window(days[0], days[-1], as_of, cfg)
+        context.log.info(
+            f"as_of {as_of.isoformat()}; reading interactions {window.start}..{window.end}"
+        )
+        inputs = read_inputs(wh, window.start, window.end)
+        history = read_inputs(wh, None, window.end)
+        tables = compute_outcomes(
+            OutcomeInputs(
+                interactions=inputs["interactions"],
+                survey_responses=inputs["survey_responses"],
+                customers=history["customers"],
+                cases=history["cases"],
+                subscription_events=history["subscription_events"],
+            ),
+            days,
+            as_of,
+            cfg,
+        )
+        start, end = days[0], days[-1] + timedelta(days=1)
+        with wh.begin() as conn:
+            for name, table in OUTCOME_TABLES.items():
+                wh.delete_window(conn, table, start, end)
+                wh.insert_rows(conn, table, tables[name])
+    for name in OUTCOME_TABLES:
+        metadata = {
+            "dagster/row_count": tables[name].num_rows,
+            "as_of": as_of.isoformat(),
+            "window_days": len(days),
+        }
+        if name == "daily_outcomes":
+            metadata["outcomes_by_day"] = dg.MetadataValue.md(_summary(tables[name]))
+        yield dg.MaterializeResult(asset_key=name, metadata=metadata)
+
+
+@dg.definitions
+def outcomes() -> dg.Definitions:
+    return dg.Definitions(assets=[outcome_tables])

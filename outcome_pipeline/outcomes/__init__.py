@@ -1,0 +1,29 @@
+"""Journeys and daily outcome tables: the pure core (no Dagster).
+
+``compute_outcomes(inputs, days, as_of, cfg)`` turns staged feeds into the tables of
+``OUTCOME_TABLES``; ``input_window`` says which staged days it needs. Definitions of every
+table and column live in the TableDefs (``tables.py``); identity rules in ``identity.py``.
+"""
+
+from outcome_pipeline.outcomes.compute import OutcomeInputs, compute_outcomes
+from outcome_pipeline.outcomes.config import (
+    HISTORY_INPUTS,
+    InputWindow,
+    OutcomeConfig,
+    input_window,
+    pseudonym_key_from_env,
+)
+from outcome_pipeline.outcomes.tables import LIFETIME_VIEW_SQL, OUTCOME_TABLES, RATES
+
+__all__ = [
+    "HISTORY_INPUTS",
+    "LIFETIME_VIEW_SQL",
+    "OUTCOME_TABLES",
+    "RATES",
+    "InputWindow",
+    "OutcomeConfig",
+    "OutcomeInputs",
+    "compute_outcomes",
+    "input_window",
+    "pseudonym_key_from_env",
+]

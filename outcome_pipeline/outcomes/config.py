@@ -1,0 +1,136 @@
+"""Parameters of the outcome computation, and which staged days it must read.
+
+Every number that changes a metric's value lives here, once, with the reason for its default.
+Nothing reads the wall clock: "now" is always the caller's ``as_of``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import NamedTuple
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PSEUDONYM_KEY_ENV = "OUTCOME_PSEUDONYM_KEY"
+# Development default so a fresh clone runs; production sets OUTCOME_PSEUDONYM_KEY (a secret).
+# Keys derived from it are stable only while the key is: rotating it re-keys every pseudonym.
+DEV_PSEUDONYM_KEY = b"outcome-pipeline-dev-pseudonym-key-not-a-secret"
+
+# Channels with a live queue (service level and ASA apply) and asynchronous channels (first
+# response time applies instead); METRICS.md "first response time: email/social/messaging".
+SYNC_CHANNELS = ("phone", "chat", "web")
+ASYNC_CHANNELS = ("email", "social", "messaging")
+# Feeds that are change-set histories or lifetime event logs: read every partition up to the
+# window's end, because the version valid at a contact (or a signup years ago) can be old.
+HISTORY_INPUTS = ("customers", "cases", "subscription_events")
+EVENT_INPUTS = ("interactions", "survey_responses")
+UNKNOWN = "unknown"  # segment of a customer the CRM does not know
+UNASSIGNED = "unassigned"  # queue/team of a leg that has none (e.g. team of an abandoned call)
+
+
+def pseudonym_key_from_env(environ: Mapping[str, str] | None = None) -> bytes:
+    """The HMAC key for customer pseudonyms: ``OUTCOME_PSEUDONYM_KEY`` (UTF-8) or the dev key."""
+    value = (os.environ if environ is None else environ).get(PSEUDONYM_KEY_ENV, "")
+    return value.encode() if value else DEV_PSEUDONYM_KEY
+
+
+@dataclass(frozen=True)
+class OutcomeConfig:
+    """How journeys are cut and outcomes measured.
+
+    - ``repeat_window_days`` (W, default 7): a contact within W of the customer's previous
+      contact is a repeat and continues the journey; QueueMetrics 168 h, Capturi and Call
+      Centre Helper 7 d (research/domain.md §0). Measured between contact start times. At
+      least 1 day, so a customer starts at most one journey per business day.
+    - ``timezone``: business timezone; a business day is a local calendar day.
+    - ``pseudonym_key``: HMAC-SHA256 key for customers known only by email or phone.
+    - ``service_level_seconds`` (X, default 20): service level = answered within X s /
+      offered excluding abandons within ``short_abandon_seconds`` (5 s, Genesys/D365 style).
+    - ``survey_grace_days`` (3): a survey tied to neither a contact nor a case of the journey
+      links by customer if sent between the journey's first contact and its last contact's
+      end + this many days.
+    - ``default_country_code`` ("44"): country code given to national phone numbers
+      (leading trunk ``0``) when normalising to E.164.
+    """
+
+    repeat_window_days: int = 7
+    timezone: str = "Europe/London"
+    pseudonym_key: bytes = DEV_PSEUDONYM_KEY
+    service_level_seconds: int = 20
+    short_abandon_seconds: int = 5
+    survey_grace_days: int = 3
+    default_country_code: str = "44"
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.repeat_window_days <= 90:
+            raise ValueError(f"repeat_window_days must be in 1..90, got {self.repeat_window_days}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {self.timezone!r}") from exc
+        if not self.pseudonym_key:
+            raise ValueError("pseudonym_key must not be empty")
+        if self.service_level_seconds < 1 or self.short_abandon_seconds < 0:
+            raise ValueError("service level thresholds must be positive")
+        if not 0 <= self.survey_grace_days <= self.repeat_window_days:
+            raise ValueError("survey_grace_days must be in 0..repeat_window_days")
+        if not self.default_country_code.isdigit():
+            raise ValueError("default_country_code must be digits, e.g. '44'")
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str] | None = None, **overrides: object
+    ) -> OutcomeConfig:
+        """Config with the pseudonym key from the environment; other fields from overrides."""
+        return cls(pseudonym_key=pseudonym_key_from_env(environ), **overrides)  # type: ignore[arg-type]
+
+    @property
+    def window(self) -> timedelta:
+        return timedelta(days=self.repeat_window_days)
+
+
+class InputWindow(NamedTuple):
+    """Staged partition days to read: ``start``..``end`` inclusive.
+
+    ``start`` applies to the event feeds (interactions, survey_responses); the history feeds
+    (customers, cases, subscription_events) are read from their first partition up to ``end``.
+    """
+
+    start: date
+    end: date
+
+    def for_input(self, name: str) -> tuple[date | None, date]:
+        """(first partition or None = from the beginning, last partition) for one input."""
+        if name in HISTORY_INPUTS:
+            return None, self.end
+        if name in EVENT_INPUTS:
+            return self.start, self.end
+        raise KeyError(f"unknown input {name!r}")
+
+
+def business_date(instant: datetime, timezone: str) -> date:
+    """The business day (local date in ``timezone``) of a timezone-aware instant."""
+    if instant.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware")
+    return instant.astimezone(ZoneInfo(timezone)).date()
+
+
+def input_window(
+    first_day: date, last_day: date, as_of: datetime, cfg: OutcomeConfig
+) -> InputWindow:
+    """Which staged days computing journeys started in ``first_day..last_day`` needs.
+
+    A contact starts a journey iff its customer had no contact in the W before it, so the
+    first day needs contacts from W before its local midnight (a row is delivered on or after
+    the day it happened). One more day covers a DST shift, a second one the transfer legs
+    of a contact begun the evening before the context window. Contacts up to ``as_of``
+    decide how journeys end, so the window ends on the business day of ``as_of`` (never
+    before ``last_day``). History inputs are read from their first partition
+    (:meth:`InputWindow.for_input`).
+    """
+    if last_day < first_day:
+        raise ValueError("last_day before first_day")
+    start = first_day - timedelta(days=cfg.repeat_window_days + 2)
+    return InputWindow(start, max(last_day, business_date(as_of, cfg.timezone)))
