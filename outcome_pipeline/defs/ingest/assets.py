@@ -7,7 +7,6 @@ the downstream assets of the run) and warnings (late rows, schema drift).
 """
 
 import dataclasses
-import warnings
 from datetime import timedelta
 
 import dagster as dg
@@ -37,9 +36,6 @@ from outcome_pipeline.validation.collector import DayValidations
 from outcome_pipeline.warehouse import LOAD_AUDIT
 from outcome_pipeline.warehouse.tables import QUARANTINE_FILES, QUARANTINE_TABLES, STAGING_TABLES
 
-# Single-run backfills are what the range writes are built for; the flag is beta in 1.13 and
-# its warning would greet every `dagster dev` user, so it is silenced for this one parameter.
-warnings.filterwarnings("ignore", message=r".*`backfill_policy`.*", category=dg.BetaWarning)
 
 
 def _describe(contract: TableContract) -> str:

@@ -7,7 +7,6 @@ time is data, not the clock: the end of the latest business day with staged inte
 and a later run restates a day whose repeat window has since closed.
 """
 
-import warnings
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,7 +29,6 @@ from outcome_pipeline.outcomes import (
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
 from outcome_pipeline.warehouse.tables import STAGING_TABLES
 
-warnings.filterwarnings("ignore", message=r".*`backfill_policy`.*", category=dg.BetaWarning)
 
 AS_OF_TAG = "outcome/as_of"
 REPEAT_WINDOW_DAYS = 7
