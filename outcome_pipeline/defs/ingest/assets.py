@@ -37,7 +37,6 @@ from outcome_pipeline.warehouse import LOAD_AUDIT
 from outcome_pipeline.warehouse.tables import QUARANTINE_FILES, QUARANTINE_TABLES, STAGING_TABLES
 
 
-
 def _describe(contract: TableContract) -> str:
     return (
         f"{contract.description}\n\nGrain: {contract.grain}. Read from "

@@ -29,7 +29,6 @@ from outcome_pipeline.outcomes import (
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
 from outcome_pipeline.warehouse.tables import STAGING_TABLES
 
-
 AS_OF_TAG = "outcome/as_of"
 REPEAT_WINDOW_DAYS = 7
 # Journeys of day D need contacts from W (+2 days of margin, see input_window) before D.
