@@ -25,9 +25,12 @@ class WarehouseResource(dg.ConfigurableResource):
 
     @contextmanager
     def open(self) -> Iterator[Warehouse]:
+        from outcome_pipeline.defs.automation.retries import warehouse_errors
+
         warehouse = Warehouse(self.url, self.schema_name)
         try:
-            yield warehouse
+            with warehouse_errors():
+                yield warehouse
         finally:
             warehouse.dispose()
 

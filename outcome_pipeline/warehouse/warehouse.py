@@ -117,6 +117,10 @@ class Warehouse:
     def create_tables(self, tables: Sequence[TableDef] = ALL_TABLES) -> None:
         """Create the schema, tables (if missing), comments and views. Idempotent."""
         with self.begin() as conn:
+            if self.dialect == "postgresql":
+                # Concurrent runs creating the same tables deadlock on COMMENT after CREATE
+                # INDEX; one DDL transaction at a time.
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('outcome_ddl'))")
             conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {_q(self.schema)}")
             for t in tables:
                 cols = ", ".join(
@@ -170,6 +174,10 @@ class Warehouse:
         """Delete rows with partition_column in [start, end) (and the ``match`` equalities)."""
         if t.partition_column is None:
             raise ValueError(f"{t.name} is not partitioned")
+        if self.dialect == "postgresql":
+            # Two runs replacing the same partition at once would both delete, then both
+            # insert (doubled rows). This lock serialises writers; readers are not blocked.
+            conn.exec_driver_sql(f"LOCK TABLE {self.qualified(t.name)} IN SHARE ROW EXCLUSIVE MODE")
         col = _q(t.partition_column)
         extra = "".join(f" AND {_q(name)} = :m{i}" for i, (name, _) in enumerate(match))
         params = {"start": start, "end": end, **{f"m{i}": v for i, (_, v) in enumerate(match)}}

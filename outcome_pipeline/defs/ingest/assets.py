@@ -13,6 +13,7 @@ import dagster as dg
 import pyarrow as pa
 
 from outcome_pipeline.contracts import CONTRACTS, TableContract
+from outcome_pipeline.defs.automation.retries import WAREHOUSE_RETRY_POLICY
 from outcome_pipeline.defs.ingest.checks import (
     ACCOUNTING,
     DRIFT_AND_LATE,
@@ -87,6 +88,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
         description=_describe(contract),
         partitions_def=daily_partitions,
         backfill_policy=dg.BackfillPolicy.single_run(),
+        retry_policy=WAREHOUSE_RETRY_POLICY,
         kinds={"python", "sql"},
         # Referenced tables load first, so that the references check sees the same day.
         deps=[t.name for t in referenced],

@@ -14,6 +14,7 @@ import dagster as dg
 import pyarrow as pa
 
 from outcome_pipeline.contracts import CONTRACTS
+from outcome_pipeline.defs.automation.retries import WAREHOUSE_RETRY_POLICY
 from outcome_pipeline.defs.metadata import column_schema
 from outcome_pipeline.defs.partitions import daily_partitions, window_days
 from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
@@ -122,6 +123,7 @@ def _summary(daily: pa.Table) -> str:
     ],
     partitions_def=daily_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    retry_policy=WAREHOUSE_RETRY_POLICY,
     can_subset=False,
 )
 def outcome_tables(

@@ -1,0 +1,194 @@
+"""Which business days a nightly tick or a late landing file must (re)compute. Pure: no Dagster.
+
+Two facts about the outcome tables drive every rule here (see ``outcome_pipeline/outcomes``):
+
+- journeys of day D can change until D's repeat window (W days, default 7) has closed, i.e.
+  until the data of day D + W is staged; after that the day's rows are final (``is_final``),
+  except journeys a repeat contact keeps open, which close later;
+- the outcome rows of day X read the staged partitions X - W - 2 .. as_of (the outcomes asset's
+  own lookback, ``LOOKBACK_DAYS``), so a staged partition D feeds outcome days up to D + W + 2,
+  and, because contacts after a journey's start decide how it ends, back to D - W - 1 (one more
+  day back because a day folder also holds late rows of the day before).
+
+Nothing here reads the wall clock: a tick is placed by its scheduled time, a late file by the
+day folder it sits in.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+DEFAULT_NIGHTLY_HOUR = 2
+DEFAULT_NIGHTLY_MINUTE = 30
+# Rows of a day that arrive in the next day's folder (the feeds' "late rows"): a staged
+# partition D may hold contacts of D - 1, so its reach starts one day earlier.
+LATE_ROW_DAYS = 1
+# The outcomes asset reads W + 2 days before a day (DST and transfer-leg margin); the Dagster
+# lineage maps a staged day onto the same span of outcome days, so a late file restates it all.
+LOOKBACK_MARGIN_DAYS = 2
+
+_CRON_FIELD = re.compile(r"^[0-9*/,\-]+$")
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """Business days ``first``..``last`` inclusive (a single day when they are equal)."""
+
+    first: date
+    last: date
+
+    def __post_init__(self) -> None:
+        if self.last < self.first:
+            raise ValueError(f"empty range {self.first}..{self.last}")
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+    @property
+    def keys(self) -> tuple[str, str]:
+        """(first, last) partition keys; the daily partitions use ISO dates."""
+        return self.first.isoformat(), self.last.isoformat()
+
+    def clip(self, lo: date, hi: date | None = None) -> DayRange | None:
+        """The part of the range within [lo, hi]; None when nothing is left."""
+        first = max(self.first, lo)
+        last = self.last if hi is None else min(self.last, hi)
+        return DayRange(first, last) if first <= last else None
+
+
+@dataclass(frozen=True)
+class NightlyPlan:
+    """What one nightly tick does.
+
+    ``load``: days to stage and compute (normally just yesterday); ``restate``: days whose
+    outcome window closed with the loaded data, to recompute once the load has succeeded.
+    """
+
+    load: DayRange | None
+    restate: DayRange | None
+    reason: str = ""
+
+
+def business_day(instant: datetime, timezone: str) -> date:
+    """The business (local calendar) day of a timezone-aware instant."""
+    if instant.tzinfo is None:
+        raise ValueError("a tick time must be timezone-aware")
+    return instant.astimezone(ZoneInfo(timezone)).date()
+
+
+def nightly_plan(
+    scheduled: datetime,
+    previous: datetime | None,
+    timezone: str,
+    start: date,
+    window_days: int,
+) -> NightlyPlan:
+    """Days a tick at ``scheduled`` loads and restates, given the tick before it.
+
+    A tick loads every business day completed since the previous tick: with the default daily
+    cron that is yesterday, and for a cron that fires less often (say weekly) every day since
+    the last one, so none is skipped. It restates the days whose window closed with that
+    data: day L - W for each loaded day L (W = 7: yesterday - 7, i.e. tick day - 8), never the
+    whole window, because the days in between are still provisional and the next ticks will
+    reach them. Days before ``start`` (the first partition) are dropped.
+
+    ``previous`` is the scheduled time of the tick before (None: treat as the day before);
+    a second tick on the same business day loads nothing.
+    """
+    if window_days < 1:
+        raise ValueError("window_days must be at least 1")
+    last = business_day(scheduled, timezone) - timedelta(days=1)
+    prev_last = (
+        business_day(previous, timezone) - timedelta(days=1)
+        if previous is not None
+        else last - timedelta(days=1)
+    )
+    if prev_last >= last:
+        return NightlyPlan(None, None, f"{last} was already due at the previous tick")
+    load = DayRange(prev_last + timedelta(days=1), last).clip(start)
+    if load is None:
+        return NightlyPlan(None, None, f"{last} is before the first partition {start}")
+    window = timedelta(days=window_days)
+    restate = DayRange(load.first - window, load.last - window).clip(start)
+    if restate is not None and restate.last >= load.first:
+        # A catch-up longer than W would restate days it also loads: the load computes them.
+        restate = DayRange(restate.first, load.first - timedelta(days=1)).clip(start)
+    return NightlyPlan(load, restate)
+
+
+def nightly_cron(environ: Mapping[str, str]) -> str:
+    """The nightly cron: ``OUTCOME_NIGHTLY_CRON``, else ``OUTCOME_NIGHTLY_HOUR``/``_MINUTE``.
+
+    The cron is read in the business timezone (the schedule's execution timezone). The default,
+    02:30, leaves the feeds of the day before time to land and ends before the working day.
+    """
+    cron = environ.get("OUTCOME_NIGHTLY_CRON", "").strip()
+    if cron:
+        fields = cron.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            raise ValueError(f"OUTCOME_NIGHTLY_CRON is not a 5-field cron: {cron!r}")
+        return " ".join(fields)
+    hour = int(environ.get("OUTCOME_NIGHTLY_HOUR", DEFAULT_NIGHTLY_HOUR))
+    minute = int(environ.get("OUTCOME_NIGHTLY_MINUTE", DEFAULT_NIGHTLY_MINUTE))
+    if not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise ValueError(f"nightly time out of range: {hour:02d}:{minute:02d}")
+    return f"{minute} {hour} * * *"
+
+
+def outcome_days_for_staged(
+    staged: DayRange,
+    window_days: int,
+    start: date,
+    last_computed: date | None,
+) -> DayRange | None:
+    """Outcome days to recompute after the staged partitions ``staged`` changed.
+
+    A contact staged on day D can make contacts in the W after it repeats (journeys of the
+    next W days change) and can be the repeat that reopens a journey started in the W before
+    it (journeys of the previous W days change); the outcomes asset also reads W + 2 days back,
+    so the span is ``D - W - 1 .. D + W + 2``. Only days already computed
+    (``<= last_computed``) are restated: later ones are computed by the nightly run anyway.
+    """
+    if last_computed is None:
+        return None
+    span = DayRange(
+        staged.first - timedelta(days=window_days + LATE_ROW_DAYS),
+        staged.last + timedelta(days=window_days + LOOKBACK_MARGIN_DAYS),
+    )
+    return span.clip(start, last_computed)
+
+
+@dataclass(frozen=True)
+class LatePlan:
+    """The runs late files need: restage ``staging`` for ``tables``, then ``outcomes``."""
+
+    staging: DayRange
+    tables: tuple[str, ...]
+    outcomes: DayRange | None
+
+
+def late_plan(
+    late: Iterable[tuple[str, date]],
+    window_days: int,
+    start: date,
+    last_computed: date | None,
+) -> LatePlan | None:
+    """One restage covering every (table, day) with late files, and the outcomes they feed.
+
+    The staged days are merged into one range: restaging a day in between is idempotent and
+    cheap next to a second chain of runs writing overlapping outcome days at the same time.
+    """
+    pairs = sorted(set(late))
+    if not pairs:
+        return None
+    days = [d for _, d in pairs]
+    staging = DayRange(min(days), max(days))
+    tables = tuple(sorted({t for t, _ in pairs}))
+    return LatePlan(
+        staging, tables, outcome_days_for_staged(staging, window_days, start, last_computed)
+    )

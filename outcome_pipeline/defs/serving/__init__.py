@@ -1,0 +1,1 @@
+"""Dagster wiring of BI serving: the ``bi_views`` asset (see ``outcome_pipeline/serving``)."""

@@ -1,0 +1,102 @@
+"""``bi_views``: after the outcome tables of a run are written, make them safe for BI to read.
+
+Why an asset downstream of the outcomes rather than a run-success sensor: it runs in the same
+run, right after the tables it serves, in every way the pipeline runs (nightly schedule,
+sensors, UI backfills, ``dg.materialize``, the CLI) and without the daemon; if the outcomes
+fail it does not run, so BI keeps the last good copy; and its materializations show, per
+business day, when that day was last served. A ``@dg.run_status_sensor`` would need the daemon
+and would publish in the daemon process, outside the run's retries and logs.
+
+- DuckDB warehouse: publish a checked read-only copy by atomic rename (``<file>_bi.duckdb``,
+  or ``OUTCOME_BI_COPY_PATH``), holding the BI views. BI tools open the copy, never the
+  working file, so they cannot block the nightly run nor see a torn file.
+- PostgreSQL warehouse: keep the BI views in the warehouse schema up to date (replaced only
+  when their SQL changed). The tables are written one transaction per run, so BI reads
+  complete partitions, old or new.
+"""
+
+import os
+import warnings
+from pathlib import Path
+
+import dagster as dg
+
+from outcome_pipeline.defs.automation.freshness import SERVED_BY_MORNING
+from outcome_pipeline.defs.automation.retries import WAREHOUSE_RETRY_POLICY, warehouse_errors
+from outcome_pipeline.defs.partitions import daily_partitions
+from outcome_pipeline.defs.resources import WarehouseResource
+from outcome_pipeline.outcomes import OUTCOME_TABLES
+from outcome_pipeline.serving import (
+    bi_view_sql,
+    create_bi_views,
+    default_copy_path,
+    duckdb_file,
+    publish_duckdb_copy,
+)
+
+warnings.filterwarnings("ignore", message=r".*`backfill_policy`.*", category=dg.BetaWarning)
+
+BI_COPY_ENV = "OUTCOME_BI_COPY_PATH"
+
+
+class BiServingResource(dg.ConfigurableResource):
+    """Where the BI copy of a DuckDB warehouse goes (empty: ``<warehouse>_bi.duckdb``)."""
+
+    copy_path: str = ""
+
+    def target_for(self, warehouse_file: Path) -> Path:
+        return Path(self.copy_path) if self.copy_path else default_copy_path(warehouse_file)
+
+
+@dg.asset(
+    name="bi_views",
+    group_name="serving",
+    description=(
+        "What BI tools read. DuckDB warehouse: a read-only copy of the warehouse file "
+        "(default data/warehouse_bi.duckdb), published by atomic rename after each run that "
+        "wrote the outcome tables, holding the views bi_daily_outcomes, bi_daily_summary and "
+        "bi_output_vs_outcome. PostgreSQL warehouse: the same views in the warehouse schema. "
+        "Open the copy read-only; reconnect to see a newer copy."
+    ),
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    deps=list(OUTCOME_TABLES),
+    kinds={"duckdb", "postgres"},
+    retry_policy=WAREHOUSE_RETRY_POLICY,
+    freshness_policy=SERVED_BY_MORNING,
+    metadata={"views": dg.MetadataValue.json(sorted(bi_view_sql("outcome")))},
+)
+def bi_views(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, bi: BiServingResource
+) -> dg.MaterializeResult:
+    """Publish the DuckDB copy, or refresh the PostgreSQL views."""
+    file = duckdb_file(warehouse.url)
+    with warehouse_errors(context):
+        if file is None:
+            with warehouse.open() as wh, wh.begin() as conn:
+                changed = create_bi_views(conn, wh.schema, wh.dialect)
+            context.log.info(f"BI views in schema {wh.schema}: {changed or 'unchanged'}")
+            return dg.MaterializeResult(
+                metadata={"schema": wh.schema, "views_replaced": dg.MetadataValue.json(changed)}
+            )
+        published = publish_duckdb_copy(file, bi.target_for(file), warehouse.schema_name)
+    context.log.info(
+        f"published BI copy {published.path} ({published.bytes / 1e6:.1f} MB) "
+        f"in {published.seconds:.2f}s"
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(published.path)),
+            "bytes": published.bytes,
+            "publish_seconds": round(published.seconds, 3),
+            "row_counts": dg.MetadataValue.json(published.row_counts),
+        }
+    )
+
+
+@dg.definitions
+def serving() -> dg.Definitions:
+    return dg.Definitions(
+        assets=[bi_views],
+        resources={"bi": BiServingResource(copy_path=os.environ.get(BI_COPY_ENV, ""))},
+    )

@@ -1,0 +1,185 @@
+"""BI views: the outcome tables under names and columns a BI user can read without the code.
+
+The same SQL runs on PostgreSQL (views in the warehouse schema) and DuckDB (views in the
+published BI copy). Day-level rates are recomputed from summed numerators and denominators,
+never averaged: the mean of per-team rates is not the day's rate. Which columns form a rate
+comes from ``RATES``, the outcome tables' own definitions, so a view cannot drift from them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy.engine import Connection
+
+from outcome_pipeline.outcomes import RATES
+from outcome_pipeline.warehouse.tables import check_identifier
+
+# Friendlier names for BI (left: warehouse column, right: view column).
+_RENAMED = {
+    "partition_date": "business_day",
+    "fcr_rate": "first_contact_resolution_rate",
+    "csat_rate": "csat_satisfied_rate",
+    "is_final": "outcome_is_final",
+    "as_of": "computed_as_of",
+}
+
+_DAILY_OUTCOME_COLUMNS = (
+    "partition_date",
+    "channel",
+    "queue",
+    "team",
+    "segment",
+    "journeys_started",
+    "journeys_ended",
+    "resolved_journeys",
+    "resolution_rate",
+    "fcr_journeys",
+    "fcr_rate",
+    "contacts",
+    "repeat_contacts",
+    "repeat_contact_rate",
+    "contacts_per_resolution",
+    "customer_success_ratio",
+    "effortless_resolution_rate",
+    "csat_responses",
+    "csat_rate",
+    "csat_mean",
+    "nps_responses",
+    "nps",
+    "ces_responses",
+    "ces_easy_rate",
+    "ces_mean",
+    "churn_30d_rate",
+    "churn_90d_rate",
+    "revenue_at_risk",
+    "revenue_kept",
+    "is_final",
+    "as_of",
+)
+
+_OUTPUT_VS_OUTCOME_COLUMNS = (
+    "partition_date",
+    "team",
+    "agent_id",
+    "contacts_handled",
+    "aht_seconds",
+    "claimed_resolution_rate",
+    "real_resolution_rate",
+    "resolution_gap",
+    "false_resolution_rate",
+    "aht_rank",
+    "real_resolution_rank",
+    "is_final",
+    "as_of",
+)
+
+
+def _select(columns: tuple[str, ...]) -> str:
+    return ",\n    ".join(
+        f"{c} AS {_RENAMED[c]}" if c in _RENAMED else c for c in map(check_identifier, columns)
+    )
+
+
+def _ratio(num: str, den: str) -> str:
+    # FLOAT8 is DOUBLE in both dialects; NULLIF keeps a day without a denominator NULL.
+    return f"CAST(sum({num}) AS FLOAT8) / NULLIF(sum({den}), 0)"
+
+
+def _day_rates(table: str) -> str:
+    return ",\n    ".join(
+        f"{_ratio(num, den)} AS {_RENAMED.get(rate, rate)}"
+        for rate, (num, den) in sorted(RATES[table].items())
+    )
+
+
+def _summary_columns() -> str:
+    outcome_rates = [_RENAMED.get(r, r) for r in sorted(RATES["daily_outcomes"])]
+    output_rates = [_RENAMED.get(r, r) for r in sorted(RATES["daily_outputs"])]
+    cols = [f"o.{c}" for c in ("journeys_started", "journeys_ended", "contacts", "nps")]
+    cols += [f"o.{c}" for c in outcome_rates]
+    cols += ["p.offered", "p.handled", *(f"p.{c}" for c in output_rates)]
+    cols += ["o.outcome_is_final", "o.computed_as_of"]
+    return ", ".join(cols)
+
+
+def bi_view_sql(schema: str) -> dict[str, str]:
+    """{view name: SELECT} for the warehouse ``schema`` (validated identifier)."""
+    s = f'"{check_identifier(schema)}"'
+    return {
+        "bi_daily_outcomes": (
+            "-- One row per business day x channel x queue x team x segment.\n"
+            f"SELECT\n    {_select(_DAILY_OUTCOME_COLUMNS)}\nFROM {s}.daily_outcomes"
+        ),
+        "bi_daily_summary": (
+            "-- One row per business day: every rate from summed numerators/denominators.\n"
+            "WITH o AS (\n"
+            "  SELECT partition_date,\n"
+            "    CAST(sum(journeys_started) AS BIGINT) AS journeys_started,\n"
+            "    CAST(sum(journeys_ended) AS BIGINT) AS journeys_ended,\n"
+            "    CAST(sum(contacts) AS BIGINT) AS contacts,\n"
+            "    100 * (CAST(sum(nps_promoters) AS FLOAT8) - sum(nps_detractors))"
+            " / NULLIF(sum(nps_responses), 0) AS nps,\n"
+            f"    {_day_rates('daily_outcomes')},\n"
+            "    bool_and(is_final) AS outcome_is_final,\n"
+            "    max(as_of) AS computed_as_of\n"
+            f"  FROM {s}.daily_outcomes GROUP BY partition_date\n"
+            "), p AS (\n"
+            "  SELECT partition_date,\n"
+            "    CAST(sum(offered) AS BIGINT) AS offered,\n"
+            "    CAST(sum(handled) AS BIGINT) AS handled,\n"
+            f"    {_day_rates('daily_outputs')}\n"
+            f"  FROM {s}.daily_outputs GROUP BY partition_date\n"
+            ")\n"
+            f"SELECT o.partition_date AS business_day, {_summary_columns()}\n"
+            "FROM o LEFT JOIN p ON p.partition_date = o.partition_date"
+        ),
+        "bi_output_vs_outcome": (
+            "-- One row per business day x team x agent: handle time beside real resolution.\n"
+            f"SELECT\n    {_select(_OUTPUT_VS_OUTCOME_COLUMNS)}\n"
+            f"FROM {s}.daily_output_vs_outcome"
+        ),
+    }
+
+
+def view_statements(schema: str, dialect: str) -> dict[str, str]:
+    """{view name: SELECT} for ``dialect`` ('duckdb' or 'postgresql'): the same SQL for both."""
+    if dialect not in ("duckdb", "postgresql"):
+        raise ValueError(f"unsupported dialect {dialect!r}")
+    return bi_view_sql(schema)
+
+
+def views_version(schema: str, dialect: str) -> str:
+    """A short hash of the view SQL: stored in each view's comment to skip unchanged views."""
+    text = "\n".join(f"{k}\n{v}" for k, v in sorted(view_statements(schema, dialect).items()))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _marker(version: str) -> str:
+    return f"[bi-views {version}]"
+
+
+def create_bi_views(conn: Connection, schema: str, dialect: str) -> list[str]:
+    """Create or update the BI views; return the names of those (re)created.
+
+    On PostgreSQL ``CREATE OR REPLACE VIEW`` takes an exclusive lock on the view, which waits
+    for running BI queries and blocks new ones, so a view is replaced only when its SQL changed
+    (the version marker in its comment differs). A view of a table holds no data: readers see
+    exactly the committed rows of the tables, old or new partitions, never a mix.
+    """
+    version = views_version(schema, dialect)
+    changed = []
+    s = f'"{check_identifier(schema)}"'
+    for name, select in view_statements(schema, dialect).items():
+        qualified = f"{s}.{check_identifier(name)}"
+        if dialect == "postgresql":
+            current = conn.exec_driver_sql(
+                "SELECT obj_description(to_regclass(%(n)s), 'pg_class')", {"n": qualified}
+            ).scalar()
+            if current and _marker(version) in current:
+                continue
+        conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {qualified} AS\n{select}")
+        comment = f"BI view over the outcome tables (read-only). {_marker(version)}"
+        conn.exec_driver_sql(f"COMMENT ON VIEW {qualified} IS '{comment}'")
+        changed.append(name)
+    return changed

@@ -1,0 +1,1 @@
+"""Tests of the schedule, sensors, jobs and retries (outcome_pipeline/defs/automation)."""

@@ -1,0 +1,157 @@
+"""Which days a nightly tick and a late file target: the pure rules, by hand-checked cases."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from outcome_pipeline.defs.automation.planning import (
+    DayRange,
+    late_plan,
+    nightly_cron,
+    nightly_plan,
+    outcome_days_for_staged,
+)
+
+LONDON = "Europe/London"
+START = date(2024, 1, 1)
+
+
+def at(y: int, m: int, d: int, hh: int = 2, mm: int = 30, tz: str = LONDON) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=ZoneInfo(tz))
+
+
+def plan(tick: datetime, previous: datetime | None = None, tz: str = LONDON, w: int = 7):
+    if previous is None:
+        previous = tick - timedelta(days=1)
+    return nightly_plan(tick, previous, tz, START, w)
+
+
+def test_a_tick_loads_yesterday_and_restates_the_day_whose_window_closed() -> None:
+    p = plan(at(2024, 3, 10))
+    assert p.load == DayRange(date(2024, 3, 9), date(2024, 3, 9))
+    # W = 7: the window of 03-02 is 03-02..03-09, closed by yesterday's data: tick day - 8.
+    assert p.restate == DayRange(date(2024, 3, 2), date(2024, 3, 2))
+
+
+@pytest.mark.parametrize(
+    ("tick", "load", "restate"),
+    [
+        (at(2024, 1, 1), None, None),  # yesterday is before the first partition
+        (at(2024, 1, 2), date(2024, 1, 1), None),
+        (at(2024, 1, 8), date(2024, 1, 7), None),  # 12-31 would close: before the start
+        (at(2024, 1, 9), date(2024, 1, 8), date(2024, 1, 1)),  # the first restatement
+    ],
+)
+def test_first_days_after_the_start_date(tick, load, restate) -> None:
+    p = plan(tick)
+    assert (p.load.first if p.load else None) == load
+    assert (p.restate.first if p.restate else None) == restate
+    if p.load is None:
+        assert "before the first partition" in p.reason
+
+
+@pytest.mark.parametrize(
+    ("tick", "previous", "load"),
+    [
+        # London, spring forward (2024-03-31 01:00 -> 02:00): 02:30 BST exists.
+        (at(2024, 3, 31), at(2024, 3, 30), date(2024, 3, 30)),
+        (at(2024, 4, 1), at(2024, 3, 31), date(2024, 3, 31)),  # the 23-hour day
+        # London, fall back (2024-10-27 02:00 -> 01:00): the 25-hour day.
+        (at(2024, 10, 27), at(2024, 10, 26), date(2024, 10, 26)),
+        (at(2024, 10, 28), at(2024, 10, 27), date(2024, 10, 27)),
+    ],
+)
+def test_dst_nights_london(tick, previous, load) -> None:
+    p = plan(tick, previous)
+    assert p.load == DayRange(load, load)
+    assert p.restate == DayRange(load - timedelta(days=7), load - timedelta(days=7))
+
+
+def test_dst_night_new_york_where_0230_does_not_exist() -> None:
+    # 2024-03-10 02:30 does not exist in New York: Dagster fires at 03:00 EDT.
+    ny = "America/New_York"
+    p = plan(at(2024, 3, 10, 3, 0, ny), at(2024, 3, 9, 2, 30, ny), tz=ny)
+    assert p.load == DayRange(date(2024, 3, 9), date(2024, 3, 9))
+
+
+def test_business_day_is_local_not_utc() -> None:
+    # 00:30 BST on 07-10 is 23:30 UTC on 07-09: yesterday is 07-09 locally.
+    tick = at(2024, 7, 10, 0, 30)
+    assert tick.astimezone(ZoneInfo("UTC")).date() == date(2024, 7, 9)
+    assert plan(tick).load == DayRange(date(2024, 7, 9), date(2024, 7, 9))
+
+
+def test_second_tick_on_the_same_day_loads_nothing() -> None:
+    p = plan(at(2024, 3, 10, 14, 30), previous=at(2024, 3, 10, 2, 30))
+    assert p.load is None and p.restate is None
+    assert "already due" in p.reason
+
+
+def test_weekly_cron_loads_every_day_since_the_last_tick() -> None:
+    p = plan(at(2024, 3, 11), previous=at(2024, 3, 4))
+    assert p.load == DayRange(date(2024, 3, 4), date(2024, 3, 10))
+    assert p.restate == DayRange(date(2024, 2, 26), date(2024, 3, 3))
+
+
+def test_a_catch_up_longer_than_the_window_never_restates_what_it_loads() -> None:
+    p = plan(at(2024, 3, 31), previous=at(2024, 3, 1))
+    assert p.load == DayRange(date(2024, 3, 1), date(2024, 3, 30))
+    assert p.restate == DayRange(date(2024, 2, 23), date(2024, 2, 29))
+
+
+def test_ticks_over_a_year_load_and_restate_every_day_exactly_once() -> None:
+    loaded: list[date] = []
+    restated: list[date] = []
+    tick = at(2024, 1, 1)
+    for _ in range(400):
+        nxt = (tick + timedelta(days=1)).replace(hour=2, minute=30)
+        p = plan(nxt, tick)
+        loaded += p.load.days if p.load else []
+        restated += p.restate.days if p.restate else []
+        tick = nxt
+    assert loaded == [START + timedelta(days=i) for i in range(len(loaded))]
+    assert restated == [START + timedelta(days=i) for i in range(len(restated))]
+    assert len(loaded) - len(restated) == 7
+
+
+def test_nightly_cron_from_env() -> None:
+    assert nightly_cron({}) == "30 2 * * *"
+    assert nightly_cron({"OUTCOME_NIGHTLY_HOUR": "4", "OUTCOME_NIGHTLY_MINUTE": "5"}) == "5 4 * * *"
+    assert nightly_cron({"OUTCOME_NIGHTLY_CRON": " 0  3 * * 1-5 "}) == "0 3 * * 1-5"
+    for bad in ({"OUTCOME_NIGHTLY_CRON": "every night"}, {"OUTCOME_NIGHTLY_HOUR": "24"}):
+        with pytest.raises(ValueError):
+            nightly_cron(bad)
+
+
+def test_late_file_restates_the_days_around_it_that_were_computed() -> None:
+    day = DayRange(date(2024, 3, 10), date(2024, 3, 10))
+    # D - W - 1 .. D + W + 2, cut at the last computed day.
+    assert outcome_days_for_staged(day, 7, START, date(2024, 3, 31)) == DayRange(
+        date(2024, 3, 2), date(2024, 3, 19)
+    )
+    assert outcome_days_for_staged(day, 7, START, date(2024, 3, 12)) == DayRange(
+        date(2024, 3, 2), date(2024, 3, 12)
+    )
+    assert outcome_days_for_staged(day, 7, START, None) is None  # nothing computed yet
+    early = DayRange(date(2024, 1, 3), date(2024, 1, 3))
+    assert outcome_days_for_staged(early, 7, START, date(2024, 1, 5)).first == START
+
+
+def test_late_plan_merges_days_and_tables() -> None:
+    p = late_plan(
+        [
+            ("interactions", date(2024, 3, 9)),
+            ("cases", date(2024, 3, 10)),
+            ("cases", date(2024, 3, 10)),
+        ],
+        7,
+        START,
+        date(2024, 3, 12),
+    )
+    assert p.staging == DayRange(date(2024, 3, 9), date(2024, 3, 10))
+    assert p.tables == ("cases", "interactions")
+    assert p.outcomes == DayRange(date(2024, 3, 1), date(2024, 3, 12))
+    assert late_plan([], 7, START, None) is None

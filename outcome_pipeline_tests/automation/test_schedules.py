@@ -1,0 +1,120 @@
+"""The nightly schedule as Dagster evaluates it: ticks -> run requests -> chained restatement."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pytest
+from dagster._core.events import DagsterEvent, DagsterEventType
+from dagster._utils.schedules import cron_string_iterator
+
+from outcome_pipeline.definitions import defs
+from outcome_pipeline.defs.automation.jobs import THEN_END, THEN_START, TRIGGER
+from outcome_pipeline.defs.automation.schedules import (
+    NIGHTLY_CRON,
+    START,
+    TIMEZONE,
+    nightly_outcomes_schedule,
+)
+from outcome_pipeline.defs.automation.sensors import restate_after_load
+from outcome_pipeline.settings import Settings
+
+
+@pytest.fixture(scope="module")
+def repo() -> dg.RepositoryDefinition:
+    return defs().get_repository_def()
+
+
+def tick(repo: dg.RepositoryDefinition, when: datetime):
+    context = dg.build_schedule_context(scheduled_execution_time=when, repository_def=repo)
+    return nightly_outcomes_schedule.evaluate_tick(context)
+
+
+def local(y: int, m: int, d: int, hh: int = 2, mm: int = 30) -> datetime:
+    return datetime(y, m, d, hh, mm, tzinfo=ZoneInfo(TIMEZONE))
+
+
+def test_schedule_is_on_by_default_at_0230_business_time() -> None:
+    assert nightly_outcomes_schedule.default_status == dg.DefaultScheduleStatus.RUNNING
+    assert NIGHTLY_CRON == "30 2 * * *"  # no OUTCOME_NIGHTLY_* set in the test environment
+    assert nightly_outcomes_schedule.execution_timezone == Settings.from_env().timezone
+    assert nightly_outcomes_schedule.job_name == "nightly_outcomes"
+
+
+def test_tick_requests_one_run_for_yesterday_tagged_with_the_day_to_restate(repo) -> None:
+    data = tick(repo, local(2024, 3, 10))
+    (request,) = data.run_requests
+    assert request.partition_key == "2024-03-09"
+    assert request.tags[THEN_START] == request.tags[THEN_END] == "2024-03-02"
+    assert request.tags[TRIGGER] == "nightly"
+    assert request.run_key == "nightly:2024-03-09:2024-03-09"
+    # Evaluated again (daemon restart): the same run key, so Dagster launches it once.
+    assert tick(repo, local(2024, 3, 10)).run_requests[0].run_key == request.run_key
+
+
+def test_first_ticks_after_the_start_date(repo) -> None:
+    assert date(2024, 1, 1) == START
+    first = tick(repo, local(2024, 1, 1))
+    assert first.run_requests == [] and "before the first partition" in first.skip_message
+    second = tick(repo, local(2024, 1, 2)).run_requests[0]
+    assert second.partition_key == "2024-01-01" and THEN_START not in second.tags
+    ninth = tick(repo, local(2024, 1, 9)).run_requests[0]
+    assert (ninth.partition_key, ninth.tags[THEN_START]) == ("2024-01-08", "2024-01-01")
+
+
+@pytest.mark.parametrize(
+    "first_tick",
+    [local(2024, 3, 25), local(2024, 10, 20)],  # spring forward and fall back weeks
+    ids=["spring_forward", "fall_back"],
+)
+def test_dst_weeks_every_day_loaded_once_and_restated_once(repo, first_tick) -> None:
+    ticks = cron_string_iterator(first_tick.timestamp(), NIGHTLY_CRON, TIMEZONE)
+    loads, restates = [], []
+    for _ in range(14):
+        when = next(ticks)
+        assert when.astimezone(ZoneInfo(TIMEZONE)).strftime("%H:%M") == "02:30"
+        (request,) = tick(repo, when).run_requests
+        loads.append(date.fromisoformat(request.partition_key))
+        restates.append(date.fromisoformat(request.tags[THEN_START]))
+    first_load = first_tick.date() - timedelta(days=1)
+    assert loads == [first_load + timedelta(days=i) for i in range(14)]
+    assert restates == [d - timedelta(days=7) for d in loads]
+
+
+def _success_context(repo, tags: dict[str, str]) -> dg.RunStatusSensorContext:
+    run = dg.DagsterRun(
+        job_name="nightly_outcomes", run_id="r-1", tags=tags, status=dg.DagsterRunStatus.SUCCESS
+    )
+    event = DagsterEvent(
+        event_type_value=DagsterEventType.RUN_SUCCESS.value, job_name="nightly_outcomes"
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.build_run_status_sensor_context(
+            sensor_name="restate_after_load",
+            dagster_event=event,
+            dagster_instance=dg.DagsterInstance.ephemeral(),
+            dagster_run=run,
+            repository_def=repo,
+        )
+
+
+def test_successful_nightly_run_chains_the_restatement(repo) -> None:
+    nightly = tick(repo, local(2024, 3, 10)).run_requests[0]
+    follow = restate_after_load(_success_context(repo, nightly.tags))
+    assert follow.job_name == "restate_outcomes"
+    assert follow.partition_key == "2024-03-02"
+    assert follow.tags["outcome/parent_run"] == "r-1"
+    assert follow.run_key == "restate-after:r-1"
+    nothing = restate_after_load(_success_context(repo, {TRIGGER: "nightly"}))
+    assert isinstance(nothing, dg.SkipReason)
+
+
+def test_restatement_job_recomputes_outcomes_and_bi_not_staging(repo) -> None:
+    job = defs().resolve_job_def("restate_outcomes")
+    keys = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
+    assert "daily_outcomes" in keys and "bi_views" in keys
+    assert not any(k.startswith("stg_") for k in keys)

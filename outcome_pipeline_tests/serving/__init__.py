@@ -1,0 +1,1 @@
+"""Tests of BI serving: the published DuckDB copy and the BI views."""

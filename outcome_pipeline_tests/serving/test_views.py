@@ -1,0 +1,100 @@
+"""BI views on both warehouses: names, day-level rates from sums, replaced only when changed."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, timedelta
+
+import pyarrow as pa
+import pytest
+
+from outcome_pipeline.outcomes import OUTCOME_TABLES, RATES
+from outcome_pipeline.serving import bi_view_sql, create_bi_views, views_version
+from outcome_pipeline.warehouse import Warehouse
+from outcome_pipeline.warehouse.warehouse import PartitionWrite
+
+DAY = date(2024, 3, 1)
+
+
+def rows(table: str, values: list[dict]) -> pa.Table:
+    base = {"partition_date": DAY, "channel": "phone", "queue": "q", "team": "t", "segment": "s"}
+    return pa.Table.from_pylist(
+        [{**base, **v} for v in values], schema=OUTCOME_TABLES[table].arrow_schema
+    )
+
+
+def test_views_cover_every_rate_and_name_the_day() -> None:
+    sql = bi_view_sql("outcome")
+    assert set(sql) == {"bi_daily_outcomes", "bi_daily_summary", "bi_output_vs_outcome"}
+    for rate in [*RATES["daily_outcomes"], *RATES["daily_outputs"]]:
+        shown = {"fcr_rate": "first_contact_resolution_rate", "csat_rate": "csat_satisfied_rate"}
+        assert f"AS {shown.get(rate, rate)}" in sql["bi_daily_summary"], rate
+    assert all("AS business_day" in s for s in sql.values())
+    with pytest.raises(ValueError):
+        bi_view_sql('outcome"; DROP TABLE x; --')
+
+
+def test_day_summary_recomputes_rates_from_sums(warehouse: Warehouse) -> None:
+    wh = warehouse
+    wh.create_tables(list(OUTCOME_TABLES.values()))
+    # Two teams: 1/1 and 1/3 resolved. The day's rate is 2/4, not the mean of rates (0.67).
+    outcomes = rows(
+        "daily_outcomes",
+        [
+            {
+                "team": "a",
+                "journeys_started": 1,
+                "journeys_ended": 1,
+                "resolved_journeys": 1,
+                "contacts": 1,
+                "repeat_contacts": 0,
+                "nps_responses": 2,
+                "nps_promoters": 2,
+                "nps_detractors": 0,
+                "is_final": True,
+            },
+            {
+                "team": "b",
+                "journeys_started": 3,
+                "journeys_ended": 3,
+                "resolved_journeys": 1,
+                "contacts": 5,
+                "repeat_contacts": 2,
+                "nps_responses": 2,
+                "nps_promoters": 0,
+                "nps_detractors": 1,
+                "is_final": False,
+            },
+        ],
+    )
+    outputs = rows(
+        "daily_outputs", [{"offered": 10, "abandoned": 1}, {"offered": 30, "abandoned": 3}]
+    )
+    end = DAY + timedelta(days=1)
+    wh.replace_partitions(
+        [
+            PartitionWrite(OUTCOME_TABLES["daily_outcomes"], DAY, end, outcomes),
+            PartitionWrite(OUTCOME_TABLES["daily_outputs"], DAY, end, outputs),
+        ]
+    )
+    with wh.begin() as conn:
+        assert len(create_bi_views(conn, wh.schema, wh.dialect)) == 3
+    (day,) = wh.query(f"SELECT * FROM {wh.qualified('bi_daily_summary')}").to_pylist()
+    assert day["business_day"] == DAY
+    assert (day["journeys_started"], day["journeys_ended"], day["offered"]) == (4, 4, 40)
+    assert math.isclose(day["resolution_rate"], 2 / 4)
+    assert math.isclose(day["repeat_contact_rate"], 2 / 6)
+    assert math.isclose(day["abandon_rate"], 4 / 40)
+    assert math.isclose(day["nps"], 100 * (2 - 1) / 4)
+    assert day["outcome_is_final"] is False  # one team's journeys are still open
+    detail = wh.query(f"SELECT * FROM {wh.qualified('bi_daily_outcomes')} ORDER BY team")
+    assert detail.num_rows == 2 and "first_contact_resolution_rate" in detail.column_names
+    with wh.begin() as conn:
+        again = create_bi_views(conn, wh.schema, wh.dialect)
+    # PostgreSQL: unchanged views are left alone (no exclusive lock while BI reads them).
+    assert again == ([] if wh.dialect == "postgresql" else list(bi_view_sql(wh.schema)))
+
+
+def test_version_changes_with_the_schema() -> None:
+    assert views_version("a", "duckdb") != views_version("b", "duckdb")
+    assert views_version("a", "duckdb") == views_version("a", "postgresql")  # one SQL

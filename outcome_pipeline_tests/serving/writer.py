@@ -1,0 +1,63 @@
+"""A stand-in for the outcomes asset whose row counts the serving tests control.
+
+``daily_outcomes`` here writes ROWS rows (run tag ``test/rows``) for each day of its run,
+through the same ``Warehouse.replace_partitions`` as the real assets (one transaction per
+run), so a reader can tell the old partition from the new by its row count.
+"""
+
+from datetime import timedelta
+
+import dagster as dg
+import pyarrow as pa
+
+from outcome_pipeline.defs.partitions import daily_partitions, window_days
+from outcome_pipeline.defs.resources import WarehouseResource
+from outcome_pipeline.outcomes import OUTCOME_TABLES
+from outcome_pipeline.warehouse.warehouse import PartitionWrite
+
+ROWS_TAG = "test/rows"
+
+
+def outcome_rows(day, n: int) -> pa.Table:
+    table = OUTCOME_TABLES["daily_outcomes"]
+    rows = [
+        {
+            "partition_date": day,
+            "channel": "phone",
+            "queue": f"q{i % 7}",
+            "team": f"t{i}",
+            "segment": "smb",
+            "journeys_started": 2,
+            "journeys_ended": 2,
+            "resolved_journeys": i % 3,
+            "is_final": False,
+        }
+        for i in range(n)
+    ]
+    return pa.Table.from_pylist(rows, schema=table.arrow_schema)
+
+
+@dg.asset(
+    name="daily_outcomes",
+    partitions_def=daily_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def synthetic_daily_outcomes(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    n = int(context.run.tags[ROWS_TAG])
+    days = window_days(context.partition_time_window)
+    table = OUTCOME_TABLES["daily_outcomes"]
+    with warehouse.open() as wh:
+        wh.create_tables(list(OUTCOME_TABLES.values()))
+        wh.replace_partitions(
+            [
+                PartitionWrite(
+                    table,
+                    days[0],
+                    days[-1] + timedelta(days=1),
+                    pa.concat_tables([outcome_rows(d, n) for d in days]),
+                )
+            ]
+        )
+    return dg.MaterializeResult(metadata={"dagster/row_count": n * len(days)})
