@@ -55,7 +55,9 @@ def run_range(
     from outcome_pipeline.definitions import defs
 
     definitions = defs()
-    job = definitions.resolve_implicit_global_asset_job_def()
+    # The nightly job: every asset and its checks, except the freshness checks (those judge
+    # the wall clock against a deadline; their sensor evaluates them, not a run).
+    job = definitions.resolve_job_def("nightly_outcomes")
     graph = definitions.resolve_asset_graph()
     # One step per assets definition (a multi-asset computes its tables together).
     steps: list[list[dg.AssetKey]] = []

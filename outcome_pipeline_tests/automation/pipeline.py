@@ -11,6 +11,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from outcome_pipeline.defs.automation.freshness import DAILY_FRESHNESS_CHECKS
 from outcome_pipeline.defs.automation.jobs import late_files_job, nightly_job, restate_job
 from outcome_pipeline.defs.ingest.assets import staging_assets
 from outcome_pipeline.defs.outcomes.assets import outcome_tables
@@ -72,6 +73,7 @@ class Pipeline:
             ]
         return dg.Definitions(
             assets=[*staging_assets, outcome_tables, bi_views],
+            asset_checks=DAILY_FRESHNESS_CHECKS,  # the jobs leave them out by name
             jobs=jobs,
             resources=self.resources,
             executor=dg.in_process_executor,

@@ -14,7 +14,7 @@ def test_schedule_sensors_and_freshness_are_in_the_code_location() -> None:
     repo = d.get_repository_def()
     assert {s.name for s in repo.schedule_defs} == {"nightly_outcomes_schedule"}
     sensors = {s.name: s for s in repo.sensor_defs}
-    assert set(sensors) == {"late_landing_files", "restate_after_load"}
+    assert set(sensors) == {"late_landing_files", "restate_after_load", "daily_tables_freshness"}
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in sensors.values())
     bi = d.resolve_asset_graph().get(dg.AssetKey("bi_views"))
     assert bi.freshness_policy == SERVED_BY_MORNING

@@ -10,10 +10,10 @@ import pytest
 from outcome_pipeline.defs.automation.planning import (
     DayRange,
     late_plan,
-    nightly_cron,
     nightly_plan,
     outcome_days_for_staged,
 )
+from outcome_pipeline.settings import nightly_cron
 
 LONDON = "Europe/London"
 START = date(2024, 1, 1)
@@ -155,3 +155,18 @@ def test_late_plan_merges_days_and_tables() -> None:
     assert p.tables == ("cases", "interactions")
     assert p.outcomes == DayRange(date(2024, 3, 1), date(2024, 3, 12))
     assert late_plan([], 7, START, None) is None
+
+
+def test_pending_days_are_restated_once_due_in_one_range() -> None:
+    tick = at(2024, 3, 20)  # loads 03-19, restates 03-12 by the W rule
+    pending = {
+        date(2024, 3, 5): date(2024, 3, 19),  # due tonight
+        date(2024, 3, 8): date(2024, 3, 16),  # overdue (a restatement failed): still due
+        date(2024, 3, 9): date(2024, 3, 22),  # not yet
+    }
+    p = nightly_plan(tick, tick - timedelta(days=1), LONDON, START, 7, pending)
+    assert p.restate == DayRange(date(2024, 3, 5), date(2024, 3, 12))
+    before_start = {date(2023, 12, 30): date(2024, 3, 19)}
+    assert nightly_plan(tick, None, LONDON, START, 7, before_start).restate == DayRange(
+        date(2024, 3, 12), date(2024, 3, 12)
+    )

@@ -13,13 +13,16 @@ from dagster._utils.schedules import cron_string_iterator
 
 from outcome_pipeline.definitions import defs
 from outcome_pipeline.defs.automation.jobs import THEN_END, THEN_START, TRIGGER
+from outcome_pipeline.defs.automation.planning import DayRange
 from outcome_pipeline.defs.automation.schedules import (
     NIGHTLY_CRON,
     START,
     TIMEZONE,
     nightly_outcomes_schedule,
+    pending_final_days,
 )
 from outcome_pipeline.defs.automation.sensors import restate_after_load
+from outcome_pipeline.defs.outcomes.assets import PENDING_FINAL_KEY
 from outcome_pipeline.settings import Settings
 
 
@@ -28,9 +31,52 @@ def repo() -> dg.RepositoryDefinition:
     return defs().get_repository_def()
 
 
-def tick(repo: dg.RepositoryDefinition, when: datetime):
-    context = dg.build_schedule_context(scheduled_execution_time=when, repository_def=repo)
+@pytest.fixture(scope="module")
+def empty_instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as instance:
+        yield instance
+
+
+_EMPTY: list[dg.DagsterInstance] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _empty_instance(empty_instance):
+    _EMPTY[:] = [empty_instance]
+
+
+def tick(repo: dg.RepositoryDefinition, when: datetime, instance: dg.DagsterInstance | None = None):
+    context = dg.build_schedule_context(
+        scheduled_execution_time=when,
+        repository_def=repo,
+        instance=instance or _EMPTY[0],
+    )
     return nightly_outcomes_schedule.evaluate_tick(context)
+
+
+def record_outcomes(
+    instance: dg.DagsterInstance, computed: tuple[str, str] | None, pending: dict[str, str]
+) -> None:
+    """Record what a run of the outcomes asset writes for each day it covered."""
+    first, last = computed if computed else ("2024-03-01", "2024-03-01")
+    for day in DayRange(date.fromisoformat(first), date.fromisoformat(last)).days:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                asset_key="daily_outcomes",
+                partition=day.isoformat(),
+                metadata={
+                    PENDING_FINAL_KEY: dg.MetadataValue.json(
+                        {"computed": list(computed) if computed else None, "pending": pending}
+                    )
+                },
+            )
+        )
 
 
 def local(y: int, m: int, d: int, hh: int = 2, mm: int = 30) -> datetime:
@@ -118,3 +164,31 @@ def test_restatement_job_recomputes_outcomes_and_bi_not_staging(repo) -> None:
     keys = {k.to_user_string() for k in job.asset_layer.selected_asset_keys}
     assert "daily_outcomes" in keys and "bi_views" in keys
     assert not any(k.startswith("stg_") for k in keys)
+
+
+def test_a_day_kept_open_by_a_long_journey_is_restated_when_it_can_close(repo, instance) -> None:
+    # 03-01 was restated on 03-09 (its W closed) but a repeat contact on 03-04 kept a journey
+    # open until 03-11; 03-02 is final; 03-03 waits for 03-10 (its own W).
+    record_outcomes(instance, ("2024-03-01", "2024-03-03"), {"2024-03-01": "2024-03-11"})
+    record_outcomes(instance, ("2024-03-03", "2024-03-03"), {"2024-03-03": "2024-03-10"})
+    assert pending_final_days(instance, date(2024, 2, 1), date(2024, 3, 9)) == {
+        date(2024, 3, 1): date(2024, 3, 11),
+        date(2024, 3, 3): date(2024, 3, 10),
+    }
+    on_11th = tick(repo, local(2024, 3, 11), instance).run_requests[0]  # loads 03-10
+    assert (on_11th.tags[THEN_START], on_11th.tags[THEN_END]) == ("2024-03-03", "2024-03-03")
+    on_12th = tick(repo, local(2024, 3, 12), instance).run_requests[0]  # loads 03-11
+    # 03-04 by the W rule, and 03-01 because its last journey can have closed with 03-11.
+    assert (on_12th.tags[THEN_START], on_12th.tags[THEN_END]) == ("2024-03-01", "2024-03-04")
+
+
+def test_the_latest_run_that_computed_a_day_decides_and_skipped_days_do_not(repo, instance) -> None:
+    record_outcomes(instance, ("2024-03-01", "2024-03-01"), {"2024-03-01": "2024-03-11"})
+    record_outcomes(instance, None, {})  # a run that skipped 03-01 (not staged at the time)
+    assert pending_final_days(instance, date(2024, 3, 1), date(2024, 3, 1)) == {
+        date(2024, 3, 1): date(2024, 3, 11)
+    }
+    record_outcomes(instance, ("2024-03-01", "2024-03-01"), {})  # restated: now final
+    assert pending_final_days(instance, date(2024, 3, 1), date(2024, 3, 1)) == {}
+    on_12th = tick(repo, local(2024, 3, 12), instance).run_requests[0]
+    assert (on_12th.tags[THEN_START], on_12th.tags[THEN_END]) == ("2024-03-04", "2024-03-04")

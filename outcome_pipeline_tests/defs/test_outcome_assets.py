@@ -149,3 +149,41 @@ def test_duckdb_and_postgres_give_the_same_numbers(staged, pg_url) -> None:
                     assert math.isclose(va, vb, rel_tol=1e-12), (name, col)
                 else:
                     assert va == vb, (name, col, va, vb)
+
+
+def test_days_after_the_latest_staged_day_are_skipped_not_computed(staged) -> None:
+    """A UI backfill fans outcomes out past the staged days: those are left alone, and as_of
+    stays at the latest staged day, so nothing is flagged final on data not yet loaded."""
+    root, url, schema = staged["duckdb"]
+    run(root, url, schema, OUTCOMES, days("2024-01-09", "2024-01-10"))
+    expected = outcome_rows(url, schema, date(2024, 1, 9), date(2024, 1, 14))
+    result = dg.materialize(
+        [*staging_assets, outcome_tables],
+        selection=OUTCOMES,
+        tags=days("2024-01-09", "2024-01-14"),  # staged: 01-01..01-10
+        resources={
+            "warehouse": WarehouseResource(url=url, schema_name=schema),
+            "landing": LandingResource(root=str(root), timezone="Europe/London"),
+            "validation": ValidationResource(data_docs_dir=str(root.parent / "docs")),
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    assert outcome_rows(url, schema, date(2024, 1, 9), date(2024, 1, 14)) == expected
+    assert {r["partition_date"] for r in expected["daily_outcomes"]} == {
+        date(2024, 1, 9),
+        date(2024, 1, 10),
+    }
+    meta = {
+        m.asset_key.to_user_string(): m.metadata
+        for m in result.get_asset_materialization_events()
+        for m in [m.materialization]
+    }["daily_outcomes"]
+    assert meta["as_of"].value == "2024-01-10"
+    assert meta["computed_days"].value == "2024-01-09..2024-01-10"
+    assert meta["skipped_days"].value.startswith("2024-01-11..2024-01-14")
+    pending = meta["pending_final_on"].value
+    assert pending["computed"] == ["2024-01-09", "2024-01-10"]
+    # Nothing of 01-09/10 can be final at as_of 01-10; each waits at least for day + W.
+    assert set(pending["pending"]) == {"2024-01-09", "2024-01-10"}
+    assert pending["pending"]["2024-01-10"] >= "2024-01-17"

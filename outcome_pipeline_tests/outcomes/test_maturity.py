@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -15,6 +15,7 @@ from outcome_pipeline.outcomes import (
     compute_outcomes,
     input_window,
 )
+from outcome_pipeline.outcomes.maturity import final_on_days
 from outcome_pipeline_tests.outcomes import fixture as fx
 
 AS_OF = fx.lt("06-25 00:00")
@@ -146,3 +147,52 @@ def test_input_window_and_as_of_guard() -> None:
         compute_outcomes(fx.inputs(), fx.DAYS, datetime(2024, 6, 25))
     empty = compute_outcomes(fx.inputs(), [], AS_OF)
     assert all(t.num_rows == 0 for t in empty.values())
+
+
+def _day_final(as_of_day: date) -> dict[date, bool]:
+    as_of = datetime.combine(as_of_day + timedelta(days=1), datetime.min.time(), tzinfo=fx.TZ)
+    daily = compute_outcomes(fx.inputs(), fx.DAYS, as_of)["daily_outcomes"]
+    out: dict[date, bool] = {}
+    for row in daily.select(["partition_date", "is_final"]).to_pylist():
+        out[row["partition_date"]] = out.get(row["partition_date"], True) and row["is_final"]
+    return out
+
+
+def _final_on(as_of_day: date) -> dict[date, date]:
+    as_of = datetime.combine(as_of_day + timedelta(days=1), datetime.min.time(), tzinfo=fx.TZ)
+    journeys = compute_outcomes(fx.inputs(), fx.DAYS, as_of)["journeys"]
+    return final_on_days(fx.DAYS, journeys, as_of_day, 7, "Europe/London")
+
+
+def test_restating_each_day_on_its_final_on_day_makes_it_final_never_earlier() -> None:
+    """What the nightly schedule does: restate a day on the load its metadata names; a
+    contact seen in between pushes the date later; the day ends final, and not a day early."""
+    first = _final_on(fx.D3 + timedelta(days=1))
+    assert set(first) == set(fx.DAYS)  # nothing is final one day after D3
+    assert all(f >= d + timedelta(days=7) for d, f in first.items())
+    pushed = 0
+    for day, f in first.items():
+        for _ in range(5):
+            if _day_final(f)[day]:
+                break
+            later = _final_on(f)[day]
+            assert later > f, day
+            f, pushed = later, pushed + 1
+        assert _day_final(f)[day] is True, day
+        assert _day_final(f - timedelta(days=1))[day] is False, day
+        assert day not in _final_on(f)
+    assert pushed > 0  # the fixture has journeys extended by later repeat contacts
+
+
+def test_final_on_a_journey_closing_exactly_at_midnight_belongs_to_the_day_before() -> None:
+    closes = datetime(2024, 6, 20, 0, 0, tzinfo=fx.TZ)  # end of 06-19, local
+    journeys = pa.table(
+        {
+            "partition_date": pa.array([fx.D1], pa.date32()),
+            "window_closes_at": pa.array([closes.astimezone(UTC)], pa.timestamp("us", "UTC")),
+        }
+    )
+    assert final_on_days([fx.D1], journeys, fx.D1, 7, "Europe/London") == {fx.D1: date(2024, 6, 19)}
+    assert final_on_days([fx.D2], journeys, fx.D2, 7, "Europe/London") == {
+        fx.D2: date(2024, 6, 18)  # no journey: X + W
+    }

@@ -17,6 +17,7 @@ from datetime import date
 
 import dagster as dg
 
+from outcome_pipeline.defs.automation.freshness import DAILY_FRESHNESS_CHECKS
 from outcome_pipeline.defs.automation.planning import DayRange
 from outcome_pipeline.defs.automation.retries import WAREHOUSE_RETRY_POLICY
 from outcome_pipeline.defs.partitions import daily_partitions
@@ -34,10 +35,12 @@ PARENT_RUN = "outcome/parent_run"  # the run a restatement follows
 WRITER_TAG = {"outcome/warehouse": "writer"}
 
 OUTCOME_KEYS = [dg.AssetKey(name) for name in OUTCOME_TABLES]
+# The freshness checks are evaluated by their sensor after the deadline, not inside the runs.
+FRESHNESS_CHECKS = dg.AssetSelection.checks(*DAILY_FRESHNESS_CHECKS)
 
 nightly_job = dg.define_asset_job(
     "nightly_outcomes",
-    selection=dg.AssetSelection.all(),
+    selection=dg.AssetSelection.all() - FRESHNESS_CHECKS,
     partitions_def=daily_partitions,
     description="Stage the day's feeds, compute the outcome tables, serve them to BI.",
     run_tags=WRITER_TAG,
@@ -46,7 +49,7 @@ nightly_job = dg.define_asset_job(
 
 restate_job = dg.define_asset_job(
     "restate_outcomes",
-    selection=dg.AssetSelection.assets(*OUTCOME_KEYS).downstream(),
+    selection=dg.AssetSelection.assets(*OUTCOME_KEYS).downstream() - FRESHNESS_CHECKS,
     partitions_def=daily_partitions,
     description="Recompute the outcome tables of days whose inputs or windows changed.",
     run_tags=WRITER_TAG,
@@ -55,7 +58,7 @@ restate_job = dg.define_asset_job(
 
 late_files_job = dg.define_asset_job(
     "restage_late_files",
-    selection=dg.AssetSelection.groups("staging"),
+    selection=dg.AssetSelection.groups("staging") - FRESHNESS_CHECKS,
     partitions_def=daily_partitions,
     description="Restage the days late landing files belong to (the outcomes follow).",
     run_tags=WRITER_TAG,

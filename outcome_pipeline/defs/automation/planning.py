@@ -16,22 +16,17 @@ day folder it sits in.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-DEFAULT_NIGHTLY_HOUR = 2
-DEFAULT_NIGHTLY_MINUTE = 30
 # Rows of a day that arrive in the next day's folder (the feeds' "late rows"): a staged
 # partition D may hold contacts of D - 1, so its reach starts one day earlier.
 LATE_ROW_DAYS = 1
 # The outcomes asset reads W + 2 days before a day (DST and transfer-leg margin); the Dagster
 # lineage maps a staged day onto the same span of outcome days, so a late file restates it all.
 LOOKBACK_MARGIN_DAYS = 2
-
-_CRON_FIELD = re.compile(r"^[0-9*/,\-]+$")
 
 
 @dataclass(frozen=True)
@@ -87,6 +82,7 @@ def nightly_plan(
     timezone: str,
     start: date,
     window_days: int,
+    pending: Mapping[date, date] | None = None,
 ) -> NightlyPlan:
     """Days a tick at ``scheduled`` loads and restates, given the tick before it.
 
@@ -96,6 +92,13 @@ def nightly_plan(
     data: day L - W for each loaded day L (W = 7: yesterday - 7, i.e. tick day - 8), never the
     whole window, because the days in between are still provisional and the next ticks will
     reach them. Days before ``start`` (the first partition) are dropped.
+
+    ``pending`` maps days that were still provisional at their last computation (a repeat
+    contact kept one of their journeys open past X + W) to the business day whose load can make
+    them final (:func:`outcome_pipeline.outcomes.maturity.final_on_days`); a tick also restates
+    every such day that is due by its last loaded day, so a long journey is restated on the night
+    it can have closed, not only at X + W. The restatement is one range from the oldest day due
+    to the newest (days in between are recomputed identically).
 
     ``previous`` is the scheduled time of the tick before (None: treat as the day before);
     a second tick on the same business day loads nothing.
@@ -114,30 +117,20 @@ def nightly_plan(
     if load is None:
         return NightlyPlan(None, None, f"{last} is before the first partition {start}")
     window = timedelta(days=window_days)
+    due = [
+        day
+        for day, final_on in (pending or {}).items()
+        if final_on <= load.last and start <= day < load.first
+    ]
     restate = DayRange(load.first - window, load.last - window).clip(start)
     if restate is not None and restate.last >= load.first:
         # A catch-up longer than W would restate days it also loads: the load computes them.
         restate = DayRange(restate.first, load.first - timedelta(days=1)).clip(start)
+    if due:
+        first = min(due) if restate is None else min(min(due), restate.first)
+        last_due = max(due) if restate is None else max(max(due), restate.last)
+        restate = DayRange(first, last_due)
     return NightlyPlan(load, restate)
-
-
-def nightly_cron(environ: Mapping[str, str]) -> str:
-    """The nightly cron: ``OUTCOME_NIGHTLY_CRON``, else ``OUTCOME_NIGHTLY_HOUR``/``_MINUTE``.
-
-    The cron is read in the business timezone (the schedule's execution timezone). The default,
-    02:30, leaves the feeds of the day before time to land and ends before the working day.
-    """
-    cron = environ.get("OUTCOME_NIGHTLY_CRON", "").strip()
-    if cron:
-        fields = cron.split()
-        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-            raise ValueError(f"OUTCOME_NIGHTLY_CRON is not a 5-field cron: {cron!r}")
-        return " ".join(fields)
-    hour = int(environ.get("OUTCOME_NIGHTLY_HOUR", DEFAULT_NIGHTLY_HOUR))
-    minute = int(environ.get("OUTCOME_NIGHTLY_MINUTE", DEFAULT_NIGHTLY_MINUTE))
-    if not (0 <= hour <= 23 and 0 <= minute <= 59):
-        raise ValueError(f"nightly time out of range: {hour:02d}:{minute:02d}")
-    return f"{minute} {hour} * * *"
 
 
 def outcome_days_for_staged(

@@ -14,16 +14,18 @@ retried by Dagster in any case (verified on 1.13.27).
 from __future__ import annotations
 
 import errno
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
 
-MAX_RETRIES = int(os.environ.get("OUTCOME_RETRY_MAX", "3"))
+from outcome_pipeline.settings import Settings
+
+_settings = Settings.from_env()
+MAX_RETRIES = _settings.retry_max
 # 10 s, 20 s, 40 s (+-jitter): long enough for a BI session or another run to let go of a
 # DuckDB file, or for a PostgreSQL failover; short enough that a night does not slip.
-BASE_DELAY_SECONDS = float(os.environ.get("OUTCOME_RETRY_DELAY_SECONDS", "10"))
+BASE_DELAY_SECONDS = _settings.retry_delay_seconds
 
 # SQLSTATE classes/codes that are worth a retry: connection exceptions (08), serialization
 # failure and deadlock (40001, 40P01), lock not available (55P03), insufficient resources

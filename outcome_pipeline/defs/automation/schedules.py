@@ -14,8 +14,7 @@ missed from the UI.
 
 from __future__ import annotations
 
-import os
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 from dagster._utils.schedules import reverse_cron_string_iterator  # pinned dagster 1.13.27
@@ -26,14 +25,20 @@ from outcome_pipeline.defs.automation.jobs import (
     request_for,
     then_restate_tags,
 )
-from outcome_pipeline.defs.automation.planning import NightlyPlan, nightly_cron, nightly_plan
-from outcome_pipeline.defs.outcomes.assets import REPEAT_WINDOW_DAYS
+from outcome_pipeline.defs.automation.planning import (
+    DayRange,
+    NightlyPlan,
+    business_day,
+    nightly_plan,
+)
+from outcome_pipeline.defs.outcomes.assets import PENDING_FINAL_KEY, REPEAT_WINDOW_DAYS
 from outcome_pipeline.settings import Settings
 
 _settings = Settings.from_env()
-NIGHTLY_CRON = nightly_cron(os.environ)
+NIGHTLY_CRON = _settings.nightly_cron
 TIMEZONE = _settings.timezone
 START = date.fromisoformat(_settings.start_date)
+OUTCOMES_PROBE = dg.AssetKey("daily_outcomes")
 
 
 def previous_tick(
@@ -46,9 +51,56 @@ def previous_tick(
     return None
 
 
-def plan_for_tick(scheduled: datetime) -> NightlyPlan:
+def pending_final_days(instance: dg.DagsterInstance, first: date, last: date) -> dict[date, date]:
+    """Provisional days in first..last → when they can become final, as their latest
+    ``daily_outcomes`` materialization recorded it (a run that skipped a day records nothing
+    for it, so the run before it counts)."""
+    wanted = {d.isoformat() for d in DayRange(first, last).days} if first <= last else set()
+    decided: set[str] = set()
+    out: dict[date, date] = {}
+    cursor = None
+    while wanted - decided:
+        found = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=OUTCOMES_PROBE, asset_partitions=sorted(wanted)),
+            limit=1000,
+            cursor=cursor,
+        )
+        for record in found.records:
+            day = record.partition_key
+            if day is None or day in decided:
+                continue
+            entry = record.asset_materialization.metadata.get(PENDING_FINAL_KEY)
+            value = entry.value if entry is not None else None
+            computed = value.get("computed") if isinstance(value, dict) else None
+            if not computed or not computed[0] <= day <= computed[1]:
+                continue  # this run did not compute the day: an older record decides
+            decided.add(day)
+            final_on = value.get("pending", {}).get(day)
+            if final_on:
+                out[date.fromisoformat(day)] = date.fromisoformat(final_on)
+        if not found.has_more:
+            break
+        cursor = found.cursor
+    return out
+
+
+def plan_for_tick(scheduled: datetime, instance: dg.DagsterInstance | None = None) -> NightlyPlan:
+    """The tick's plan; with an instance, days kept provisional by long journeys are included."""
+    pending = None
+    if instance is not None:
+        yesterday = business_day(scheduled, TIMEZONE) - timedelta(days=1)
+        pending = pending_final_days(
+            instance,
+            max(START, yesterday - timedelta(days=_settings.restate_horizon_days)),
+            yesterday - timedelta(days=1),
+        )
     return nightly_plan(
-        scheduled, previous_tick(scheduled), TIMEZONE, START, window_days=REPEAT_WINDOW_DAYS
+        scheduled,
+        previous_tick(scheduled),
+        TIMEZONE,
+        START,
+        window_days=REPEAT_WINDOW_DAYS,
+        pending=pending,
     )
 
 
@@ -67,7 +119,7 @@ def nightly_outcomes_schedule(
     scheduled = context.scheduled_execution_time
     if scheduled is None:
         raise ValueError("the nightly schedule needs the tick's scheduled time")
-    plan = plan_for_tick(scheduled)
+    plan = plan_for_tick(scheduled, context.instance)
     if plan.load is None:
         return dg.SkipReason(plan.reason)
     first, last = plan.load.keys

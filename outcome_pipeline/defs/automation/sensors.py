@@ -15,7 +15,6 @@ the newly staged data.
 from __future__ import annotations
 
 import hashlib
-import os
 from datetime import date
 
 import dagster as dg
@@ -32,7 +31,6 @@ from outcome_pipeline.defs.automation.jobs import (
     then_restate_tags,
 )
 from outcome_pipeline.defs.automation.landing_watch import (
-    DEFAULT_HORIZON_DAYS,
     LandingCursor,
     find_late_files,
     scan_landing,
@@ -43,7 +41,8 @@ from outcome_pipeline.defs.resources import LandingResource
 from outcome_pipeline.settings import Settings
 from outcome_pipeline.warehouse.tables import STAGING_TABLES
 
-START = date.fromisoformat(Settings.from_env().start_date)
+_settings = Settings.from_env()
+START = date.fromisoformat(_settings.start_date)
 _IN_PROGRESS = [
     dg.DagsterRunStatus.QUEUED,
     dg.DagsterRunStatus.NOT_STARTED,
@@ -51,7 +50,7 @@ _IN_PROGRESS = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
-HORIZON_DAYS = int(os.environ.get("OUTCOME_LATE_FILE_HORIZON_DAYS", DEFAULT_HORIZON_DAYS))
+HORIZON_DAYS = _settings.late_file_horizon_days
 # The table whose materialized partitions say up to which day outcomes have been computed.
 OUTCOMES_PROBE = dg.AssetKey("daily_outcomes")
 

@@ -27,10 +27,14 @@ from outcome_pipeline.outcomes import (
     compute_outcomes,
     input_window,
 )
+from outcome_pipeline.outcomes.maturity import final_on_days, open_journey_count
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
 from outcome_pipeline.warehouse.tables import STAGING_TABLES
 
 AS_OF_TAG = "outcome/as_of"
+# daily_outcomes metadata: {"computed": [first, last] | None, "pending": {provisional day:
+# business day whose load can make it final}}; read by the nightly schedule.
+PENDING_FINAL_KEY = "pending_final_on"
 REPEAT_WINDOW_DAYS = 7
 # Journeys of day D need contacts from W (+2 days of margin, see input_window) before D.
 LOOKBACK_DAYS = REPEAT_WINDOW_DAYS + 2
@@ -47,6 +51,18 @@ def latest_staged_day(wh: Warehouse) -> date | None:
         "WHERE feed = 'interactions'"
     ).to_pylist()
     return rows[0]["d"] if rows else None
+
+
+def split_at_as_of(days: list[date], as_of_day: date | None) -> tuple[list[date], list[date]]:
+    """(days that can be computed, days after the latest staged day).
+
+    A day after as_of has no data yet, and computing it would move as_of past the loaded data
+    (flagging earlier days final too early). A UI backfill of staging + outcomes reaches such
+    days: Dagster fans the outcomes out W + 2 days past the staged range.
+    """
+    if as_of_day is None:
+        return [], list(days)
+    return [d for d in days if d <= as_of_day], [d for d in days if d > as_of_day]
 
 
 def read_inputs(wh: Warehouse, first: date | None, last: date) -> dict[str, pa.Table]:
@@ -132,46 +148,71 @@ def outcome_tables(
     landing: LandingResource,
 ):
     """Identity resolution, contacts, journeys and the daily tables for the run's days."""
-    days = window_days(context.partition_time_window)
+    requested = window_days(context.partition_time_window)
     cfg = OutcomeConfig.from_env(timezone=landing.timezone, repeat_window_days=REPEAT_WINDOW_DAYS)
     with warehouse.open() as wh:
         wh.create_tables([*STAGING_TABLES.values(), LOAD_AUDIT, *OUTCOME_TABLES.values()])
         wh.create_view("customer_lifetime", LIFETIME_VIEW_SQL)
         tagged = context.run.tags.get(AS_OF_TAG)
-        latest = date.fromisoformat(tagged) if tagged else latest_staged_day(wh)
-        as_of_day = max(latest or days[-1], days[-1])
-        as_of = end_of_business_day(as_of_day, landing.timezone)
-        window = input_window(days[0], days[-1], as_of, cfg)
-        context.log.info(
-            f"as_of {as_of.isoformat()}; reading interactions {window.start}..{window.end}"
-        )
-        inputs = read_inputs(wh, window.start, window.end)
-        history = read_inputs(wh, None, window.end)
-        tables = compute_outcomes(
-            OutcomeInputs(
-                interactions=inputs["interactions"],
-                survey_responses=inputs["survey_responses"],
-                customers=history["customers"],
-                cases=history["cases"],
-                subscription_events=history["subscription_events"],
-            ),
-            days,
-            as_of,
-            cfg,
-        )
-        start, end = days[0], days[-1] + timedelta(days=1)
-        with wh.begin() as conn:
-            for name, table in OUTCOME_TABLES.items():
-                wh.delete_window(conn, table, start, end)
-                wh.insert_rows(conn, table, tables[name])
+        as_of_day = date.fromisoformat(tagged) if tagged else latest_staged_day(wh)
+        days, skipped = split_at_as_of(requested, as_of_day)
+        if skipped:
+            context.log.warning(
+                f"outcome days {skipped[0]}..{skipped[-1]} skipped: no staged interactions "
+                f"after {as_of_day or 'the start'} (their tables are left as they were; the "
+                "nightly run computes each day once it is staged)"
+            )
+        tables: dict[str, pa.Table] = {}
+        pending: dict[date, date] = {}
+        if days:
+            as_of = end_of_business_day(as_of_day, landing.timezone)
+            window = input_window(days[0], days[-1], as_of, cfg)
+            context.log.info(
+                f"as_of {as_of.isoformat()}; reading interactions {window.start}..{window.end}"
+            )
+            inputs = read_inputs(wh, window.start, window.end)
+            history = read_inputs(wh, None, window.end)
+            tables = compute_outcomes(
+                OutcomeInputs(
+                    interactions=inputs["interactions"],
+                    survey_responses=inputs["survey_responses"],
+                    customers=history["customers"],
+                    cases=history["cases"],
+                    subscription_events=history["subscription_events"],
+                ),
+                days,
+                as_of,
+                cfg,
+            )
+            pending = final_on_days(
+                days, tables["journeys"], as_of_day, REPEAT_WINDOW_DAYS, landing.timezone
+            )
+            start, end = days[0], days[-1] + timedelta(days=1)
+            with wh.begin() as conn:
+                for name, table in OUTCOME_TABLES.items():
+                    wh.delete_window(conn, table, start, end)
+                    wh.insert_rows(conn, table, tables[name])
     for name in OUTCOME_TABLES:
-        metadata = {
-            "dagster/row_count": tables[name].num_rows,
-            "as_of": as_of.isoformat(),
+        metadata: dict[str, object] = {
+            "as_of": as_of_day.isoformat() if as_of_day else None,
+            "computed_days": f"{days[0]}..{days[-1]}" if days else "none",
             "window_days": len(days),
         }
+        if name in tables:
+            metadata["dagster/row_count"] = tables[name].num_rows
+        if skipped:
+            metadata["skipped_days"] = f"{skipped[0]}..{skipped[-1]} (not staged yet)"
         if name == "daily_outcomes":
-            metadata["outcomes_by_day"] = dg.MetadataValue.md(_summary(tables[name]))
+            if name in tables:
+                metadata["outcomes_by_day"] = dg.MetadataValue.md(_summary(tables[name]))
+            metadata[PENDING_FINAL_KEY] = dg.MetadataValue.json(
+                {
+                    "computed": [days[0].isoformat(), days[-1].isoformat()] if days else None,
+                    "pending": {d.isoformat(): f.isoformat() for d, f in sorted(pending.items())},
+                }
+            )
+        if name == "journeys" and name in tables:
+            metadata["open_journeys"] = open_journey_count(tables[name])
         yield dg.MaterializeResult(asset_key=name, metadata=metadata)
 
 

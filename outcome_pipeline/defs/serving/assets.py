@@ -15,7 +15,6 @@ and would publish in the daemon process, outside the run's retries and logs.
   complete partitions, old or new.
 """
 
-import os
 import warnings
 from pathlib import Path
 
@@ -33,10 +32,9 @@ from outcome_pipeline.serving import (
     duckdb_file,
     publish_duckdb_copy,
 )
+from outcome_pipeline.settings import Settings
 
 warnings.filterwarnings("ignore", message=r".*`backfill_policy`.*", category=dg.BetaWarning)
-
-BI_COPY_ENV = "OUTCOME_BI_COPY_PATH"
 
 
 class BiServingResource(dg.ConfigurableResource):
@@ -98,5 +96,5 @@ def bi_views(
 def serving() -> dg.Definitions:
     return dg.Definitions(
         assets=[bi_views],
-        resources={"bi": BiServingResource(copy_path=os.environ.get(BI_COPY_ENV, ""))},
+        resources={"bi": BiServingResource(copy_path=Settings.from_env().bi_copy_path)},
     )
