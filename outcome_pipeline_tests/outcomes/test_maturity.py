@@ -196,3 +196,57 @@ def test_final_on_a_journey_closing_exactly_at_midnight_belongs_to_the_day_befor
     assert final_on_days([fx.D2], journeys, fx.D2, 7, "Europe/London") == {
         fx.D2: date(2024, 6, 18)  # no journey: X + W
     }
+
+
+def test_a_leg_whose_transfer_parent_is_missing_is_a_contact_in_context_too() -> None:
+    """The parent leg was quarantined: the leg is a root contact wherever it is seen, so a
+    day computed alone (the leg in its lookback context) equals the range run (the leg in its
+    main zone). Regression: the context ignored every leg with a parent id, so day 06-14
+    alone started a second journey for C9's repeat contact."""
+    base = fx.inputs()
+    extra = fx.staged(
+        "interactions",
+        [
+            fx.leg(
+                "ix-orphan",
+                "phone",
+                "billing",
+                "care",
+                "a1",
+                "06-12 10:00",
+                wait=5,
+                talk=60,
+                customer_id="C9",
+                parent_interaction_id="ix-quarantined",
+                disposition="resolved",
+            ),
+            fx.leg(
+                "ix-repeat",
+                "chat",
+                "billing",
+                "care",
+                "a1",
+                "06-14 11:00",
+                wait=5,
+                talk=60,
+                customer_id="C9",
+                disposition="resolved",
+            ),
+        ],
+        "queued_at",
+    )
+    inputs = OutcomeInputs(
+        **{
+            **{f: getattr(base, f) for f in ("customers", "cases", "subscription_events")},
+            "survey_responses": base.survey_responses,
+            "interactions": pa.concat_tables([base.interactions, extra]),
+        }
+    )
+    as_of = fx.lt("06-15 00:00")
+    day = date(2024, 6, 14)
+    both = compute_outcomes(windowed(inputs, date(2024, 6, 12), day, as_of), [fx.D3, day], as_of)
+    alone = compute_outcomes(windowed(inputs, day, day, as_of), [day], as_of)
+    pick = lambda t: t.filter(pc.equal(t["partition_date"], pa.scalar(day))).to_pylist()  # noqa: E731
+    for name in OUTCOME_TABLES:
+        assert pick(alone[name]) == pick(both[name]), name
+    assert all(r["journey_id"] != "ix-repeat" for r in pick(alone["journeys"]))

@@ -1,4 +1,4 @@
--- Context: first legs queued in the W before margin_start. All a later contact needs of
+-- Context: first legs (roots) queued in the W before margin_start. All a later contact needs of
 -- them is whether one exists, so only each customer's latest start is kept, for customers
 -- with contacts in the main zone. (Not deduplicated: with an immutable queued_at a
 -- re-delivered leg changes no maximum.)
@@ -9,7 +9,13 @@ WITH ctx AS (
     FROM in_interactions
     WHERE queued_at >= getvariable('ctx_ts')
         AND queued_at < getvariable('margin_ts')
-        AND nullif(trim(parent_interaction_id), '') IS NULL
+        -- A root leg, by the rule 02_legs.sql applies in the main zone: no parent, itself
+        -- as parent, or a parent that is not in the staged data (e.g. quarantined).
+        AND (
+            nullif(trim(parent_interaction_id), '') IS NULL
+            OR trim(parent_interaction_id) = interaction_id
+            OR trim(parent_interaction_id) NOT IN (SELECT interaction_id FROM in_interactions)
+        )
 ),
 -- Most rows carry a CRM id: reduce them to one row per id before any lookup.
 by_id AS (
