@@ -17,7 +17,6 @@ from outcome_pipeline.generator import catalog as cat
 from outcome_pipeline.generator.config import GeneratorConfig, rng_for
 from outcome_pipeline.generator.timeutil import DAY, NA, BusinessClock, epoch_day
 
-HEAVY_SHARE = 0.005  # share of all issues raised by the one very heavy customer
 SIGNUPS_PER_DAY = 0.0012  # new customers a day, as a share of the base
 TROUBLED_SHARE = 0.1  # customers with a chronic problem ...
 TROUBLED_EASE = 0.4  # ... whose contacts resolve 0.4x as often
@@ -236,11 +235,14 @@ def build_population(cfg: GeneratorConfig, clock: BusinessClock) -> Population:
     base = _customers(rng, np.arange(1, n_base + 1), created)
     last_modified = created + (rng.random(n_base) * (start_day * DAY - created)).astype(np.int64)
 
-    activity = rng.lognormal(0, 0.5, n_base) * np.array([1.0, 1.6, 3.0])[base["segment"]]
+    activity = (
+        rng.lognormal(0, cfg.activity_sigma, n_base) * np.array([1.0, 1.6, 3.0])[base["segment"]]
+    )
     enterprise = np.flatnonzero(base["segment"] == 2)
     heavy = int(enterprise[0]) if len(enterprise) else 0
     activity[heavy] = 0
-    activity[heavy] = HEAVY_SHARE * activity.sum() / (1 - HEAVY_SHARE)
+    # The heavy customer raises heavy_share of all issues.
+    activity[heavy] = cfg.heavy_share * activity.sum() / (1 - cfg.heavy_share)
     cdf = np.cumsum(activity)
 
     # Signups: one stream per day so a longer run keeps its earlier days.

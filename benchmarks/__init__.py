@@ -1,0 +1,1 @@
+"""Benchmark harness of issue 6 (see benchmarks/README.md)."""

@@ -1,0 +1,5 @@
+import sys
+
+from benchmarks.run import main
+
+sys.exit(1 if main().mismatches else 0)

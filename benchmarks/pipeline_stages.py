@@ -1,0 +1,394 @@
+"""The ONE place the harness calls into ``outcome_pipeline``: every import of the package is here.
+
+When the internals change (e.g. ``compute_outcomes`` is split or staging is restructured),
+adapt this module only; the rest of the harness speaks in stages and figures.
+
+Stages of one business day, mirroring what the Dagster assets do for a one-day run:
+
+- ``read + type + dedupe``: ``stage_day`` of each feed table (3 feeds: interactions, CRM =
+  customers/cases/subscription events, surveys), minus the validator's own time;
+- ``validation``: the row validator ``stage_day`` calls (``DayValidations``, engine ``auto``:
+  vectorised pre-checks, GX confirming), timed by wrapping it;
+- ``warehouse write (staging)``: delete + insert of the day's staging, quarantine and audit
+  rows, one transaction (as ``defs/ingest/assets.py``);
+- ``warehouse read (inputs)``: the staged window the outcome asset reads (``read_inputs``);
+- ``identity + journeys`` and ``daily tables``: ``compute_outcomes`` in two halves (CRM/legs/
+  contacts/journeys/links steps and the journey-grain selects; then the daily step and the
+  daily selects). If the private steps of ``compute.py`` change, the split falls back to
+  timing ``compute_outcomes`` whole (reported under ``identity + journeys``, with a note);
+- ``warehouse write (outcomes)``: delete + insert of the six outcome tables, one transaction.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+TIMEZONE = "Europe/London"
+REPEAT_WINDOW_DAYS = 7
+# The outcome asset reads interactions from W + 2 days before the first computed day.
+LOOKBACK_DAYS = REPEAT_WINDOW_DAYS + 2
+FEEDS = {
+    "interactions": ("interactions",),
+    "crm": ("customers", "cases", "subscription_events"),
+    "surveys": ("survey_responses",),
+}
+
+
+# -- generation -----------------------------------------------------------------------------
+
+
+def generate_feeds(
+    out: Path, start: date, days: int, per_day: int, seed: int, skewed: bool
+) -> dict[str, Any]:
+    """Write the landing feeds; returns the manifest's config and per-table row counts."""
+    from outcome_pipeline.generator import GeneratorConfig, generate
+    from outcome_pipeline.generator.config import SKEWED
+
+    cfg = GeneratorConfig(
+        out_dir=out,
+        start=start,
+        days=days,
+        interactions_per_day=per_day,
+        seed=seed,
+        **(SKEWED if skewed else {}),
+    )
+    report = generate(cfg)
+    return {"config": report.config, "skew": SKEWED if skewed else "default"}
+
+
+# -- one day, stage by stage ----------------------------------------------------------------
+
+Measure = Callable[..., Any]  # Recorder.stage(name, engine, rows=..., note=...)
+
+
+@dataclass
+class DayResult:
+    figures: dict[str, int]
+    rows: dict[str, int]
+    # The validator runs inside stage_day: its time, rows and peak RSS, measured by a wrapper.
+    validation_seconds: float
+    validation_rows: int
+    validation_peak_rss_mib: float
+
+
+class _TimedValidator:
+    """Wraps the production row validator; accumulates its time and peak RSS."""
+
+    def __init__(self, inner: Any, peak: Callable[[], float], reset: Callable[[], float]):
+        self.inner, self._peak, self._reset = inner, peak, reset
+        self.seconds = 0.0
+        self.peak_rss = 0.0
+        self.rows = 0
+
+    def __call__(self, rows: pa.Table, contract: Any, day: date) -> Any:
+        self._reset()
+        t0 = time.perf_counter()
+        try:
+            return self.inner(rows, contract, day)
+        finally:
+            self.seconds += time.perf_counter() - t0
+            self.rows += rows.num_rows
+            self.peak_rss = max(self.peak_rss, self._peak())
+
+
+def _stage_tables(landing: Path, day: date, validator: Any) -> list[Any]:
+    from outcome_pipeline.contracts import CONTRACTS
+    from outcome_pipeline.ingest.stage import stage_day
+
+    return [
+        stage_day(landing, CONTRACTS[name], day, TIMEZONE, run_id="bench", validator=validator)
+        for names in FEEDS.values()
+        for name in names
+    ]
+
+
+def _write_staged(url: str, schema: str, staged: list[Any], day: date) -> int:
+    """The staging asset's write: every table of the day in one transaction."""
+    from outcome_pipeline.ingest.stage import audit_row
+    from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
+    from outcome_pipeline.warehouse.tables import (
+        QUARANTINE_FILES,
+        QUARANTINE_TABLES,
+        STAGING_TABLES,
+    )
+
+    wh = Warehouse(url, schema)
+    rows = 0
+    try:
+        wh.create_tables(
+            [
+                *STAGING_TABLES.values(),
+                *QUARANTINE_TABLES.values(),
+                QUARANTINE_FILES,
+                LOAD_AUDIT,
+            ]
+        )
+        start, end = day, day + timedelta(days=1)
+        with wh.begin() as conn:
+            for result in staged:
+                feed = (("feed", result.table),)
+                staging = STAGING_TABLES[result.table]
+                quarantine = QUARANTINE_TABLES[result.table]
+                wh.delete_window(conn, staging, start, end)
+                wh.delete_window(conn, quarantine, start, end)
+                wh.delete_window(conn, QUARANTINE_FILES, start, end, feed)
+                wh.delete_window(conn, LOAD_AUDIT, start, end, feed)
+                rows += wh.insert_rows(conn, staging, result.staged)
+                wh.insert_rows(conn, quarantine, result.quarantined)
+                wh.insert_rows(conn, QUARANTINE_FILES, result.rejected_files)
+                wh.insert_rows(conn, LOAD_AUDIT, pa.Table.from_pylist([audit_row(result)]))
+    finally:
+        wh.dispose()
+    return rows
+
+
+def stage_days(landing: Path, url: str, schema: str, days: list[date]) -> None:
+    """Stage (validated) and write whole days, untimed: the history a measured day needs."""
+    from outcome_pipeline.validation.collector import DayValidations
+
+    for day in days:
+        _write_staged(url, schema, _stage_tables(landing, day, DayValidations(TIMEZONE)), day)
+
+
+def _compute_split(
+    inputs: Any, days: list[date], as_of: Any, cfg: Any, measure: Measure, rows: int
+) -> dict[str, pa.Table]:
+    """compute_outcomes in two timed halves (same SQL, same order), or whole as a fallback."""
+    from outcome_pipeline.outcomes import OUTCOME_TABLES, compute_outcomes
+
+    try:
+        import duckdb
+
+        from outcome_pipeline.outcomes import compute as c
+
+        steps, prepare, select = c._STEPS, c._prepare, c._select
+        sql_dir = c.SQL_DIR
+        daily_step = "07_daily"
+        if daily_step not in steps:
+            raise AttributeError(daily_step)
+    except (ImportError, AttributeError):
+        with measure(
+            "identity + journeys", "pipeline", rows=rows, note="compute_outcomes whole (no split)"
+        ):
+            return compute_outcomes(inputs, days, as_of, cfg)
+    journey_tables = ("journeys", "journey_contacts", "customer_outcomes")
+    con = duckdb.connect()
+    try:
+        out: dict[str, pa.Table] = {}
+        with measure("identity + journeys", "pipeline", rows=rows):
+            prepare(con, inputs, days, as_of, cfg)
+            for step in steps:
+                if step != daily_step:
+                    con.execute((sql_dir / f"{step}.sql").read_text())
+            for name in journey_tables:
+                out[name] = select(con, OUTCOME_TABLES[name])
+        with measure("daily tables", "pipeline", rows=rows):
+            con.execute((sql_dir / f"{daily_step}.sql").read_text())
+            for name, table in OUTCOME_TABLES.items():
+                if name not in out:
+                    out[name] = select(con, table)
+        return {name: out[name] for name in OUTCOME_TABLES}
+    finally:
+        con.close()
+
+
+def run_day(
+    landing: Path,
+    url: str,
+    schema: str,
+    day: date,
+    measure: Measure,
+    rss_peak: Callable[[], float],
+    rss_reset: Callable[[], float],
+) -> DayResult:
+    """One business day through the pipeline's functions, each stage under ``measure``."""
+    from outcome_pipeline.defs.outcomes.assets import (
+        end_of_business_day,
+        latest_staged_day,
+        read_inputs,
+    )
+    from outcome_pipeline.outcomes import OUTCOME_TABLES, OutcomeConfig, OutcomeInputs
+    from outcome_pipeline.validation.collector import DayValidations
+    from outcome_pipeline.warehouse import Warehouse
+
+    validator = _TimedValidator(DayValidations(TIMEZONE), rss_peak, rss_reset)
+    with measure("read + type + dedupe", "pipeline") as read:
+        staged = _stage_tables(landing, day, validator)
+    read.seconds -= validator.seconds
+    read.rows = sum(s.rows_read for s in staged)
+    read.note = "peak RSS includes validation (interleaved per table)"
+    read.extra = {t.table: t.rows_read for t in staged}
+    rows = {"staged": sum(s.rows_staged for s in staged)}
+    staged_by_table = {s.table: s for s in staged}
+    rows["interactions_staged"] = staged_by_table["interactions"].rows_staged
+    rows["quarantined"] = sum(s.rows_quarantined for s in staged)
+
+    with measure("warehouse write (staging)", "pipeline", rows=rows["staged"]):
+        _write_staged(url, schema, staged, day)
+    del staged
+
+    cfg = OutcomeConfig.from_env(timezone=TIMEZONE, repeat_window_days=REPEAT_WINDOW_DAYS)
+    wh = Warehouse(url, schema)
+    try:
+        with measure("warehouse read (inputs)", "pipeline") as rd:
+            wh.create_tables(list(OUTCOME_TABLES.values()))  # as the asset does, every run
+            latest = latest_staged_day(wh) or day
+            as_of = end_of_business_day(max(latest, day), TIMEZONE)
+            first = day - timedelta(days=LOOKBACK_DAYS)
+            last = max(latest, day)
+            inputs = read_inputs(wh, first, last)
+            history = read_inputs(wh, None, last)
+            rd.rows = sum(t.num_rows for t in inputs.values()) + sum(
+                history[n].num_rows for n in FEEDS["crm"]
+            )
+        rows["window_interactions"] = inputs["interactions"].num_rows
+        outcome_inputs = OutcomeInputs(
+            interactions=inputs["interactions"],
+            survey_responses=inputs["survey_responses"],
+            customers=history["customers"],
+            cases=history["cases"],
+            subscription_events=history["subscription_events"],
+        )
+        tables = _compute_split(
+            outcome_inputs, [day], as_of, cfg, measure, rows["window_interactions"]
+        )
+        out_rows = sum(t.num_rows for t in tables.values())
+        with (
+            measure("warehouse write (outcomes)", "pipeline", rows=out_rows),
+            wh.begin() as conn,
+        ):
+            for name, table in OUTCOME_TABLES.items():
+                wh.delete_window(conn, table, day, day + timedelta(days=1))
+                wh.insert_rows(conn, table, tables[name])
+    finally:
+        wh.dispose()
+    return DayResult(
+        pipeline_figures(tables, day), rows, validator.seconds, validator.rows, validator.peak_rss
+    )
+
+
+def staged_interactions(url: str, schema: str, day: date) -> int:
+    from outcome_pipeline.warehouse import Warehouse
+
+    wh = Warehouse(url, schema)
+    try:
+        return wh.count("stg_interactions", "partition_date = :d", {"d": day})
+    finally:
+        wh.dispose()
+
+
+def pipeline_figures(tables: dict[str, pa.Table], day: date) -> dict[str, int]:
+    """The comparable figures of ``day`` from the pipeline's own output tables."""
+    import pyarrow.compute as pc
+
+    daily = tables["daily_outcomes"]
+    daily = daily.filter(pc.equal(daily["partition_date"], pa.scalar(day, pa.date32())))
+    journeys = tables["journeys"]
+    journeys = journeys.filter(
+        pc.and_(
+            pc.equal(journeys["partition_date"], pa.scalar(day, pa.date32())),
+            pc.invert(journeys["is_anonymous"]),
+        )
+    )
+
+    def total(column: str) -> int:
+        return int(pc.sum(daily[column]).as_py() or 0)
+
+    return {
+        "contacts": total("contacts"),
+        "anonymous_contacts": total("anonymous_contacts"),
+        "repeat_contacts": total("repeat_contacts"),
+        "journeys_started": total("journeys_started"),
+        "multi_contact_journeys": int(pc.sum(pc.greater(journeys["contacts"], 1)).as_py() or 0),
+    }
+
+
+# -- Dagster: the path the UI and the CLI take ----------------------------------------------
+
+
+@contextmanager
+def pipeline_env(landing: Path, url: str, schema: str, workdir: Path) -> Iterator[dict[str, str]]:
+    """The environment a deployed pipeline reads its settings from (restored afterwards)."""
+    env = {
+        "OUTCOME_LANDING_DIR": str(landing),
+        "OUTCOME_WAREHOUSE_URL": url,
+        "OUTCOME_WAREHOUSE_SCHEMA": schema,
+        "OUTCOME_TIMEZONE": TIMEZONE,
+        "OUTCOME_DATA_DOCS_DIR": str(workdir / "data_docs"),
+        "OUTCOME_BI_COPY_PATH": str(workdir / "warehouse_bi.duckdb"),
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield dict(env)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def dagster_range(start: date, end: date) -> tuple[bool, str, int]:
+    """All assets of the code location over [start, end] as ONE in-process run (the UI's
+    single-run range backfill), on an ephemeral instance; settings from the environment.
+
+    Returns (success, error, materializations).
+    """
+    import dagster as dg
+
+    from outcome_pipeline.cli.run import RANGE_END, RANGE_START, _first_error
+    from outcome_pipeline.definitions import defs
+
+    job = defs().resolve_implicit_global_asset_job_def()
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = job.execute_in_process(
+            instance=instance,
+            tags={RANGE_START: start.isoformat(), RANGE_END: end.isoformat()},
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        )
+        error = "" if result.success else _first_error(result)
+        return result.success, error, len(result.get_asset_materialization_events())
+
+
+def cold_command(start: date, end: date) -> list[str]:
+    """The CLI a scheduler would launch for these days (fresh interpreter, every asset)."""
+    exe = Path(sys.executable).with_name("outcome-pipeline")
+    args = ["run", "--start", start.isoformat(), "--end", end.isoformat()]
+    if exe.exists():
+        return [str(exe), *args]
+    return [sys.executable, "-m", "outcome_pipeline.cli.main", *args]
+
+
+def library_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in (
+        "outcome_pipeline",
+        "dagster",
+        "pandas",
+        "pyarrow",
+        "duckdb",
+        "sqlalchemy",
+        "great-expectations",
+        "psycopg",
+        "numpy",
+        "matplotlib",
+    ):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = "-"
+    return out

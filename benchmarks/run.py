@@ -1,0 +1,543 @@
+"""Benchmark harness of issue 6: one business day stage by stage against the limit (raw DuckDB
+SQL) and the peer (plain pandas), warm and cold, with peak RSS, plus a multi-day backfill.
+
+    .venv/bin/python -m benchmarks --interactions-per-day 100000 --days 10 --backfill-days 30 \\
+        --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+Writes ``<out>/bench_<scale>_<timestamp>.{md,json,png}`` (see benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from benchmarks import pipeline_stages as ps
+from benchmarks.limit import Limit
+from benchmarks.measure import Recorder, RssSampler, Stage, run_child
+from benchmarks.peer import Peer
+
+STAGES = (
+    "read + type + dedupe",
+    "validation",
+    "warehouse write (staging)",
+    "warehouse read (inputs)",
+    "identity + journeys",
+    "daily tables",
+    "warehouse write (outcomes)",
+)
+TRANSFORMS = ("identity + journeys", "daily tables")
+# The limit and the peer do the same work in fewer steps: their stages, under the pipeline's.
+COUNTERPART = {
+    "read + type + dedupe": "read + type + dedupe",
+    "identity + journeys": "identity + journeys",
+    "daily tables": "daily tables",
+    "warehouse write (outcomes)": "warehouse write (outcomes)",
+}
+FIGURES = (
+    "interactions_staged",
+    "contacts",
+    "anonymous_contacts",
+    "repeat_contacts",
+    "journeys_started",
+    "multi_contact_journeys",
+)
+
+
+@dataclass
+class Report:
+    args: dict[str, object]
+    machine: dict[str, object]
+    day: str = ""
+    generation: dict[str, object] = field(default_factory=dict)
+    stages: list[Stage] = field(default_factory=list)
+    totals: dict[str, dict[str, object]] = field(default_factory=dict)
+    figures: dict[str, dict[str, int]] = field(default_factory=dict)
+    mismatches: list[str] = field(default_factory=list)
+    backfill: list[dict[str, object]] = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "args": self.args,
+            "machine": self.machine,
+            "day": self.day,
+            "generation": self.generation,
+            "stages": [s.as_dict() for s in self.stages],
+            "totals": self.totals,
+            "figures": self.figures,
+            "figures_agree": not self.mismatches,
+            "mismatches": self.mismatches,
+            "backfill": self.backfill,
+            "rows": self.rows,
+            "errors": self.errors,
+        }
+
+
+def machine() -> dict[str, object]:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem_gib = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_gib = round(int(line.split()[1]) / 1024 / 1024, 1)
+    except OSError:
+        pass
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "ram_gib": mem_gib,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "libraries": ps.library_versions(),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def _day_bounds_us(day: date) -> tuple[int, int]:
+    tz = ZoneInfo(ps.TIMEZONE)
+    start = datetime(day.year, day.month, day.day, tzinfo=tz)
+    end_day = day + timedelta(days=1)
+    end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=tz)
+    return int(start.timestamp()) * 1_000_000, int(end.timestamp()) * 1_000_000
+
+
+def _copy_duckdb(src: Path, dst: Path) -> None:
+    for suffix in ("", ".wal"):
+        s = Path(str(src) + suffix)
+        d = Path(str(dst) + suffix)
+        if d.exists():
+            d.unlink()
+        if s.exists():
+            shutil.copyfile(s, d)
+
+
+def _generate(
+    report: Report, key: str, landing: Path, start: date, days: int, per_day: int, args
+) -> None:
+    t0 = time.perf_counter()
+    ps.generate_feeds(landing, start, days, per_day, args.seed, not args.no_skew)
+    report.generation[key] = {
+        "days": days,
+        "interactions_per_day": per_day,
+        "seconds": round(time.perf_counter() - t0, 2),
+        "skew": "default" if args.no_skew else "skewed (activity_sigma 1.0, heavy_share 0.02)",
+    }
+
+
+def bench_day(report: Report, rec: Recorder, work: Path, landing: Path, day: date, args) -> None:
+    """Pipeline functions, limit and peer on the same day; Dagster warm and cold runs."""
+    history = [day - timedelta(days=i) for i in range(args.days - 1, 0, -1)]
+    schema = "outcome"
+    wh_file = work / "pipeline.duckdb"
+    url = f"duckdb:///{wh_file}"
+    # History (untimed); the day before the measured one runs through run_day as warm-up.
+    ps.stage_days(landing, url, schema, history[:-1])
+    ps.run_day(landing, url, schema, history[-1], _discard, rec.sampler.peak, rec.sampler.reset)
+    base = work / "base.duckdb"
+    _copy_duckdb(wh_file, base)
+
+    result = ps.run_day(landing, url, schema, day, rec.stage, rec.sampler.peak, rec.sampler.reset)
+    read = rec.get("read + type + dedupe", "pipeline")
+    assert read is not None
+    rec.add(
+        Stage(
+            "validation",
+            "pipeline",
+            result.validation_seconds,
+            result.validation_rows,
+            result.validation_peak_rss_mib,
+            read.rss_start_mib,
+            note="DayValidations(engine=auto), timed inside stage_day",
+        )
+    )
+    report.rows = result.rows
+    report.figures["pipeline"] = {"interactions_staged": result.rows["interactions_staged"]} | (
+        result.figures
+    )
+
+    start_us, end_us = _day_bounds_us(day)
+    limit = Limit(work / "limit.duckdb", landing, ps.TIMEZONE, ps.REPEAT_WINDOW_DAYS)
+    try:
+        for d in history:
+            limit.load_day(d)
+        limit.transform(history[-1], *_day_bounds_us(history[-1]))  # warm-up
+        limit.daily(history[-1])
+        with rec.stage("read + type + dedupe", "limit") as s:
+            s.rows = limit.load_day(day)
+        with rec.stage("identity + journeys", "limit"):
+            limit.transform(day, start_us, end_us)
+        with rec.stage("daily tables", "limit"):
+            limit.daily(day)
+        with rec.stage("warehouse write (outcomes)", "limit") as s:
+            s.rows = limit.persist(day)
+        report.figures["limit"] = limit.figures(day)
+    finally:
+        limit.close()
+
+    peer = Peer(work / "peer", landing, ps.TIMEZONE, ps.REPEAT_WINDOW_DAYS)
+    for d in history:
+        peer.load_day(d)
+    peer.transform(history[-1], *_day_bounds_us(history[-1]))  # warm-up
+    with rec.stage("read + type + dedupe", "peer") as s:
+        s.rows = peer.load_day(day)
+    with rec.stage("identity + journeys", "peer"):
+        peer.transform(day, start_us, end_us)
+    with rec.stage("daily tables", "peer"):
+        peer.daily(day)
+    with rec.stage("warehouse write (outcomes)", "peer") as s:
+        s.rows = peer.persist(day)
+    report.figures["peer"] = peer.figures(day)
+    del peer
+
+    # Dagster, warm: one warm-up run, then the measured run, each on a copy of the history.
+    for label in ("warm-up", "measured"):
+        run_file = work / f"dagster_{label}.duckdb"
+        _copy_duckdb(base, run_file)
+        with ps.pipeline_env(landing, f"duckdb:///{run_file}", schema, work):
+            ctx = rec.stage("end to end (Dagster run, warm)", "pipeline")
+            with ctx as s:
+                ok, error, n = ps.dagster_range(day, day)
+                s.extra = {"materializations": n, "success": ok}
+            if label == "warm-up":
+                rec.stages.pop()
+            if not ok:
+                report.errors.append(f"Dagster {label} run failed: {error}")
+
+    # Cold: a fresh interpreter from launch (the CLI a scheduler runs), every asset.
+    run_file = work / "cold.duckdb"
+    _copy_duckdb(base, run_file)
+    with ps.pipeline_env(landing, f"duckdb:///{run_file}", schema, work) as env:
+        child = run_child(ps.cold_command(day, day), {**os.environ, **env}, cwd=str(work))
+    rec.add(
+        Stage(
+            "end to end (cold, from launch)",
+            "pipeline",
+            child.seconds,
+            result.rows["window_interactions"],
+            child.peak_rss_mib,
+            0.0,
+            note="`outcome-pipeline run` in a fresh process (wait4 peak RSS)",
+        )
+    )
+    if child.returncode != 0:
+        report.errors.append(f"cold run failed ({child.returncode}): {child.output[-2000:]}")
+
+
+def _discard(*_args, **_kwargs):
+    """A measure() that records nothing (warm-up)."""
+    from contextlib import nullcontext
+
+    return nullcontext(Stage("", "", 0, 0, 0, 0))
+
+
+def bench_backfill(report: Report, rec: Recorder, work: Path, landing: Path, args) -> None:
+    start = args.start
+    end = start + timedelta(days=args.backfill_days - 1)
+    targets = [("duckdb", f"duckdb:///{work / 'backfill.duckdb'}", "outcome")]
+    if args.pg_url:
+        targets.append(("postgresql", args.pg_url, f"bench_{os.getpid()}"))
+    for kind, url, schema in targets:
+        try:
+            label = f"backfill {args.backfill_days} days ({kind})"
+            with (
+                ps.pipeline_env(landing, url, schema, work / f"backfill_{kind}"),
+                rec.stage(label, "pipeline") as s,
+            ):
+                ok, error, n = ps.dagster_range(start, end)
+                s.rows = args.backfill_days
+            days_per_min = args.backfill_days / s.seconds * 60
+            report.backfill.append(
+                {
+                    "warehouse": kind,
+                    "days": args.backfill_days,
+                    "interactions_per_day": args.backfill_interactions_per_day,
+                    "seconds": round(s.seconds, 2),
+                    "days_per_minute": round(days_per_min, 2),
+                    "minutes_for_365_days": round(365 / days_per_min, 1),
+                    "peak_rss_mib": round(s.peak_rss_mib),
+                    "success": ok,
+                    "materializations": n,
+                }
+            )
+            if not ok:
+                report.errors.append(f"backfill into {kind} failed: {error}")
+        finally:
+            if kind == "postgresql":
+                _drop_pg_schema(url, schema)
+
+
+def _drop_pg_schema(url: str, schema: str) -> None:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        engine.dispose()
+
+
+def summarise(report: Report, rec: Recorder) -> None:
+    def total(engine: str, names: tuple[str, ...]) -> float | None:
+        found = [rec.get(n, engine) for n in names]
+        return sum(s.seconds for s in found if s) if all(found) else None
+
+    engines = ("pipeline", "limit", "peer")
+    e2e_names = {
+        "pipeline": STAGES,
+        "limit": tuple(COUNTERPART.values()),
+        "peer": tuple(COUNTERPART.values()),
+    }
+    for label, names in (("transforms", {e: TRANSFORMS for e in engines}), ("end to end", None)):
+        row: dict[str, object] = {}
+        for e in engines:
+            row[e] = total(e, names[e] if names else e2e_names[e])
+        for other in ("limit", "peer"):
+            p, o = row["pipeline"], row[other]
+            row[f"pipeline/{other}"] = round(p / o, 2) if p and o else None
+        report.totals[label] = row
+    for extra in ("end to end (Dagster run, warm)", "end to end (cold, from launch)"):
+        s = rec.get(extra, "pipeline")
+        if s:
+            e2e = report.totals["end to end"]
+            report.totals[extra] = {
+                "pipeline": s.seconds,
+                "pipeline/limit": round(s.seconds / e2e["limit"], 2) if e2e["limit"] else None,
+                "pipeline/peer": round(s.seconds / e2e["peer"], 2) if e2e["peer"] else None,
+            }
+    ref = report.figures.get("pipeline", {})
+    for engine in ("limit", "peer"):
+        other = report.figures.get(engine, {})
+        for name in FIGURES:
+            if ref.get(name) != other.get(name):
+                report.mismatches.append(
+                    f"{name}: pipeline {ref.get(name)} != {engine} {other.get(name)}"
+                )
+    report.stages = rec.stages
+
+
+def _fmt(v: object, digits: int = 2) -> str:
+    if v is None:
+        return "–"
+    if isinstance(v, float):
+        return f"{v:,.{digits}f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def markdown(report: Report, png: str) -> str:
+    m = report.machine
+    libs = ", ".join(f"{k} {v}" for k, v in m["libraries"].items())
+    gen = report.generation
+    lines = [
+        f"# Benchmark: {report.args['interactions_per_day']:,} interactions/day, day {report.day}",
+        "",
+        f"- machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['os']}",
+        f"- Python {m['python']}; {libs}",
+        f"- run: {m['date']}; command: `{report.args['command']}`",
+        "- data: "
+        + "; ".join(
+            f"{k}: {v['days']} days x {v['interactions_per_day']:,}/day, {v['skew']}, "
+            f"generated in {v['seconds']} s"
+            for k, v in gen.items()
+        ),
+        f"- measured day: {report.rows.get('interactions_staged', 0):,} interactions staged, "
+        f"{report.rows.get('window_interactions', 0):,} in the journeys' input window "
+        f"(W + 2 days), {report.rows.get('staged', 0):,} rows staged over all feed tables",
+        "",
+        "Warm stages run in this process after a warm-up day; the limit is raw DuckDB SQL "
+        "over the same landed files into a DuckDB file, the peer plain pandas (see "
+        "benchmarks/README.md for what each does and skips). Peak RSS is the process's.",
+        "",
+        "| stage | pipeline s | rows | rows/s | peak RSS MiB | limit s | pipeline/limit "
+        "| peer s | pipeline/peer |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    by = {(s.name, s.engine): s for s in report.stages}
+    for name in STAGES:
+        p = by.get((name, "pipeline"))
+        if p is None:
+            continue
+        lim = by.get((COUNTERPART.get(name, ""), "limit"))
+        peer = by.get((COUNTERPART.get(name, ""), "peer"))
+        lines.append(
+            f"| {name} | {p.seconds:.3f} | {_fmt(p.rows)} | {_fmt(p.rows_per_s, 0)} "
+            f"| {p.peak_rss_mib:,.0f} | {_fmt(lim.seconds if lim else None, 3)} "
+            f"| {_fmt(p.seconds / lim.seconds if lim else None)} "
+            f"| {_fmt(peer.seconds if peer else None, 3)} "
+            f"| {_fmt(p.seconds / peer.seconds if peer else None)} |"
+        )
+    for label, row in report.totals.items():
+        s = by.get((label, "pipeline"))
+        rss = f"{s.peak_rss_mib:,.0f}" if s else "–"
+        lines.append(
+            f"| **{label}** | **{_fmt(row.get('pipeline'), 3)}** | | | {rss} "
+            f"| {_fmt(row.get('limit'), 3)} | **{_fmt(row.get('pipeline/limit'))}** "
+            f"| {_fmt(row.get('peer'), 3)} | {_fmt(row.get('pipeline/peer'))} |"
+        )
+    lines += [
+        "",
+        "Limit and peer rows of a stage are their whole counterpart (the limit's and the "
+        "peer's read also write their staging; they have no validation). Dagster and cold "
+        "rows are compared with the limit's and the peer's end to end.",
+        "",
+        "## Same numbers? (day " + report.day + ")",
+        "",
+        "| figure | pipeline | limit | peer |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in FIGURES:
+        vals = [report.figures.get(e, {}).get(name) for e in ("pipeline", "limit", "peer")]
+        lines.append(f"| {name} | " + " | ".join(_fmt(v) for v in vals) + " |")
+    lines.append("")
+    if report.mismatches:
+        lines.append("**MISMATCH**: " + "; ".join(report.mismatches))
+    else:
+        lines.append("All figures agree: pipeline == limit == peer.")
+    if report.backfill:
+        lines += [
+            "",
+            "## Backfill (one Dagster run over the range, in-process: the UI's single-run path)",
+            "",
+            "| warehouse | days | interactions/day | seconds | days/min | 365 days (min) "
+            "| peak RSS MiB | ok |",
+            "|---|---:|---:|---:|---:|---:|---:|---|",
+        ]
+        for b in report.backfill:
+            lines.append(
+                f"| {b['warehouse']} | {b['days']} | {b['interactions_per_day']:,} "
+                f"| {b['seconds']} | {b['days_per_minute']} | {b['minutes_for_365_days']} "
+                f"| {b['peak_rss_mib']:,} | {'yes' if b['success'] else 'NO'} |"
+            )
+    if report.errors:
+        lines += ["", "## Errors", ""] + [f"- {e}" for e in report.errors]
+    lines += ["", f"![time per stage]({png})", ""]
+    return "\n".join(lines)
+
+
+def plot(report: Report, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    by = {(s.name, s.engine): s.seconds for s in report.stages}
+    names = [n for n in STAGES if (n, "pipeline") in by]
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(names) + 1.6))
+    height = 0.27
+    for i, engine in enumerate(("pipeline", "limit", "peer")):
+        values = [
+            by.get((COUNTERPART.get(n, n) if engine != "pipeline" else n, engine), 0) for n in names
+        ]
+        ax.barh([y + (i - 1) * height for y in range(len(names))], values, height, label=engine)
+    ax.set_yticks(range(len(names)), names)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds (one business day, warm)")
+    ax.set_title(
+        f"{report.args['interactions_per_day']:,} interactions/day, day {report.day}: "
+        "time per stage"
+    )
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    p.add_argument("--interactions-per-day", type=int, default=100_000)
+    p.add_argument("--days", type=int, default=10, help="days generated up to the measured one")
+    p.add_argument("--start", type=date.fromisoformat, default=date(2024, 3, 4))
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--no-skew", action="store_true", help="the sample data's default skew")
+    p.add_argument("--backfill-days", type=int, default=30, help="0: no backfill")
+    p.add_argument(
+        "--backfill-interactions-per-day", type=int, default=None, help="default: the same"
+    )
+    p.add_argument("--pg-url", default=None, help="also backfill into PostgreSQL")
+    p.add_argument("--no-cold", action="store_true", help="skip the cold-process run")
+    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    p.add_argument("--workdir", type=Path, default=None, help="default: a temporary folder")
+    p.add_argument("--name", default=None, help="report file stem")
+    args = p.parse_args(argv)
+    if args.days < 2:
+        p.error("--days must be >= 2 (a warm-up day before the measured one)")
+    if args.backfill_interactions_per_day is None:
+        args.backfill_interactions_per_day = args.interactions_per_day
+    return args
+
+
+def main(argv: list[str] | None = None) -> Report:
+    args = parse(argv)
+    command = "python -m benchmarks " + " ".join(argv if argv is not None else sys.argv[1:])
+    report = Report(
+        args={k: str(v) if isinstance(v, Path | date) else v for k, v in vars(args).items()}
+        | {"command": command},
+        machine=machine(),
+    )
+    day = args.start + timedelta(days=args.days - 1)
+    report.day = day.isoformat()
+    keep = args.workdir is not None
+    work = args.workdir or Path(tempfile.mkdtemp(prefix="outcome_bench_"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        with RssSampler() as sampler:
+            rec = Recorder(sampler)
+            landing = work / "landing"
+            same_scale = args.backfill_interactions_per_day == args.interactions_per_day
+            days = max(args.days, args.backfill_days if same_scale else 0)
+            _generate(report, "day", landing, args.start, days, args.interactions_per_day, args)
+            bench_day(report, rec, work, landing, day, args)
+            if args.backfill_days:
+                bf_landing = landing
+                if not same_scale:
+                    bf_landing = work / "landing_backfill"
+                    _generate(
+                        report,
+                        "backfill",
+                        bf_landing,
+                        args.start,
+                        args.backfill_days,
+                        args.backfill_interactions_per_day,
+                        args,
+                    )
+                bench_backfill(report, rec, work, bf_landing, args)
+            summarise(report, rec)
+    finally:
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.name or (
+        f"bench_{args.interactions_per_day // 1000}k_{datetime.now():%Y%m%d_%H%M%S}"
+    )
+    plot(report, args.out / f"{stem}.png")
+    (args.out / f"{stem}.json").write_text(json.dumps(report.as_dict(), indent=2, default=str))
+    text = markdown(report, f"{stem}.png")
+    (args.out / f"{stem}.md").write_text(text)
+    print(text)
+    print(f"\nwrote {args.out / stem}.{{md,json,png}}")
+    if report.mismatches:
+        print("FIGURES DISAGREE: " + "; ".join(report.mismatches), file=sys.stderr)
+    return report
+
+
+if __name__ == "__main__":
+    sys.exit(1 if main().mismatches else 0)

@@ -1,0 +1,85 @@
+"""Guard rail for the benchmark harness (benchmarks/): a tiny run produces a complete report,
+and the pipeline, the limit (raw DuckDB SQL) and the peer (pandas) compute the same figures.
+
+No timing assertions: ratios live in the report, not in tests.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from benchmarks.run import FIGURES, STAGES, TRANSFORMS, main
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory, pg_url: str):
+    out = tmp_path_factory.mktemp("results")
+    argv = [
+        "--interactions-per-day",
+        "2000",
+        "--days",
+        "3",
+        "--backfill-days",
+        "2",
+        "--pg-url",
+        pg_url,
+        "--out",
+        str(out),
+        "--name",
+        "tiny",
+        "--workdir",
+        str(tmp_path_factory.mktemp("work")),
+    ]
+    return main(argv), out
+
+
+def test_every_stage_is_measured(report) -> None:
+    result, _ = report
+    assert not result.errors
+    by = {(s.name, s.engine): s for s in result.stages}
+    for name in STAGES:
+        stage = by[(name, "pipeline")]
+        assert stage.seconds > 0, name
+        assert stage.peak_rss_mib > 0, name
+    for engine in ("limit", "peer"):
+        for name in (*TRANSFORMS, "read + type + dedupe", "warehouse write (outcomes)"):
+            assert by[(name, engine)].seconds > 0, (engine, name)
+    for name in ("end to end (Dagster run, warm)", "end to end (cold, from launch)"):
+        assert by[(name, "pipeline")].seconds > 0
+        assert by[(name, "pipeline")].peak_rss_mib > 0
+    for label in ("transforms", "end to end", "end to end (Dagster run, warm)"):
+        row = result.totals[label]
+        assert row["pipeline/limit"] > 0 and row["pipeline/peer"] > 0, label
+
+
+def test_pipeline_limit_and_peer_agree(report) -> None:
+    result, _ = report
+    assert result.mismatches == []
+    pipeline = result.figures["pipeline"]
+    assert set(pipeline) == set(FIGURES)
+    assert pipeline["contacts"] > 0 and pipeline["repeat_contacts"] > 0
+    assert pipeline["journeys_started"] > pipeline["multi_contact_journeys"] > 0
+    assert result.figures["limit"] == pipeline == result.figures["peer"]
+
+
+def test_backfill_into_duckdb_and_postgres(report) -> None:
+    result, _ = report
+    assert [b["warehouse"] for b in result.backfill] == ["duckdb", "postgresql"]
+    for b in result.backfill:
+        assert b["success"] and b["days_per_minute"] > 0 and b["minutes_for_365_days"] > 0
+
+
+def test_report_files(report) -> None:
+    _, out = report
+    data = json.loads((out / "tiny.json").read_text())
+    assert data["figures_agree"] and data["machine"]["cores"]
+    assert {s["name"] for s in data["stages"]} >= set(STAGES)
+    text = (out / "tiny.md").read_text()
+    assert "All figures agree" in text and "| validation |" in text
+    png = Path(out / "tiny.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
