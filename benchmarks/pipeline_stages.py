@@ -202,6 +202,9 @@ def _compute_split(
         con.close()
 
 
+_INPUTS = ("interactions", "customers", "cases", "subscription_events", "survey_responses")
+
+
 def run_day(
     landing: Path,
     url: str,
@@ -217,7 +220,7 @@ def run_day(
         latest_staged_day,
         read_inputs,
     )
-    from outcome_pipeline.outcomes import OUTCOME_TABLES, OutcomeConfig, OutcomeInputs
+    from outcome_pipeline.outcomes import OUTCOME_TABLES, OutcomeConfig, input_window
     from outcome_pipeline.validation.collector import DayValidations
     from outcome_pipeline.warehouse import Warehouse
 
@@ -244,21 +247,10 @@ def run_day(
             wh.create_tables(list(OUTCOME_TABLES.values()))  # as the asset does, every run
             latest = latest_staged_day(wh) or day
             as_of = end_of_business_day(max(latest, day), TIMEZONE)
-            first = day - timedelta(days=LOOKBACK_DAYS)
-            last = max(latest, day)
-            inputs = read_inputs(wh, first, last)
-            history = read_inputs(wh, None, last)
-            rd.rows = sum(t.num_rows for t in inputs.values()) + sum(
-                history[n].num_rows for n in FEEDS["crm"]
-            )
-        rows["window_interactions"] = inputs["interactions"].num_rows
-        outcome_inputs = OutcomeInputs(
-            interactions=inputs["interactions"],
-            survey_responses=inputs["survey_responses"],
-            customers=history["customers"],
-            cases=history["cases"],
-            subscription_events=history["subscription_events"],
-        )
+            window = input_window(day, day, as_of, cfg)
+            outcome_inputs = read_inputs(wh, window)
+            rd.rows = sum(t.num_rows for t in (getattr(outcome_inputs, n) for n in _INPUTS))
+        rows["window_interactions"] = outcome_inputs.interactions.num_rows
         tables = _compute_split(
             outcome_inputs, [day], as_of, cfg, measure, rows["window_interactions"]
         )

@@ -22,6 +22,7 @@ from outcome_pipeline.outcomes import (
     LIFETIME_VIEW_SQL,
     OUTCOME_TABLES,
     RATES,
+    InputWindow,
     OutcomeConfig,
     OutcomeInputs,
     compute_outcomes,
@@ -65,19 +66,33 @@ def split_at_as_of(days: list[date], as_of_day: date | None) -> tuple[list[date]
     return [d for d in days if d <= as_of_day], [d for d in days if d > as_of_day]
 
 
-def read_inputs(wh: Warehouse, first: date | None, last: date) -> dict[str, pa.Table]:
-    """Staged rows of every feed table for partitions first..last (None: from the start)."""
+def read_inputs(wh: Warehouse, window: InputWindow) -> OutcomeInputs:
+    """The staged rows ``compute_outcomes`` needs for ``window``, and no more.
+
+    Event feeds (interactions, survey responses): the window's partitions. CRM histories
+    (customers, subscription events): every partition up to the window's end. Cases: only the
+    versions of cases the window's interactions refer to (the filter runs in the warehouse; a
+    year of case history is not read every night for a few thousand cases).
+    """
+    stg_interactions = wh.qualified(STAGING_TABLES["interactions"].name)
     out = {}
     for name in CONTRACTS:
         table = STAGING_TABLES[name]
+        first, last = window.for_input(name)
         cols = ", ".join(f'"{c}"' for c in table.column_names)
         where = f"partition_date <= DATE '{last.isoformat()}'"
         if first is not None:
             where += f" AND partition_date >= DATE '{first.isoformat()}'"
+        if name == "cases":
+            where += (
+                f" AND case_id IN (SELECT trim(case_id) FROM {stg_interactions}"
+                f" WHERE partition_date BETWEEN DATE '{window.start.isoformat()}'"
+                f" AND DATE '{window.end.isoformat()}' AND case_id IS NOT NULL)"
+            )
         out[name] = wh.read_arrow(
             f"SELECT {cols} FROM {wh.qualified(table.name)} WHERE {where}", table.arrow_schema
         )
-    return out
+    return OutcomeInputs(**out)
 
 
 SUMMARY_RATES = (
@@ -170,20 +185,7 @@ def outcome_tables(
             context.log.info(
                 f"as_of {as_of.isoformat()}; reading interactions {window.start}..{window.end}"
             )
-            inputs = read_inputs(wh, window.start, window.end)
-            history = read_inputs(wh, None, window.end)
-            tables = compute_outcomes(
-                OutcomeInputs(
-                    interactions=inputs["interactions"],
-                    survey_responses=inputs["survey_responses"],
-                    customers=history["customers"],
-                    cases=history["cases"],
-                    subscription_events=history["subscription_events"],
-                ),
-                days,
-                as_of,
-                cfg,
-            )
+            tables = compute_outcomes(read_inputs(wh, window), days, as_of, cfg)
             pending = final_on_days(
                 days, tables["journeys"], as_of_day, REPEAT_WINDOW_DAYS, landing.timezone
             )
