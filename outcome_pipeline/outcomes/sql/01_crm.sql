@@ -26,18 +26,48 @@ WHERE customer_id IN (SELECT customer_id FROM crm_first WHERE versions > 1);
 CREATE OR REPLACE TEMP TABLE crm_ids AS
 SELECT customer_id FROM crm_first WHERE customer_id_ok(customer_id);
 
--- Every normalised email and phone a customer has had; shared ones match nobody.
+-- Identifiers that may need a CRM lookup: those of interaction and survey rows without a
+-- CRM id the CRM knows (resolve_identity looks nothing up for the others). Only CRM rows that
+-- can equal one of them are normalised below: the same lookups for the values that can be
+-- asked, without running the email/phone rules over the whole CRM history every run.
+CREATE OR REPLACE TEMP TABLE identity_candidates AS
+WITH rows AS (
+    SELECT customer_id AS cid, customer_email AS email, customer_phone AS phone
+    FROM in_interactions
+    UNION ALL
+    SELECT customer_id, customer_email, customer_phone FROM in_survey_responses
+)
+SELECT DISTINCT lower(trim(email)) AS email_l, right(phone_digits(phone), 7) AS phone_tail
+FROM rows
+WHERE (email IS NOT NULL OR phone IS NOT NULL)
+    AND coalesce(trim(cid) NOT IN (SELECT customer_id FROM crm_ids), true);
+
+-- Every normalised email and phone a customer has had (of those that can be asked); shared
+-- ones match nobody. A CRM row is kept when its lower-cased email is a candidate's or its
+-- last 7 phone digits are a candidate's: E.164 normalisation keeps the trailing digits, so
+-- no phone that could match is dropped; email_ok / valid_e164 still decide on each value.
 CREATE OR REPLACE TEMP TABLE crm_norm AS
-WITH d AS (
+WITH v AS (
     SELECT customer_id, lower(trim(email)) AS email_l, phone, phone_digits(phone) AS phone_d
-    FROM crm_versions
+    FROM (SELECT DISTINCT customer_id, email, phone FROM crm_versions)
     WHERE customer_id_ok(customer_id)
+),
+d AS (
+    SELECT customer_id,
+        CASE WHEN email_l IN (SELECT email_l FROM identity_candidates) THEN email_l END
+            AS email_l,
+        CASE WHEN right(phone_d, 7) IN (SELECT phone_tail FROM identity_candidates)
+            THEN phone END AS phone,
+        phone_d
+    FROM v
 ),
 p AS (
     SELECT customer_id,
         CASE WHEN email_ok(email_l) THEN email_l END AS email_n,
-        e164_digits(phone, phone_d, getvariable('cc')) AS phone_p
+        CASE WHEN phone IS NOT NULL THEN e164_digits(phone, phone_d, getvariable('cc')) END
+            AS phone_p
     FROM d
+    WHERE email_l IS NOT NULL OR phone IS NOT NULL
 )
 SELECT customer_id, email_n,
     CASE WHEN valid_e164(phone_p, getvariable('cc')) THEN '+' || phone_p END AS phone_n
