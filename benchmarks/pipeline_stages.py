@@ -220,7 +220,7 @@ def run_day(
         latest_staged_day,
         read_inputs,
     )
-    from outcome_pipeline.outcomes import OUTCOME_TABLES, OutcomeConfig, input_window
+    from outcome_pipeline.outcomes import OUTCOME_TABLES, OutcomeConfig, input_window, zones
     from outcome_pipeline.validation.collector import DayValidations
     from outcome_pipeline.warehouse import Warehouse
 
@@ -248,7 +248,7 @@ def run_day(
             latest = latest_staged_day(wh) or day
             as_of = end_of_business_day(max(latest, day), TIMEZONE)
             window = input_window(day, day, as_of, cfg)
-            outcome_inputs = read_inputs(wh, window)
+            outcome_inputs = read_inputs(wh, window, zones([day], cfg))
             rd.rows = sum(t.num_rows for t in (getattr(outcome_inputs, n) for n in _INPUTS))
         rows["window_interactions"] = outcome_inputs.interactions.num_rows
         tables = _compute_split(

@@ -5,7 +5,14 @@
 table and column live in the TableDefs (``tables.py``); identity rules in ``identity.py``.
 """
 
-from outcome_pipeline.outcomes.compute import OutcomeInputs, compute_outcomes
+from outcome_pipeline.outcomes.compute import (
+    CONTEXT_SCHEMA,
+    OutcomeInputs,
+    Zones,
+    compute_outcomes,
+    context_sql,
+    zones,
+)
 from outcome_pipeline.outcomes.config import (
     HISTORY_INPUTS,
     InputWindow,
@@ -16,6 +23,7 @@ from outcome_pipeline.outcomes.config import (
 from outcome_pipeline.outcomes.tables import LIFETIME_VIEW_SQL, OUTCOME_TABLES, RATES
 
 __all__ = [
+    "CONTEXT_SCHEMA",
     "HISTORY_INPUTS",
     "LIFETIME_VIEW_SQL",
     "OUTCOME_TABLES",
@@ -23,7 +31,10 @@ __all__ = [
     "InputWindow",
     "OutcomeConfig",
     "OutcomeInputs",
+    "Zones",
     "compute_outcomes",
+    "context_sql",
     "input_window",
     "pseudonym_key_from_env",
+    "zones",
 ]

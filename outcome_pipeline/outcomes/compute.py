@@ -25,7 +25,7 @@ a range run equals day-by-day runs (tested).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -64,10 +64,89 @@ class OutcomeInputs:
     cases: pa.Table
     subscription_events: pa.Table
     survey_responses: pa.Table
+    # The context zone already reduced (``context_sql``, CONTEXT_SCHEMA): then
+    # ``interactions`` only needs the partitions from ``zones(...).margin_day`` on. None: the
+    # context is reduced here from ``interactions``, which must then cover the whole window.
+    context: pa.Table | None = None
 
     @classmethod
     def empty(cls) -> OutcomeInputs:
-        return cls(**{f.name: staging_schema(CONTRACTS[f.name]).empty_table() for f in fields(cls)})
+        return cls(**{name: staging_schema(CONTRACTS[name]).empty_table() for name in FEEDS})
+
+
+FEEDS = ("interactions", "customers", "cases", "subscription_events", "survey_responses")
+
+# What a later contact needs of the context zone: each identifier triple's latest first-leg
+# start.
+CONTEXT_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("customer_email", pa.string()),
+        ("customer_phone", pa.string()),
+        ("last_queued_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Zones:
+    """Where the main zone starts (``margin_start``, and the first staged partition it needs,
+    ``margin_day``) and where the context zone before it starts (``context_start``)."""
+
+    context_start: datetime
+    margin_start: datetime
+    margin_day: date
+
+
+def zones(days: list[date], cfg: OutcomeConfig) -> Zones:
+    """The zones of a run over ``days`` (see the module docstring)."""
+    scope_start = _day_bounds(min(days), cfg.timezone)[0]
+    margin = scope_start - 86_400 * _US
+    context = scope_start - cfg.repeat_window_days * 86_400 * _US
+    utc = ZoneInfo("UTC")
+    return Zones(
+        context_start=datetime.fromtimestamp(context / _US, utc),
+        margin_start=datetime.fromtimestamp(margin / _US, utc),
+        margin_day=datetime.fromtimestamp(margin / _US, ZoneInfo(cfg.timezone)).date(),
+    )
+
+
+def context_sql(source: str, z: Zones, partitions: tuple[date, date] | None = None) -> str:
+    """SELECT reducing the context zone of staged interactions ``source`` to CONTEXT_SCHEMA.
+
+    Portable (DuckDB and PostgreSQL), so the warehouse runs it where the rows are and only
+    the reduced rows travel. Root legs only, by the rule 02_legs.sql applies in the main zone:
+    no parent, itself as parent, or a parent not among the staged rows read (e.g.
+    quarantined). A re-delivered leg has the same queued_at, so no dedupe is needed for a max.
+    ``partitions`` (first, last) bounds both the rows and the parent lookup, as the window
+    the caller would otherwise read.
+    """
+
+    def within(alias: str) -> str:
+        if partitions is None:
+            return ""
+        first, last = partitions
+        return (
+            f"{alias}.partition_date BETWEEN DATE '{first.isoformat()}' "
+            f"AND DATE '{last.isoformat()}' AND "
+        )
+
+    ctx = z.context_start.strftime("%Y-%m-%d %H:%M:%S+00")
+    margin = z.margin_start.strftime("%Y-%m-%d %H:%M:%S+00")
+    return f"""
+SELECT i.customer_id, i.customer_email, i.customer_phone, max(i.queued_at) AS last_queued_at
+FROM {source} AS i
+WHERE {within("i")}i.queued_at >= TIMESTAMPTZ '{ctx}'
+    AND i.queued_at < TIMESTAMPTZ '{margin}'
+    AND (
+        nullif(trim(i.parent_interaction_id), '') IS NULL
+        OR trim(i.parent_interaction_id) = i.interaction_id
+        OR NOT EXISTS (
+            SELECT 1 FROM {source} AS p
+            WHERE {within("p")}p.interaction_id = trim(i.parent_interaction_id)
+        )
+    )
+GROUP BY i.customer_id, i.customer_email, i.customer_phone"""
 
 
 def _conform(name: str, table: pa.Table) -> pa.Table:
@@ -124,7 +203,7 @@ def _fixed_offset_us(start_us: int, end_us: int, timezone: str) -> int | None:
 def _register_inputs(
     con: duckdb.DuckDBPyConnection, inputs: OutcomeInputs, margin_day: date
 ) -> None:
-    tables = {f.name: _conform(f.name, getattr(inputs, f.name)) for f in fields(inputs)}
+    tables = {name: _conform(name, getattr(inputs, name)) for name in FEEDS}
     for name, table in tables.items():
         con.register(f"in_{name}", table)
     con.register("in_interactions_main", _from_partition(tables["interactions"], margin_day))
@@ -159,8 +238,12 @@ def _prepare(
     scope_start = bounds[0][0]
     margin_start = scope_start - 86_400 * _US
     as_of_us = _epoch_us(as_of)
-    margin_day = datetime.fromtimestamp(margin_start / _US, ZoneInfo(cfg.timezone)).date()
-    _register_inputs(con, inputs, margin_day)
+    z = zones(days, cfg)
+    _register_inputs(con, inputs, z.margin_day)
+    if inputs.context is None:
+        con.execute(f"CREATE TEMP TABLE in_context AS {context_sql('in_interactions', z)}")
+    else:
+        con.register("in_context", inputs.context.select(CONTEXT_SCHEMA.names).cast(CONTEXT_SCHEMA))
     variables = {
         "as_of_us": as_of_us,
         "w_us": w_us,

@@ -250,3 +250,37 @@ def test_a_leg_whose_transfer_parent_is_missing_is_a_contact_in_context_too() ->
     for name in OUTCOME_TABLES:
         assert pick(alone[name]) == pick(both[name]), name
     assert all(r["journey_id"] != "ix-repeat" for r in pick(alone["journeys"]))
+
+
+def test_context_reduced_elsewhere_gives_the_same_tables() -> None:
+    """What the asset does: the warehouse reduces the context zone (context_sql) and only the
+    main zone's interactions are passed; the tables equal a run given every interaction."""
+    import duckdb
+
+    from outcome_pipeline.outcomes import CONTEXT_SCHEMA, context_sql, zones
+
+    cfg = OutcomeConfig()
+    inputs = windowed(fx.inputs(), fx.D2, fx.D3, AS_OF)
+    z = zones([fx.D2, fx.D3], cfg)
+    con = duckdb.connect()
+    con.register("staged", inputs.interactions)
+    context = con.sql(
+        context_sql("staged", z, (date(2024, 6, 1), date(2024, 6, 30)))
+    ).to_arrow_table()
+    con.close()
+    main = inputs.interactions.filter(
+        pc.greater_equal(inputs.interactions["partition_date"], pa.scalar(z.margin_day))
+    )
+    assert context.num_rows > 0 and main.num_rows < inputs.interactions.num_rows
+    reduced = OutcomeInputs(
+        interactions=main,
+        customers=inputs.customers,
+        cases=inputs.cases,
+        subscription_events=inputs.subscription_events,
+        survey_responses=inputs.survey_responses,
+        context=context.cast(CONTEXT_SCHEMA),
+    )
+    want = compute_outcomes(inputs, [fx.D2, fx.D3], AS_OF)
+    got = compute_outcomes(reduced, [fx.D2, fx.D3], AS_OF)
+    for name in OUTCOME_TABLES:
+        assert got[name].to_pylist() == want[name].to_pylist(), name

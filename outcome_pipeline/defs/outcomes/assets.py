@@ -19,14 +19,18 @@ from outcome_pipeline.defs.metadata import column_schema
 from outcome_pipeline.defs.partitions import daily_partitions, window_days
 from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
 from outcome_pipeline.outcomes import (
+    CONTEXT_SCHEMA,
     LIFETIME_VIEW_SQL,
     OUTCOME_TABLES,
     RATES,
     InputWindow,
     OutcomeConfig,
     OutcomeInputs,
+    Zones,
     compute_outcomes,
+    context_sql,
     input_window,
+    zones,
 )
 from outcome_pipeline.outcomes.maturity import final_on_days, open_journey_count
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
@@ -66,19 +70,25 @@ def split_at_as_of(days: list[date], as_of_day: date | None) -> tuple[list[date]
     return [d for d in days if d <= as_of_day], [d for d in days if d > as_of_day]
 
 
-def read_inputs(wh: Warehouse, window: InputWindow) -> OutcomeInputs:
+def read_inputs(wh: Warehouse, window: InputWindow, z: Zones) -> OutcomeInputs:
     """The staged rows ``compute_outcomes`` needs for ``window``, and no more.
 
-    Event feeds (interactions, survey responses): the window's partitions. CRM histories
-    (customers, subscription events): every partition up to the window's end. Cases: only the
-    versions of cases the window's interactions refer to (the filter runs in the warehouse; a
-    year of case history is not read every night for a few thousand cases).
+    - interactions: full rows of the main zone only (partitions from ``z.margin_day``); the
+      context zone before it (W days) is reduced in the warehouse to each identifier triple's
+      latest start (``context_sql``), so a night reads ~2 days of rows, not W + 2;
+    - survey responses: the window's partitions;
+    - customers, subscription events: every partition up to the window's end (histories);
+    - cases: only versions of cases the main zone's interactions refer to (the filter runs
+      in the warehouse; a year of case history is not read every night).
     """
     stg_interactions = wh.qualified(STAGING_TABLES["interactions"].name)
-    out = {}
+    main = f"DATE '{z.margin_day.isoformat()}' AND DATE '{window.end.isoformat()}'"
+    out: dict[str, pa.Table] = {}
     for name in CONTRACTS:
         table = STAGING_TABLES[name]
         first, last = window.for_input(name)
+        if name == "interactions":
+            first = z.margin_day
         cols = ", ".join(f'"{c}"' for c in table.column_names)
         where = f"partition_date <= DATE '{last.isoformat()}'"
         if first is not None:
@@ -86,13 +96,15 @@ def read_inputs(wh: Warehouse, window: InputWindow) -> OutcomeInputs:
         if name == "cases":
             where += (
                 f" AND case_id IN (SELECT trim(case_id) FROM {stg_interactions}"
-                f" WHERE partition_date BETWEEN DATE '{window.start.isoformat()}'"
-                f" AND DATE '{window.end.isoformat()}' AND case_id IS NOT NULL)"
+                f" WHERE partition_date BETWEEN {main} AND case_id IS NOT NULL)"
             )
         out[name] = wh.read_arrow(
             f"SELECT {cols} FROM {wh.qualified(table.name)} WHERE {where}", table.arrow_schema
         )
-    return OutcomeInputs(**out)
+    context = wh.read_arrow(
+        context_sql(stg_interactions, z, (window.start, window.end)), CONTEXT_SCHEMA
+    )
+    return OutcomeInputs(**out, context=context)
 
 
 SUMMARY_RATES = (
@@ -185,7 +197,7 @@ def outcome_tables(
             context.log.info(
                 f"as_of {as_of.isoformat()}; reading interactions {window.start}..{window.end}"
             )
-            tables = compute_outcomes(read_inputs(wh, window), days, as_of, cfg)
+            tables = compute_outcomes(read_inputs(wh, window, zones(days, cfg)), days, as_of, cfg)
             pending = final_on_days(
                 days, tables["journeys"], as_of_day, REPEAT_WINDOW_DAYS, landing.timezone
             )

@@ -1,10 +1,25 @@
 -- CRM history known at as_of, and the lookups identity resolution needs.
 
 -- Change-set history: one row per (customer, updated_at); a re-delivered version counts once.
+-- (Only pairs delivered more than once are ranked: sorting the whole history for the rare
+-- re-delivery cost more than the rest of this file.)
+CREATE OR REPLACE TEMP TABLE crm_redelivered AS
+SELECT customer_id, updated_at
+FROM in_customers
+WHERE updated_at <= getvariable('as_of_ts')
+GROUP BY customer_id, updated_at
+HAVING count(*) > 1;
+
 CREATE OR REPLACE TEMP TABLE crm_versions AS
 SELECT customer_id, email, phone, segment, mrr, epoch_us(updated_at) AS updated_us
 FROM in_customers
 WHERE updated_at <= getvariable('as_of_ts')
+    AND (customer_id, updated_at) NOT IN (SELECT (customer_id, updated_at) FROM crm_redelivered)
+UNION ALL
+SELECT customer_id, email, phone, segment, mrr, epoch_us(updated_at) AS updated_us
+FROM in_customers
+WHERE updated_at <= getvariable('as_of_ts')
+    AND (customer_id, updated_at) IN (SELECT (customer_id, updated_at) FROM crm_redelivered)
 QUALIFY row_number() OVER (
     PARTITION BY customer_id, updated_at
     ORDER BY partition_date DESC, source_file DESC, source_line DESC
@@ -36,6 +51,8 @@ WITH rows AS (
     FROM in_interactions
     UNION ALL
     SELECT customer_id, customer_email, customer_phone FROM in_survey_responses
+    UNION ALL
+    SELECT customer_id, customer_email, customer_phone FROM in_context
 )
 SELECT DISTINCT lower(trim(email)) AS email_l, right(phone_digits(phone), 7) AS phone_tail
 FROM rows

@@ -4,18 +4,11 @@
 -- re-delivered leg changes no maximum.)
 CREATE OR REPLACE TEMP TABLE context_last AS
 WITH ctx AS (
-    SELECT epoch_us(queued_at) AS queued_us,
+    -- in_context: the zone's root legs reduced to each identifier triple's latest start
+    -- (compute.context_sql, run here or in the warehouse).
+    SELECT epoch_us(last_queued_at) AS queued_us,
         customer_id AS cid, customer_email AS email, customer_phone AS phone
-    FROM in_interactions
-    WHERE queued_at >= getvariable('ctx_ts')
-        AND queued_at < getvariable('margin_ts')
-        -- A root leg, by the rule 02_legs.sql applies in the main zone: no parent, itself
-        -- as parent, or a parent that is not in the staged data (e.g. quarantined).
-        AND (
-            nullif(trim(parent_interaction_id), '') IS NULL
-            OR trim(parent_interaction_id) = interaction_id
-            OR trim(parent_interaction_id) NOT IN (SELECT interaction_id FROM in_interactions)
-        )
+    FROM in_context
 ),
 -- Most rows carry a CRM id: reduce them to one row per id before any lookup.
 by_id AS (
