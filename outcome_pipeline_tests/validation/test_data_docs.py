@@ -94,3 +94,17 @@ def test_data_docs_keep_only_the_latest_run(tmp_path: Path) -> None:
     pages = list(tmp_path.rglob("validations/**/*.html"))
     assert len(pages) == 1 and later.isoformat() in str(pages[0])
     assert DAY.isoformat() not in (tmp_path / "index.html").read_text()
+
+
+def test_gx_views_share_one_compiled_template_cache() -> None:
+    """The Jinja bytecode cache hook (validation/docs.py) is installed on GX's view class;
+    a GX upgrade that renames or moves it fails here, not silently slows every run."""
+    from great_expectations.render.view.view import DefaultJinjaView
+
+    from outcome_pipeline.validation.docs import _TEMPLATE_CACHE, share_template_cache
+
+    assert share_template_cache()
+    view = DefaultJinjaView()
+    assert view.env.bytecode_cache is not None
+    view.env.get_template("page.j2")
+    assert _TEMPLATE_CACHE.store  # compiled once, kept for every later view

@@ -144,3 +144,28 @@ def test_identifiers_are_validated(bad: str) -> None:
 def test_unsupported_dialect_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported warehouse"):
         Warehouse("sqlite:///x.db")
+
+
+def _comments(wh: Warehouse) -> list[str]:
+    """The table comment as each dialect reports it."""
+    if wh.dialect == "duckdb":
+        sql = "SELECT comment FROM duckdb_tables() WHERE schema_name = :s AND table_name = 'events'"
+    else:
+        sql = "SELECT obj_description(to_regclass(:s || '.events'), 'pg_class') AS comment"
+    return wh.query(sql, {"s": wh.schema}).column(0).to_pylist()
+
+
+def test_ddl_is_applied_once_and_again_when_a_definition_changes(warehouse: Warehouse) -> None:
+    import dataclasses
+
+    warehouse.create_tables([EVENTS])
+    applied = warehouse.query(f"SELECT ddl_hash FROM {warehouse.qualified('_ddl_applied')}")
+    warehouse.create_tables([EVENTS])  # same definitions: one lookup, nothing recorded
+    again = warehouse.query(f"SELECT ddl_hash FROM {warehouse.qualified('_ddl_applied')}")
+    assert applied.num_rows == again.num_rows == 1
+    assert _comments(warehouse) == [EVENTS.comment]
+    changed = dataclasses.replace(EVENTS, comment="Events, described better.")
+    warehouse.create_tables([changed])
+    assert _comments(warehouse) == ["Events, described better."]
+    recorded = warehouse.query(f"SELECT ddl_hash FROM {warehouse.qualified('_ddl_applied')}")
+    assert recorded.num_rows == 2
