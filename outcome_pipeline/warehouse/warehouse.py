@@ -246,11 +246,22 @@ class Warehouse:
             raw.unregister(view)
 
     def _copy_postgres(self, conn: Connection, t: TableDef, rows: pa.Table) -> None:
+        # Arrow writes time-zone-aware timestamps to CSV ~6x slower than naive ones (it
+        # formats each value with its zone); the values are UTC instants, so they are written
+        # naive and read by PostgreSQL in UTC (SET LOCAL: this transaction only).
+        naive = pa.schema(
+            [
+                pa.field(f.name, pa.timestamp(f.type.unit)) if pa.types.is_timestamp(f.type) else f
+                for f in rows.schema
+            ]
+        )
         buf = io.BytesIO()
-        pacsv.write_csv(rows, buf, pacsv.WriteOptions(include_header=False))
+        pacsv.write_csv(rows.cast(naive), buf, pacsv.WriteOptions(include_header=False))
         data = buf.getbuffer()
         cols = ", ".join(_q(c) for c in t.column_names)
         raw = conn.connection.driver_connection
+        with raw.cursor() as cur:
+            cur.execute("SET LOCAL TIME ZONE 'UTC'")
         with (
             raw.cursor() as cur,
             cur.copy(f"COPY {self.qualified(t.name)} ({cols}) FROM STDIN (FORMAT csv)") as copy,
