@@ -1,11 +1,16 @@
-"""``generate``: simulate the run's days, then deliver every table into the landing layout."""
+"""``generate``: simulate the run's days, writing each day's folders as soon as it is complete."""
 
 from __future__ import annotations
 
 import numpy as np
-import pyarrow as pa
 
-from outcome_pipeline.contracts.feeds import CONTRACTS, FILE_FORMATS, SURVEY_TYPES
+from outcome_pipeline.contracts.feeds import (
+    CONTRACTS,
+    CUSTOMERS,
+    FILE_FORMATS,
+    SUBSCRIPTION_EVENTS,
+    SURVEY_TYPES,
+)
 from outcome_pipeline.generator.cases import case_keys, case_rows
 from outcome_pipeline.generator.config import GeneratorConfig
 from outcome_pipeline.generator.crm import (
@@ -14,9 +19,9 @@ from outcome_pipeline.generator.crm import (
     lifecycle,
     subscription_event_rows,
 )
-from outcome_pipeline.generator.delivery import deliver_table
+from outcome_pipeline.generator.delivery import DayQueue, deliver_table
 from outcome_pipeline.generator.interactions import Truth, interaction_rows
-from outcome_pipeline.generator.journeys import JourneySimulator
+from outcome_pipeline.generator.journeys import Columns, JourneySimulator
 from outcome_pipeline.generator.population import build_population
 from outcome_pipeline.generator.report import GenerationReport
 from outcome_pipeline.generator.surveys import survey_rows
@@ -56,8 +61,22 @@ def generate(cfg: GeneratorConfig) -> GenerationReport:
     end_day = start_day + cfg.days
     pop = build_population(cfg, clock)
     sim = JourneySimulator(cfg, pop, clock)
+    cfg.out_dir.mkdir(parents=True, exist_ok=True)
+    _clear_previous_output(cfg)
+    report = GenerationReport(config=cfg.as_dict())
+    for name in CONTRACTS:
+        for day in range(start_day, end_day):
+            report.stats(name, day_from_epoch(day).isoformat())
+
+    # Journey batches feed these tables; a day's folders are written as soon as no later
+    # batch can add to it (a batch's rows are all on its own day or after), so memory holds
+    # the day in hand and the rows open journeys have already produced for later days.
+    queues = {
+        name: DayQueue(cfg, CONTRACTS[name], clock, report, start_day, end_day)
+        for name in ("interactions", "cases", "survey_responses")
+    }
     truth = Truth()
-    interactions, cases, surveys, churn = [], [], [], []
+    churn: list[Columns] = []
     outcomes: list[np.ndarray] = []
     survey_counts: dict[str, object] = {}
     for day in range(start_day - cfg.warmup_days, end_day):
@@ -67,35 +86,35 @@ def generate(cfg: GeneratorConfig) -> GenerationReport:
         kept = (queued_day >= start_day) & (queued_day < end_day)
         truth.add(batch, kept, start_day, end_day, clock)
         table, view = interaction_rows(cfg.seed, batch, pop, clock, has_case, first_attempt, kept)
-        interactions.append(table)
-        cases.append(case_rows(batch, pop, clock, has_case, first_attempt, start_day, end_day))
+        queues["interactions"].add(table)
+        del table
+        queues["cases"].add(
+            case_rows(batch, pop, clock, has_case, first_attempt, start_day, end_day)
+        )
         churn.append(churn_candidates(cfg.seed, batch))
         responses, counts = survey_rows(cfg.seed, view, pop, clock, start_day, end_day)
-        surveys.append(responses)
+        queues["survey_responses"].add(responses)
         for key, value in counts.items():
             survey_counts[key] = survey_counts.get(key, 0) + value
         issues = batch.issues
         mine = (clock.local_day(issues["start"]) >= start_day) & (issues["cust"] >= 0)
         outcomes.append(np.stack([issues[k][mine] for k in ("cust", "end", "resolved")]))
-        del batch, view
+        del batch, view, responses, issues
+        if day >= start_day:
+            for queue in queues.values():
+                queue.deliver(day)
 
+    # CRM snapshots and subscription events need every day's churn: written last.
     lc = lifecycle(cfg, pop, clock, churn)
-    tables = {
-        "interactions": pa.concat_tables(interactions),
-        "customers": customer_rows(cfg, pop, clock, lc),
-        "cases": pa.concat_tables(cases),
-        "subscription_events": subscription_event_rows(cfg, pop, clock, lc),
-        "survey_responses": pa.concat_tables(surveys),
-    }
-    del interactions, cases, surveys
-
-    cfg.out_dir.mkdir(parents=True, exist_ok=True)
-    _clear_previous_output(cfg)
-    report = GenerationReport(config=cfg.as_dict())
-    for name, contract in CONTRACTS.items():
-        for day in range(start_day, end_day):
-            report.stats(name, day_from_epoch(day).isoformat())
-        deliver_table(cfg, contract, tables.pop(name), clock, report, start_day, end_day)
+    for contract, rows in (
+        (CUSTOMERS, customer_rows),
+        (SUBSCRIPTION_EVENTS, subscription_event_rows),
+    ):
+        deliver_table(cfg, contract, rows(cfg, pop, clock, lc), clock, report, start_day, end_day)
+    # Manifest lists in table order, then day (as if each table were written in turn).
+    rank = {name: i for i, name in enumerate(CONTRACTS)}
+    report.files.sort(key=lambda f: rank[f.table])
+    report.defects.sort(key=lambda d: rank[str(d["table"])])
     report.truth = {
         **truth.as_dict(),
         "customers": pop.n,

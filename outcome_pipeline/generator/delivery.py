@@ -1,8 +1,9 @@
 """From simulated rows to day folders: late files, redeliveries, defects, file formats.
 
-Each table arrives as one Arrow table of contract columns plus ``__day`` (business day the
+Each table arrives as Arrow tables of contract columns plus ``__day`` (business day the
 row is delivered for, as days since 1970-01-01) and ``__file`` (the file stem it is exported
-to). Per day, with a random stream of its own:
+to): whole, or one per journey batch through a :class:`DayQueue` that writes each day as
+soon as it is complete. Per day, with a random stream of its own:
 
 1. late interactions move to the next day's ``interactions_late`` file;
 2. a share of rows is delivered twice in the same folder (a redelivery file or a repeat at
@@ -64,19 +65,6 @@ def _set(table: pa.Table, name: str, values: pa.Array) -> pa.Table:
     return table.set_column(table.schema.get_field_index(name), name, values)
 
 
-def _make_late(cfg: GeneratorConfig, table: pa.Table, start_day: int, end_day: int) -> pa.Table:
-    """Move ~late_share of each day's interactions to the next day's late file."""
-    day = table["__day"].to_numpy()
-    late = np.zeros(len(day), dtype=bool)
-    for d in range(start_day, end_day):
-        rows = np.flatnonzero(day == d)
-        rng = rng_for(cfg.seed, "late", d)
-        late[rows[rng.random(len(rows)) < cfg.late_share]] = True
-    table = _set(table, "__day", pa.array(np.where(late, day + 1, day)))
-    table = _set(table, "__file", pc.if_else(pa.array(late), LATE, table["__file"]))
-    return table.filter(pa.array(np.where(late, day + 1, day) < end_day))
-
-
 def _stale(
     rng: np.random.Generator, contract: TableContract, table: pa.Table, rows: np.ndarray
 ) -> pa.Table:
@@ -107,6 +95,90 @@ def _stale(
     return _set(table, "updated_at", ts)
 
 
+class DayQueue:
+    """One table's rows waiting for their day folder; each day is written once complete.
+
+    Tables arrive in simulation order (one per journey batch, or the whole table at once),
+    each with rows of any days; ``deliver(d)`` writes day ``d`` as soon as nothing added
+    later can hold rows of it, and frees them. Rows of later days are kept as compact
+    copies, so only the days not yet delivered stay in memory. A day's rows, and their order
+    in its files, are those of sorting the concatenation of everything added by (day, file,
+    event time), ties keeping the order of arrival.
+    """
+
+    def __init__(
+        self,
+        cfg: GeneratorConfig,
+        contract: TableContract,
+        clock: BusinessClock,
+        report: GenerationReport,
+        start_day: int,
+        end_day: int,
+    ) -> None:
+        self.cfg, self.contract, self.clock, self.report = cfg, contract, clock, report
+        self.start_day, self.end_day = start_day, end_day
+        self.next_day = start_day  # first day not delivered yet
+        self.schema: pa.Schema | None = None
+        self.pending: dict[int, list[pa.Table]] = {}
+        self.late_in: pa.Table | None = None  # interactions moved here from the day before
+
+    def add(self, table: pa.Table, copy: bool = True) -> None:
+        """Queue ``table``'s rows by ``__day``; ``copy=False`` keeps zero-copy slices of it
+        (right when the table is delivered whole soon after, wasteful otherwise)."""
+        self.schema = self.schema or table.schema
+        day = table["__day"].to_numpy()
+        if len(day) and np.any(day[1:] < day[:-1]):  # group by day, keeping row order
+            order = np.argsort(day, kind="stable")
+            table, day = table.take(pa.array(order)), day[order]
+        days = np.arange(self.next_day, self.end_day + 1)
+        bounds = np.searchsorted(day, days)
+        if bounds[0] > np.searchsorted(day, self.start_day):
+            raise ValueError(f"{self.contract.name}: rows added for a day already delivered")
+        for i, d in enumerate(days[:-1]):
+            lo, hi = int(bounds[i]), int(bounds[i + 1])
+            if hi > lo:
+                part = table.slice(lo, hi - lo)
+                if copy and d > self.next_day:
+                    part = part.take(pa.array(np.arange(hi - lo)))
+                self.pending.setdefault(int(d), []).append(part)
+
+    def deliver(self, day: int) -> None:
+        """Write day ``day``'s folder (days are delivered in order, each once)."""
+        assert day == self.next_day, (day, self.next_day)
+        assert self.schema is not None
+        self.next_day += 1
+        pieces = self.pending.pop(day, [])
+        table = pa.concat_tables(pieces) if pieces else self.schema.empty_table()
+        del pieces
+        if self.contract is INTERACTIONS:
+            table = self._make_late(table, day)
+        # Files in name order, rows by event time (ties keep the order of arrival).
+        encoded = pc.dictionary_encode(table["__file"]).combine_chunks()
+        names = [*encoded.dictionary.to_pylist(), LATE, REDELIVERY]
+        rank = np.argsort(np.argsort(names))
+        code = encoded.indices.to_numpy()
+        event = from_timestamp(table[self.contract.event_time or "updated_at"])
+        order = np.lexsort((event, rank[code]))
+        table = table.take(pa.array(order)).drop_columns(["__file"])
+        _deliver_day(
+            self.cfg, self.contract, table, code[order], names, self.clock, self.report, day
+        )
+
+    def _make_late(self, table: pa.Table, day: int) -> pa.Table:
+        """Move ~late_share of the day's interactions to the next day's late file; the day
+        keeps its own rows and those moved here from the day before."""
+        rng = rng_for(self.cfg.seed, "late", day)
+        late = rng.random(table.num_rows) < self.cfg.late_share
+        late_in, self.late_in = self.late_in, None
+        if day + 1 < self.end_day and late.any():
+            moved = table.filter(pa.array(late))
+            moved = _set(moved, "__day", pa.array(np.full(moved.num_rows, day + 1)))
+            moved = _set(moved, "__file", pa.array([LATE] * moved.num_rows, pa.string()))
+            self.late_in = moved
+        kept = table.filter(pa.array(~late)) if late.any() else table
+        return pa.concat_tables([kept, late_in]) if late_in is not None else kept
+
+
 def deliver_table(
     cfg: GeneratorConfig,
     contract: TableContract,
@@ -116,23 +188,12 @@ def deliver_table(
     start_day: int,
     end_day: int,
 ) -> None:
-    """Write every day folder of ``contract``'s table and record what was written."""
-    if contract is INTERACTIONS:
-        table = _make_late(cfg, table, start_day, end_day)
-    # Files in name order, rows by event time (ties keep the simulation's order).
-    encoded = pc.dictionary_encode(table["__file"]).combine_chunks()
-    names = [*encoded.dictionary.to_pylist(), LATE, REDELIVERY]
-    rank = np.argsort(np.argsort(names))
-    code = encoded.indices.to_numpy()
-    event = from_timestamp(table[contract.event_time or "updated_at"])
-    day = table["__day"].to_numpy()
-    order = np.lexsort((event, rank[code], day))
-    table = table.take(pa.array(order)).drop_columns(["__file"])
-    code, day = code[order], day[order]
-    bounds = np.searchsorted(day, np.arange(start_day, end_day + 1))
-    for i, d in enumerate(range(start_day, end_day)):
-        lo, hi = bounds[i], bounds[i + 1]
-        _deliver_day(cfg, contract, table.slice(lo, hi - lo), code[lo:hi], names, clock, report, d)
+    """Write every day folder of ``contract``'s whole table and record what was written."""
+    queue = DayQueue(cfg, contract, clock, report, start_day, end_day)
+    queue.add(table, copy=False)
+    del table
+    for day in range(start_day, end_day):
+        queue.deliver(day)
 
 
 def _deliver_day(
