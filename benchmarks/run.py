@@ -112,6 +112,33 @@ def machine() -> dict[str, object]:
     }
 
 
+def _measure_counterpart(
+    rec: Recorder,
+    report: Report,
+    name: str,
+    engine: Limit | Peer,
+    history: list[date],
+    day: date,
+    start_us: int,
+    end_us: int,
+) -> None:
+    """The limit's or the peer's stages for ``day``, after loading the history and a warm-up
+    on the day before (both have load_day / transform / daily / persist / figures)."""
+    for d in history:
+        engine.load_day(d)
+    engine.transform(history[-1], *_day_bounds_us(history[-1]))  # warm-up
+    engine.daily(history[-1])
+    with rec.stage("read + type + dedupe", name) as s:
+        s.rows = engine.load_day(day)
+    with rec.stage("identity + journeys", name):
+        engine.transform(day, start_us, end_us)
+    with rec.stage("daily tables", name):
+        engine.daily(day)
+    with rec.stage("warehouse write (outcomes)", name) as s:
+        s.rows = engine.persist(day)
+    report.figures[name] = engine.figures(day)
+
+
 def _day_bounds_us(day: date) -> tuple[int, int]:
     tz = ZoneInfo(ps.TIMEZONE)
     start = datetime(day.year, day.month, day.day, tzinfo=tz)
@@ -177,35 +204,11 @@ def bench_day(report: Report, rec: Recorder, work: Path, landing: Path, day: dat
     start_us, end_us = _day_bounds_us(day)
     limit = Limit(work / "limit.duckdb", landing, ps.TIMEZONE, ps.REPEAT_WINDOW_DAYS)
     try:
-        for d in history:
-            limit.load_day(d)
-        limit.transform(history[-1], *_day_bounds_us(history[-1]))  # warm-up
-        limit.daily(history[-1])
-        with rec.stage("read + type + dedupe", "limit") as s:
-            s.rows = limit.load_day(day)
-        with rec.stage("identity + journeys", "limit"):
-            limit.transform(day, start_us, end_us)
-        with rec.stage("daily tables", "limit"):
-            limit.daily(day)
-        with rec.stage("warehouse write (outcomes)", "limit") as s:
-            s.rows = limit.persist(day)
-        report.figures["limit"] = limit.figures(day)
+        _measure_counterpart(rec, report, "limit", limit, history, day, start_us, end_us)
     finally:
         limit.close()
-
     peer = Peer(work / "peer", landing, ps.TIMEZONE, ps.REPEAT_WINDOW_DAYS)
-    for d in history:
-        peer.load_day(d)
-    peer.transform(history[-1], *_day_bounds_us(history[-1]))  # warm-up
-    with rec.stage("read + type + dedupe", "peer") as s:
-        s.rows = peer.load_day(day)
-    with rec.stage("identity + journeys", "peer"):
-        peer.transform(day, start_us, end_us)
-    with rec.stage("daily tables", "peer"):
-        peer.daily(day)
-    with rec.stage("warehouse write (outcomes)", "peer") as s:
-        s.rows = peer.persist(day)
-    report.figures["peer"] = peer.figures(day)
+    _measure_counterpart(rec, report, "peer", peer, history, day, start_us, end_us)
     del peer
 
     # Dagster, warm: one warm-up run, then the measured run, each on a copy of the history.

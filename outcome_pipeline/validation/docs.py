@@ -35,30 +35,8 @@ SITE_NAME = "outcome_pipeline"
 _SITE_ENTRIES = ("index.html", "validations", "expectations", "static")
 
 
-class _MemoryBytecodeCache:
-    """A process-wide Jinja bytecode cache (keys: template name + source checksum)."""
-
-    def __init__(self) -> None:
-        self.store: dict[str, bytes] = {}
-
-    def as_jinja(self) -> Any:
-        import jinja2
-
-        store = self.store
-
-        class Cache(jinja2.BytecodeCache):
-            def load_bytecode(self, bucket: Any) -> None:
-                data = store.get(bucket.key)
-                if data is not None:
-                    bucket.bytecode_from_string(data)
-
-            def dump_bytecode(self, bucket: Any) -> None:
-                store[bucket.key] = bucket.bytecode_to_string()
-
-        return Cache()
-
-
-_TEMPLATE_CACHE = _MemoryBytecodeCache()
+# Compiled GX templates, shared by every Jinja environment GX creates (see below).
+_TEMPLATE_CACHE: dict[str, bytes] = {}
 
 
 def share_template_cache() -> bool:
@@ -70,12 +48,22 @@ def share_template_cache() -> bool:
     same compiled templates; keys include a checksum of the template source, so a changed
     template is compiled again. Tested: a GX upgrade that renames the view class fails it.
     """
+    import jinja2
     from great_expectations.render.view.view import DefaultJinjaView
 
     if getattr(DefaultJinjaView, "_outcome_pipeline_cache", False):
         return True
+
+    class SharedCache(jinja2.BytecodeCache):
+        def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            if bucket.key in _TEMPLATE_CACHE:
+                bucket.bytecode_from_string(_TEMPLATE_CACHE[bucket.key])
+
+        def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+            _TEMPLATE_CACHE[bucket.key] = bucket.bytecode_to_string()
+
     original = DefaultJinjaView.__init__
-    cache = _TEMPLATE_CACHE.as_jinja()
+    cache = SharedCache()
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)

@@ -31,31 +31,19 @@ def repo() -> dg.RepositoryDefinition:
     return defs().get_repository_def()
 
 
-@pytest.fixture(scope="module")
-def empty_instance():
-    with dg.instance_for_test() as instance:
-        yield instance
-
-
 @pytest.fixture
 def instance():
     with dg.instance_for_test() as instance:
         yield instance
 
 
-_EMPTY: list[dg.DagsterInstance] = []
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _empty_instance(empty_instance):
-    _EMPTY[:] = [empty_instance]
-
-
 def tick(repo: dg.RepositoryDefinition, when: datetime, instance: dg.DagsterInstance | None = None):
+    """Evaluate the schedule's tick at ``when`` (on an empty instance unless one is given)."""
+    if instance is None:
+        with dg.instance_for_test() as empty:
+            return tick(repo, when, empty)
     context = dg.build_schedule_context(
-        scheduled_execution_time=when,
-        repository_def=repo,
-        instance=instance or _EMPTY[0],
+        scheduled_execution_time=when, repository_def=repo, instance=instance
     )
     return nightly_outcomes_schedule.evaluate_tick(context)
 

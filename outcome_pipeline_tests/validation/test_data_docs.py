@@ -107,4 +107,4 @@ def test_gx_views_share_one_compiled_template_cache() -> None:
     view = DefaultJinjaView()
     assert view.env.bytecode_cache is not None
     view.env.get_template("page.j2")
-    assert _TEMPLATE_CACHE.store  # compiled once, kept for every later view
+    assert _TEMPLATE_CACHE  # compiled once, kept for every later view
