@@ -245,11 +245,21 @@ class Limit:
             CREATE OR REPLACE TEMP TABLE ctx_raw AS
             SELECT trim(customer_id) AS cid_t, customer_email AS email, customer_phone AS phone,
                 max(epoch_us(queued_at)) AS last_us
-            FROM stg_interactions
+            FROM stg_interactions AS i
             WHERE partition_date >= DATE '{first_partition.isoformat()}'
                 AND queued_at >= make_timestamptz({ctx_us}::BIGINT)
                 AND queued_at < make_timestamptz({margin_us}::BIGINT)
-                AND nullif(trim(parent_interaction_id), '') IS NULL
+                -- Roots by the zone's rule: no parent, itself, or a parent not staged
+                -- in the partitions read (e.g. begun before the first staged day).
+                AND (
+                    nullif(trim(parent_interaction_id), '') IS NULL
+                    OR trim(parent_interaction_id) = interaction_id
+                    OR NOT EXISTS (
+                        SELECT 1 FROM stg_interactions AS p
+                        WHERE p.partition_date >= DATE '{first_partition.isoformat()}'
+                            AND p.interaction_id = trim(i.parent_interaction_id)
+                    )
+                )
             GROUP BY ALL;
 
             -- Identity. A CRM id the CRM knows is the key: distinct ids are checked once;

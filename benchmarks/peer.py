@@ -201,8 +201,17 @@ class Peer:
         contacts = legs[root].copy()
         contacts["customer_key"] = self._keyed(contacts, crm_ids, crm_e, crm_p)
 
+        # Context roots by the main zone's rule: no parent, itself, or a parent not among
+        # the staged rows read (e.g. begun before the first staged day).
+        staged_ids = set(stg["interaction_id"])
         ctx = stg[
-            (stg["queued_at"] >= ctx_start) & (stg["queued_at"] < margin) & stg["parent_id"].isna()
+            (stg["queued_at"] >= ctx_start)
+            & (stg["queued_at"] < margin)
+            & (
+                stg["parent_id"].isna()
+                | (stg["parent_id"] == stg["interaction_id"])
+                | ~stg["parent_id"].isin(staged_ids)
+            )
         ].copy()
         ctx["customer_key"] = self._keyed(ctx, crm_ids, crm_e, crm_p)
         ctx_last = ctx.dropna(subset=["customer_key"]).groupby("customer_key")["queued_at"].max()
