@@ -99,3 +99,9 @@ CREATE OR REPLACE TEMP TABLE crm_by_phone AS
 SELECT phone_n, min(customer_id) AS customer_id
 FROM crm_norm WHERE phone_n IS NOT NULL
 GROUP BY phone_n HAVING count(DISTINCT customer_id) = 1;
+
+-- Intermediates no later step reads: freed now, not at the end of the run (peak memory).
+DROP TABLE crm_redelivered;
+DROP TABLE crm_versions;
+DROP TABLE identity_candidates;
+DROP TABLE crm_norm;

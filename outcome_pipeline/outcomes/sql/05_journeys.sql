@@ -146,3 +146,9 @@ SELECT
         coalesce(last_disposition = 'resolved', false) OR last_case_closed
     END AS resolved
 FROM j;
+
+-- Intermediates no later step reads: freed now, not at the end of the run (peak memory).
+DROP TABLE contact_seq;
+DROP TABLE contact_journey;
+DROP TABLE case_closures;
+DROP TABLE contacts;  -- contact_facts carries every column of it
