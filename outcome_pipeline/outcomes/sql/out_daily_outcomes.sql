@@ -26,9 +26,13 @@ jagg AS (
         count(*) FILTER (WHERE churned_90d AND churn_type = 'voluntary') AS churned_90d_vol,
         count(*) FILTER (WHERE churned_90d AND churn_type = 'involuntary') AS churned_90d_invol,
         count(*) FILTER (WHERE churned_90d AND NOT resolved) AS churned_90d_failed,
-        sum(mrr_at_stake) FILTER (WHERE is_ended) AS mrr_at_stake,
-        sum(mrr_at_stake) FILTER (WHERE is_ended AND NOT resolved) AS revenue_at_risk,
-        sum(mrr_at_stake) FILTER (WHERE resolved AND NOT churned_90d) AS revenue_kept
+        -- Money is summed as DECIMAL (exact, to 1/10000): a DOUBLE sum depends on the order
+        -- the engine's threads add the rows in, and a rerun must give identical tables.
+        sum(mrr_at_stake::DECIMAL(18, 4)) FILTER (WHERE is_ended)::DOUBLE AS mrr_at_stake,
+        sum(mrr_at_stake::DECIMAL(18, 4)) FILTER (WHERE is_ended AND NOT resolved)::DOUBLE
+            AS revenue_at_risk,
+        sum(mrr_at_stake::DECIMAL(18, 4)) FILTER (WHERE resolved AND NOT churned_90d)::DOUBLE
+            AS revenue_kept
     FROM j
     GROUP BY ALL
 ),

@@ -13,16 +13,17 @@ WITH agg AS (
                 AND NOT (abandoned AND ended_us - queued_us < getvariable('short_abandon_seconds') * 1000000)
         ) AS sl_offered,
         count(*) FILTER (WHERE direction = 'inbound' AND is_sync AND handled) AS asa_answered,
-        sum((answered_us - queued_us) / 1000000)
-            FILTER (WHERE direction = 'inbound' AND is_sync AND handled) AS asa_wait,
+        -- Integer sums, divided once: a sum of DOUBLEs depends on the threads' order.
+        sum(answered_us - queued_us)
+            FILTER (WHERE direction = 'inbound' AND is_sync AND handled) / 1000000 AS asa_wait,
         sum(handle_seconds) FILTER (WHERE handled) AS handle_seconds_sum,
         count(*) FILTER (WHERE handled AND transferred) AS transferred,
         count(*) FILTER (
             WHERE direction = 'inbound' AND NOT is_sync AND first_response_us IS NOT NULL
         ) AS frt_responses,
-        sum((first_response_us - queued_us) / 1000000) FILTER (
+        sum(first_response_us - queued_us) FILTER (
             WHERE direction = 'inbound' AND NOT is_sync AND first_response_us IS NOT NULL
-        ) AS frt_sum,
+        ) / 1000000 AS frt_sum,
         median((first_response_us - queued_us) / 1e6) FILTER (
             WHERE direction = 'inbound' AND NOT is_sync AND first_response_us IS NOT NULL
         ) AS frt_median
