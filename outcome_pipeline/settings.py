@@ -13,6 +13,9 @@ Data and warehouse:
 - ``OUTCOME_DATA_DOCS_DIR`` (``data/data_docs``): static Data Docs of the latest validations.
 - ``OUTCOME_BI_COPY_PATH`` (empty: ``<warehouse file>_bi.duckdb``): the read-only DuckDB copy
   published for BI tools.
+- ``OUTCOME_COMPUTE_MEMORY_LIMIT`` (empty: 50 % of physical memory): memory cap of the DuckDB
+  session computing the outcome tables (``6GB``, ``512MiB`` or ``40%``); past it the engine
+  spills to a temporary directory instead of exhausting the machine.
 - ``OUTCOME_PSEUDONYM_KEY``: HMAC key of the customer pseudonyms (read by
   :func:`outcome_pipeline.outcomes.pseudonym_key_from_env`, never stored here).
 
@@ -96,6 +99,7 @@ class Settings:
     retry_max: int = 3
     retry_delay_seconds: float = 10.0
     freshness_deadline_cron: str = "0 6 * * *"
+    compute_memory_limit: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -122,7 +126,11 @@ class Settings:
                 env.get("OUTCOME_FRESHNESS_DEADLINE_CRON", "0 6 * * *"),
                 "OUTCOME_FRESHNESS_DEADLINE_CRON",
             ),
+            compute_memory_limit=env.get("OUTCOME_COMPUTE_MEMORY_LIMIT", "").strip(),
         )
+        from outcome_pipeline.outcomes.compute import engine_memory_limit
+
+        engine_memory_limit(s.compute_memory_limit)  # a malformed size fails here, by name
         ZoneInfo(s.timezone)  # fail at load time, with the name, on a typo
         date.fromisoformat(s.start_date)
         return s

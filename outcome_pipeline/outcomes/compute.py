@@ -24,7 +24,9 @@ a range run equals day-by-day runs (tested).
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -45,6 +47,11 @@ from outcome_pipeline.outcomes.identity import SQL_DIR, register_identity
 from outcome_pipeline.outcomes.tables import OUTCOME_TABLES
 from outcome_pipeline.warehouse.tables import TableDef
 
+# The engine session's share of the machine's memory when the caller names no limit. DuckDB
+# defaults to 80 % of RAM for its buffer manager alone, beside the Arrow inputs held by
+# Python: a large range could exhaust the machine instead of spilling.
+DEFAULT_MEMORY_SHARE = 0.5
+_MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$")
 _STEPS = ("01_crm", "02_legs", "03_contacts", "04_context", "05_journeys", "06_links", "07_daily")
 _US = 1_000_000
 _TZ_NAME = re.compile(r"^[A-Za-z0-9_+\-/]+$")
@@ -282,12 +289,14 @@ def compute_outcomes(
     days: list[date],
     as_of: datetime,
     cfg: OutcomeConfig | None = None,
+    memory_limit: str | None = None,
 ) -> dict[str, pa.Table]:
     """The outcome tables for the business ``days``, as known at ``as_of`` (tz-aware).
 
     Returns one Arrow table per name in ``OUTCOME_TABLES``, with exactly the TableDef's
     columns and types and only rows whose ``partition_date`` is in ``days``. Inputs must
     cover :func:`~outcome_pipeline.outcomes.config.input_window` of the days.
+    ``memory_limit``: the engine's memory cap (:func:`engine_memory_limit`).
     """
     cfg = cfg or OutcomeConfig()
     if as_of.tzinfo is None or as_of.utcoffset() is None:
@@ -295,11 +304,39 @@ def compute_outcomes(
     days = sorted(set(days))
     if not days:
         return {name: t.arrow_schema.empty_table() for name, t in OUTCOME_TABLES.items()}
-    con = duckdb.connect()
-    try:
-        _prepare(con, inputs, days, as_of, cfg)
-        for step in _STEPS:
-            con.execute((SQL_DIR / f"{step}.sql").read_text())
-        return {name: _select(con, table) for name, table in OUTCOME_TABLES.items()}
-    finally:
-        con.close()
+    limit = engine_memory_limit(memory_limit)
+    with tempfile.TemporaryDirectory(prefix="outcome_spill_") as spill:
+        con = duckdb.connect(config={"memory_limit": limit, "temp_directory": spill})
+        try:
+            _prepare(con, inputs, days, as_of, cfg)
+            for step in _STEPS:
+                con.execute((SQL_DIR / f"{step}.sql").read_text())
+            return {name: _select(con, table) for name, table in OUTCOME_TABLES.items()}
+        finally:
+            con.close()
+
+
+def engine_memory_limit(limit: str | None = None) -> str:
+    """The DuckDB ``memory_limit`` of the outcome session: ``limit`` as DuckDB writes sizes
+    (``"6GB"``, ``"512MiB"``), or ``"<n>%"`` of physical memory; None: DEFAULT_MEMORY_SHARE.
+
+    Past the limit DuckDB spills its sorts, joins and temp tables to a private temporary
+    directory (removed after the call) instead of exhausting the machine; results do not
+    depend on it.
+    """
+    text = (limit or "").strip()
+    if text.endswith("%"):
+        try:
+            share = float(text[:-1]) / 100
+        except ValueError:
+            share = -1.0
+        if not 0 < share <= 1:
+            raise ValueError(f"memory limit {limit!r}: a share must be in (0, 100]%")
+    elif text:
+        if not _MEMORY_LIMIT.match(text):
+            raise ValueError(f"memory limit {limit!r}: expected e.g. '6GB', '512MiB' or '50%'")
+        return text
+    else:
+        share = DEFAULT_MEMORY_SHARE
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(int(total * share) >> 20, 256)}MiB"

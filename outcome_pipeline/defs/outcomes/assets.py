@@ -33,6 +33,7 @@ from outcome_pipeline.outcomes import (
     zones,
 )
 from outcome_pipeline.outcomes.maturity import final_on_days, open_journey_count
+from outcome_pipeline.settings import Settings
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
 from outcome_pipeline.warehouse.tables import STAGING_TABLES
 
@@ -197,7 +198,13 @@ def outcome_tables(
             context.log.info(
                 f"as_of {as_of.isoformat()}; reading interactions {window.start}..{window.end}"
             )
-            tables = compute_outcomes(read_inputs(wh, window, zones(days, cfg)), days, as_of, cfg)
+            tables = compute_outcomes(
+                read_inputs(wh, window, zones(days, cfg)),
+                days,
+                as_of,
+                cfg,
+                memory_limit=Settings.from_env().compute_memory_limit,
+            )
             pending = final_on_days(
                 days, tables["journeys"], as_of_day, REPEAT_WINDOW_DAYS, landing.timezone
             )

@@ -1,0 +1,35 @@
+"""The outcome engine's memory cap: parsed once, validated where it is configured."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from outcome_pipeline.outcomes.compute import DEFAULT_MEMORY_SHARE, engine_memory_limit
+from outcome_pipeline.settings import Settings
+
+PHYSICAL_MIB = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 20
+
+
+def test_sizes_pass_through_and_shares_are_of_physical_memory() -> None:
+    assert engine_memory_limit("6GB") == "6GB"
+    assert engine_memory_limit("512MiB") == "512MiB"
+    quarter = int(engine_memory_limit("25%").removesuffix("MiB"))
+    assert abs(quarter - PHYSICAL_MIB * 0.25) <= 1
+    default = int(engine_memory_limit(None).removesuffix("MiB"))
+    assert abs(default - PHYSICAL_MIB * DEFAULT_MEMORY_SHARE) <= 1
+    assert engine_memory_limit("") == engine_memory_limit(None)
+
+
+@pytest.mark.parametrize("bad", ["6 G", "abc", "0%", "150%", "x%", "-1GB", "6GB; DROP"])
+def test_malformed_limits_are_refused_by_name(bad: str) -> None:
+    with pytest.raises(ValueError, match="memory limit"):
+        engine_memory_limit(bad)
+
+
+def test_settings_reject_a_malformed_limit_at_load_time() -> None:
+    assert Settings.from_env({"OUTCOME_COMPUTE_MEMORY_LIMIT": "4GB"}).compute_memory_limit == "4GB"
+    assert Settings.from_env({}).compute_memory_limit == ""
+    with pytest.raises(ValueError, match="memory limit"):
+        Settings.from_env({"OUTCOME_COMPUTE_MEMORY_LIMIT": "lots"})
