@@ -11,6 +11,7 @@ from outcome_pipeline.outcomes.compute import (
     Zones,
     compute_outcomes,
     context_sql,
+    input_schema,
     zones,
 )
 from outcome_pipeline.outcomes.config import (
@@ -34,6 +35,7 @@ __all__ = [
     "Zones",
     "compute_outcomes",
     "context_sql",
+    "input_schema",
     "input_window",
     "pseudonym_key_from_env",
     "zones",

@@ -29,6 +29,7 @@ from outcome_pipeline.outcomes import (
     Zones,
     compute_outcomes,
     context_sql,
+    input_schema,
     input_window,
     zones,
 )
@@ -90,7 +91,8 @@ def read_inputs(wh: Warehouse, window: InputWindow, z: Zones) -> OutcomeInputs:
         first, last = window.for_input(name)
         if name == "interactions":
             first = z.margin_day
-        cols = ", ".join(f'"{c}"' for c in table.column_names)
+        schema = input_schema(name)
+        cols = ", ".join(f'"{c}"' for c in schema.names)
         where = f"partition_date <= DATE '{last.isoformat()}'"
         if first is not None:
             where += f" AND partition_date >= DATE '{first.isoformat()}'"
@@ -100,7 +102,7 @@ def read_inputs(wh: Warehouse, window: InputWindow, z: Zones) -> OutcomeInputs:
                 f" WHERE partition_date BETWEEN {main} AND case_id IS NOT NULL)"
             )
         out[name] = wh.read_arrow(
-            f"SELECT {cols} FROM {wh.qualified(table.name)} WHERE {where}", table.arrow_schema
+            f"SELECT {cols} FROM {wh.qualified(table.name)} WHERE {where}", schema
         )
     context = wh.read_arrow(
         context_sql(stg_interactions, z, (window.start, window.end)), CONTEXT_SCHEMA
