@@ -472,6 +472,10 @@ class Warehouse:
                 column_types=schema,
                 true_values=["t", "true"],
                 false_values=["f", "false"],
+                # PostgreSQL writes NULL as an empty unquoted field and quotes an empty
+                # string; only that is NULL (Arrow's default list also has "NULL", "NA",
+                # "nan", ... which are values here).
+                null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=False,
             ),
