@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -395,11 +395,17 @@ class Warehouse:
         raw = conn.connection.driver_connection
         view = f"_incoming_{t.name}"
         raw.register(view, rows)
+        cols = ", ".join(_q(c) for c in t.column_names)
         try:
-            cols = ", ".join(_q(c) for c in t.column_names)
             raw.execute(f"INSERT INTO {self.qualified(t.name)} ({cols}) SELECT {cols} FROM {view}")
-        finally:
-            raw.unregister(view)
+        except BaseException:
+            # The failed INSERT aborted the transaction, in which DuckDB refuses even the
+            # unregister: that error would hide the INSERT's. The transaction is rolled back
+            # and the connection closed by the caller, which drops the registration too.
+            with suppress(Exception):
+                raw.unregister(view)
+            raise
+        raw.unregister(view)
 
     def _copy_postgres(self, conn: Connection, t: TableDef, rows: pa.Table) -> None:
         # COPY (FORMAT binary): the server reads integers, dates and timestamps as they are
