@@ -41,6 +41,7 @@ DEFAULT_SCHEMA = "outcome"
 # Rows per COPY chunk (~20 MB of stg_interactions): big enough that per-chunk costs vanish,
 # small enough that the first chunk is on the wire quickly and memory stays bounded.
 _COPY_ROWS = 65_536
+_COPY_MAX_TEXT_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -158,12 +159,38 @@ def _binary_array(data: np.ndarray, offsets: np.ndarray) -> pa.Array:
     )
 
 
+def _text_bytes(rows: pa.Table) -> int:
+    """Bytes of text in ``rows`` (from the offsets only: no pass over the data)."""
+    total = 0
+    for col, field in zip(rows.columns, rows.schema, strict=True):
+        if _is_text(field.type):
+            for chunk in col.chunks:
+                if len(chunk):
+                    wide = np.int64 if pa.types.is_large_string(field.type) else np.int32
+                    offsets = np.frombuffer(chunk.buffers()[1], wide, len(chunk) + 1, chunk.offset)
+                    total += int(offsets[-1]) - int(offsets[0])
+    return total
+
+
+def _pg_binary_chunks(rows: pa.Table) -> Iterator[pa.Buffer]:
+    """COPY binary rows in chunks of ``_COPY_ROWS``, smaller where text is long (a chunk's
+    bytes must stay well below Arrow's 2 GiB per binary array)."""
+    pending = [rows.slice(s, _COPY_ROWS) for s in range(0, rows.num_rows, _COPY_ROWS)][::-1]
+    while pending:
+        chunk = pending.pop()
+        if chunk.num_rows > 1 and _text_bytes(chunk) > _COPY_MAX_TEXT_BYTES:
+            half = chunk.num_rows // 2
+            pending += [chunk.slice(half), chunk.slice(0, half)]
+            continue
+        yield _pg_binary_rows(chunk)
+
+
 def _pg_binary_rows(rows: pa.Table) -> pa.Buffer:
     """The COPY binary rows of ``rows`` (fixed-width columns first), vectorised.
 
     The fixed-width fields of all rows are written at once into a numpy structured array (one
     record per row: field count, then length and value of each field, then the length of the
-    first text field); the bytes of NULL values are cut out with a mask. Arrow then joins each
+    first text field); the bytes of NULL values are dropped with a mask. Arrow then joins each
     row's block with its text fields and their lengths (one memcpy per field, in C++).
     """
     n = rows.num_rows
@@ -180,20 +207,18 @@ def _pg_binary_rows(rows: pa.Table) -> pa.Buffer:
     if text:
         layout.append(("text_len", ">i4"))
     block = np.empty(n, np.dtype(layout))
-    width = block.dtype.itemsize
     block["count"] = len(arrays)
-    cut = None  # bytes of NULL values, which COPY must not receive
+    row_width = np.full(n, block.dtype.itemsize, np.int32)
+    kept = {}  # per field of a NULLable column's value: which rows send its bytes
     for i, (vals, dtype) in zip(fixed, values, strict=True):
         size = np.dtype(dtype).itemsize
         block[f"val{i}"] = vals
         if valids[i] is None:
             block[f"len{i}"] = size
-            continue
-        block[f"len{i}"] = np.where(valids[i], size, -1)
-        if cut is None:
-            cut = np.zeros((n, width), bool)
-        at = block.dtype.fields[f"val{i}"][1]
-        cut[~valids[i], at : at + size] = True
+        else:
+            block[f"len{i}"] = np.where(valids[i], size, -1)
+            row_width -= np.int32(size) * ~valids[i]
+            kept[f"val{i}"] = valids[i]
     pieces = []
     for k, i in enumerate(text):
         arr = arrays[i].cast(pa.string()) if pa.types.is_large_string(arrays[i].type) else arrays[i]
@@ -210,13 +235,18 @@ def _pg_binary_rows(rows: pa.Table) -> pa.Buffer:
                 )
             )
         pieces.append(arr.cast(pa.binary()))  # NULLs add no bytes (null_handling="skip")
-    flat = block.view(np.uint8)
-    if cut is None:
-        head = _binary_array(flat, np.arange(0, n * width + 1, width, np.int32))
-    else:
-        offsets = np.zeros(n + 1, np.int32)
-        np.cumsum(width - cut.sum(axis=1, dtype=np.int32), out=offsets[1:])
-        head = _binary_array(flat.reshape(n, width)[~cut], offsets)
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(row_width, out=offsets[1:])
+    flat = block.view(np.uint8).reshape(n, block.dtype.itemsize)
+    if kept:
+        # Bytes of NULL values must not be sent: keep, per byte of a row, its field's flag.
+        names = block.dtype.names
+        flags = np.ones((n, len(names)), bool)
+        for name, valid in kept.items():
+            flags[:, names.index(name)] = valid
+        sizes = [block.dtype.fields[name][0].itemsize for name in names]
+        flat = flat[np.repeat(flags, sizes, axis=1)]
+    head = _binary_array(flat.reshape(-1), offsets)
     if not pieces:
         joined = head
     else:
@@ -423,15 +453,17 @@ class Warehouse:
             sql = f"COPY {self.qualified(t.name)} ({cols}) FROM STDIN (FORMAT binary)"
             with cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
                 copy.write(_PG_COPY_HEADER)
-                for start in range(0, rows.num_rows, _COPY_ROWS):
-                    copy.write(_pg_binary_rows(rows.slice(start, _COPY_ROWS)))
+                for chunk in _pg_binary_chunks(rows):
+                    copy.write(chunk)
                 copy.write(_PG_COPY_TRAILER)
             if t.partition_column:
-                # New heap pages are not in the BRIN index until summarized; summarize them
-                # now so deletes and reads of a window skip the rest of the table.
+                # New heap pages are not in the BRIN index until summarized (autovacuum would,
+                # later, if it runs); summarize them now so that deletes and reads of a window
+                # skip them (~0.3 s per 1M rows: it reads the new pages once). Only the
+                # index's owner may; without ownership vacuum's summaries must do.
                 cur.execute(
-                    "SELECT brin_summarize_new_values(i) FROM to_regclass(%s) AS i "
-                    "WHERE i IS NOT NULL",
+                    "SELECT brin_summarize_new_values(c.oid) FROM pg_class c "
+                    "WHERE c.oid = to_regclass(%s) AND pg_has_role(c.relowner, 'USAGE')",
                     (self.qualified(_brin_index(t)),),
                 )
 
