@@ -400,13 +400,21 @@ class Warehouse:
         col = _q(t.partition_column)
         extra = "".join(f" AND {_q(name)} = :m{i}" for i, (name, _) in enumerate(match))
         params = {"start": start, "end": end, **{f"m{i}": v for i, (_, v) in enumerate(match)}}
-        conn.execute(
-            sa.text(
-                f"DELETE FROM {self.qualified(t.name)} WHERE {col} >= :start AND {col} < :end"
-                + extra
-            ),
-            params,
+        delete = sa.text(
+            f"DELETE FROM {self.qualified(t.name)} WHERE {col} >= :start AND {col} < :end" + extra
         )
+        if self.dialect != "postgresql":
+            conn.execute(delete, params)
+            return
+        # The planner costs a BRIN bitmap scan as if a day's rows were scattered over the
+        # table (it ignores their physical order), so on large tables it picks a full scan:
+        # one day of 30 x 1M rows took 3.7-5.8 s that way, 0.7-0.9 s through the BRIN index
+        # (B-tree: 0.9-1.2 s). Sequential scans are disabled for this statement only.
+        previous = conn.exec_driver_sql(
+            "SELECT current_setting('enable_seqscan'), set_config('enable_seqscan', 'off', true)"
+        ).scalar_one()
+        conn.execute(delete, params)
+        conn.execute(sa.text("SELECT set_config('enable_seqscan', :v, true)"), {"v": previous})
 
     def insert_rows(self, conn: Connection, t: TableDef, rows: pa.Table) -> int:
         """Bulk-insert ``rows`` (cast to the table's schema) inside ``conn``'s transaction."""

@@ -327,3 +327,27 @@ def test_partition_index_is_brin_and_replaces_the_former_btree(pg_warehouse: War
             "GROUP BY 1 ORDER BY 1"
         ).fetchall()
     assert counts == [(D1, 20), (D2, 30)]
+
+
+@pytest.mark.postgres
+def test_delete_window_goes_through_the_brin_index(pg_warehouse: Warehouse) -> None:
+    """The planner would scan the whole table (it does for this small one; on large ones its
+    BRIN costing makes it do so too); delete_window uses the index and restores the setting."""
+    warehouse = pg_warehouse
+    warehouse.create_tables([WIDE])
+    d3 = D2 + timedelta(days=1)
+    warehouse.replace_partitions(
+        [
+            PartitionWrite(WIDE, D1, D2, wide_rows(50, D1)),
+            PartitionWrite(WIDE, D2, d3, wide_rows(50, D2, first_id=100)),
+        ]
+    )
+    with warehouse.begin() as conn:
+        warehouse.delete_window(conn, WIDE, D1, D2)
+        seq, idx = conn.exec_driver_sql(
+            "SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables "
+            f"WHERE schemaname = '{warehouse.schema}' AND relname = 'wide'"
+        ).one()
+        assert (seq, idx) == (0, 1)
+        assert conn.exec_driver_sql("SHOW enable_seqscan").scalar_one() == "on"
+    assert warehouse.count("wide") == 50
