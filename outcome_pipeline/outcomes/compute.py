@@ -8,10 +8,13 @@ the tables), and each result is checked against its TableDef. Nothing reads the 
 Work is split in time zones, because a contact starts a journey iff its customer had no
 contact starting in the W before it:
 
-- *main zone*, from one day before the first computed day to as_of: legs are deduplicated,
-  collapsed into contacts, identified, sequenced; journeys started on the computed days
-  (and their contacts up to as_of) come from here. The extra day lets the legs of a contact
-  begun the evening before find their root.
+- *main zone*, from the first computed day (``scope_start``) to as_of: legs are
+  deduplicated, collapsed into contacts, identified, sequenced; journeys started on the
+  computed days (and their contacts up to as_of) come from here.
+- *margin*, the day before the main zone: read so that the legs of a contact begun the
+  evening before find their root; only the chains that reach into the main zone are kept
+  (their contacts give those legs a customer and segment), the rest of the day is dropped
+  before any contact or identity work.
 - *context zone*, the W before the main zone: only first legs, reduced to each customer's
   latest start (for customers seen in the main zone), to tell whether the main zone's first
   contact of a customer is a repeat.
@@ -97,12 +100,14 @@ CONTEXT_SCHEMA = pa.schema(
 
 @dataclass(frozen=True)
 class Zones:
-    """Where the main zone starts (``margin_start``, and the first staged partition it needs,
-    ``margin_day``) and where the context zone before it starts (``context_start``)."""
+    """Where the main zone starts (``scope_start``), the margin day before it
+    (``margin_start``, and the first staged partition read, ``margin_day``) and the context
+    zone (``context_start`` to ``scope_start``)."""
 
     context_start: datetime
     margin_start: datetime
     margin_day: date
+    scope_start: datetime
 
 
 def zones(days: list[date], cfg: OutcomeConfig) -> Zones:
@@ -115,6 +120,7 @@ def zones(days: list[date], cfg: OutcomeConfig) -> Zones:
         context_start=datetime.fromtimestamp(context / _US, utc),
         margin_start=datetime.fromtimestamp(margin / _US, utc),
         margin_day=datetime.fromtimestamp(margin / _US, ZoneInfo(cfg.timezone)).date(),
+        scope_start=datetime.fromtimestamp(scope_start / _US, utc),
     )
 
 
@@ -139,12 +145,12 @@ def context_sql(source: str, z: Zones, partitions: tuple[date, date] | None = No
         )
 
     ctx = z.context_start.strftime("%Y-%m-%d %H:%M:%S+00")
-    margin = z.margin_start.strftime("%Y-%m-%d %H:%M:%S+00")
+    scope = z.scope_start.strftime("%Y-%m-%d %H:%M:%S+00")
     return f"""
 SELECT i.customer_id, i.customer_email, i.customer_phone, max(i.queued_at) AS last_queued_at
 FROM {source} AS i
 WHERE {within("i")}i.queued_at >= TIMESTAMPTZ '{ctx}'
-    AND i.queued_at < TIMESTAMPTZ '{margin}'
+    AND i.queued_at < TIMESTAMPTZ '{scope}'
     AND (
         nullif(trim(i.parent_interaction_id), '') IS NULL
         OR trim(i.parent_interaction_id) = i.interaction_id

@@ -30,7 +30,7 @@ QUALIFY row_number() OVER (
     ORDER BY updated_at DESC, partition_date DESC, source_file DESC, source_line DESC
 ) = 1;
 
-CREATE OR REPLACE TEMP VIEW legs AS
+CREATE OR REPLACE TEMP VIEW zone_legs_latest AS
 SELECT * EXCLUDE (updated_at, partition_date, source_file, source_line)
 FROM zone_legs()
 WHERE interaction_id NOT IN (SELECT interaction_id FROM leg_redelivered)
@@ -40,7 +40,7 @@ SELECT * FROM leg_redelivered;
 -- Transfer links whose parent leg is present; a leg whose parent is missing is a root.
 CREATE OR REPLACE TEMP TABLE leg_links AS
 SELECT interaction_id AS leg_id, parent_id
-FROM legs
+FROM zone_legs_latest
 WHERE parent_id IS NOT NULL
     AND parent_id <> interaction_id
     AND parent_id IN (SELECT interaction_id FROM zone_legs());
@@ -58,3 +58,23 @@ WITH RECURSIVE walk(leg_id, ancestor, depth) AS (
 SELECT leg_id, arg_max(ancestor, depth) AS root_id
 FROM walk
 GROUP BY leg_id;
+
+-- The legs contacts are built from: every leg from scope_start on, and of the margin day
+-- before it only the chains that reach into the scope (a contact begun the evening before
+-- whose transfer legs fall in the scope: its legs, whole, give those legs their contact,
+-- customer and segment). The rest of the margin day is neither a computed contact nor
+-- context (the context zone runs to scope_start), so it is dropped here, before the contact
+-- and identity work.
+CREATE OR REPLACE TEMP TABLE margin_chains AS
+SELECT DISTINCT r.root_id
+FROM leg_roots AS r
+JOIN zone_legs_latest AS l ON l.interaction_id = r.leg_id
+WHERE l.queued_us >= getvariable('scope_start_us');
+
+CREATE OR REPLACE TEMP VIEW legs AS
+SELECT * FROM zone_legs_latest
+WHERE queued_us >= getvariable('scope_start_us')
+    OR interaction_id IN (SELECT root_id FROM margin_chains)
+    OR interaction_id IN (
+        SELECT leg_id FROM leg_roots WHERE root_id IN (SELECT root_id FROM margin_chains)
+    );

@@ -1,4 +1,4 @@
--- Context: first legs (roots) queued in the W before margin_start. All a later contact needs of
+-- Context: first legs (roots) queued in the W before scope_start. All a later contact needs of
 -- them is whether one exists, so only each customer's latest start is kept, for customers
 -- with contacts in the main zone. (Not deduplicated: with an immutable queued_at a
 -- re-delivered leg changes no maximum.)

@@ -15,8 +15,9 @@ WHERE updated_at <= getvariable('as_of_ts')
     AND closed_at IS NOT NULL
     AND case_id IN (SELECT case_id FROM contacts);
 
--- Repeats: over the identified contacts of the main zone (narrow rows; contacts.rowid is
--- the integer key that joins the results back).
+-- Repeats: over the identified contacts from scope_start on (narrow rows; contacts.rowid is
+-- the integer key that joins the results back). Every contact before scope_start is in the
+-- context (context_last); the margin's contacts kept for their legs are not sequenced.
 CREATE OR REPLACE TEMP TABLE contact_seq AS
 WITH s AS (
     SELECT
@@ -26,7 +27,7 @@ WITH s AS (
         c.channel <> lag(c.channel) OVER w AS switched
     FROM contacts AS c
     LEFT JOIN context_last AS x USING (customer_key)
-    WHERE c.customer_key IS NOT NULL
+    WHERE c.customer_key IS NOT NULL AND c.started_us >= getvariable('scope_start_us')
     WINDOW w AS (PARTITION BY c.customer_key ORDER BY c.started_us, c.contact_id)
 )
 SELECT

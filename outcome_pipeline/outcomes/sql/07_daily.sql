@@ -12,7 +12,7 @@ SELECT
         AS handle_seconds,
     l.channel IN (SELECT channel FROM sync_channels) AS is_sync,
     l.interaction_id IN (SELECT parent_id FROM leg_links) AS transferred
-FROM legs AS l
+FROM zone_legs_latest AS l  -- from scope_start on, where `legs` is every leg (02_legs)
 JOIN days AS d ON local_day(l.queued_us) = d.day
 LEFT JOIN leg_roots AS r ON r.leg_id = l.interaction_id
 LEFT JOIN contact_facts AS f ON f.contact_id = coalesce(r.root_id, l.interaction_id)
