@@ -98,10 +98,19 @@ def expectation_for(rule: R.Rule, *, values_placeholder: bool = False) -> Expect
 def build_suite(
     name: str, rules: Sequence[R.Rule], *, values_placeholder: bool = False
 ) -> ExpectationSuite:
-    """An (unsaved) ExpectationSuite with one expectation per rule."""
+    """An (unsaved) ExpectationSuite with one expectation per rule.
+
+    Built through the constructor: ``add_expectation`` compares each new expectation with
+    every one already added (pydantic dumps, quadratic: 0.16 s for the 50 interaction rules,
+    ~0.35 s per day over the five tables, measured with GX 1.24); rule names are unique, so
+    there is nothing for that check to find.
+    """
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(name=name)
-    for rule in rules:
-        suite.add_expectation(expectation_for(rule, values_placeholder=values_placeholder))
-    return suite
+    names = [r.name for r in rules]
+    if len(set(names)) != len(names):
+        raise ValueError(f"suite {name}: duplicate rule names")
+    return gx.ExpectationSuite(
+        name=name,
+        expectations=[expectation_for(r, values_placeholder=values_placeholder) for r in rules],
+    )
