@@ -240,3 +240,26 @@ def test_references_resolve_once_the_interaction_is_staged(tmp_path: Path, wareh
         instance=dg.DagsterInstance.ephemeral(),
     )
     assert checks(after)["references_resolve"] is True
+
+
+def test_a_range_keeps_only_counts_of_each_staged_day() -> None:
+    """What a staging run keeps per day (for checks and metadata) holds none of the day's
+    rows: a zero-length slice would still pin the whole day's buffers."""
+    import dataclasses
+    from datetime import date
+
+    import pyarrow as pa
+
+    from outcome_pipeline.defs.ingest.assets import _counts_only
+    from outcome_pipeline.ingest.stage import StagedDay
+
+    staged = pa.table({"interaction_id": [f"i-{n:08d}" for n in range(100_000)]})
+    empty = staged.schema.empty_table()
+    day = StagedDay(
+        "interactions", date(2024, 3, 4), staged, empty, empty, [], 100_000, 0, 100_000, 0
+    )
+    kept = _counts_only(day)
+    assert kept.staged.num_rows == 0
+    assert kept.staged.schema == staged.schema
+    assert kept.staged.get_total_buffer_size() < 1_000
+    assert dataclasses.replace(kept, staged=staged) == day

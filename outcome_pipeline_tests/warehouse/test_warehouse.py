@@ -169,3 +169,23 @@ def test_ddl_is_applied_once_and_again_when_a_definition_changes(warehouse: Ware
     assert _comments(warehouse) == ["Events, described better."]
     recorded = warehouse.query(f"SELECT ddl_hash FROM {warehouse.qualified('_ddl_applied')}")
     assert recorded.num_rows == 2
+
+
+def test_insert_does_not_hold_the_arrow_rows_until_commit(warehouse: Warehouse) -> None:
+    """A long transaction (a staging range) must not keep every inserted day's Arrow buffers
+    alive until it commits: memory would grow with the range (DuckDB keeps a view registered
+    inside a transaction until it ends)."""
+    warehouse.create_tables([EVENTS])
+    day = date(2024, 1, 1)
+    ids = [f"event-{i:07d}-{'x' * 40}" for i in range(50_000)]
+    with warehouse.begin() as conn:
+        baseline = pa.total_allocated_bytes()
+        for _ in range(3):
+            table = rows(day, ids)
+            warehouse.insert_rows(conn, EVENTS, table)
+            del table
+        held = pa.total_allocated_bytes() - baseline
+    assert held < 1_000_000, f"{held} bytes of inserted Arrow rows still held in the transaction"
+    assert warehouse.query(f"SELECT count(*) AS n FROM {warehouse.qualified('events')}").column(
+        "n"
+    )[0].as_py() == 3 * len(ids)
