@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -182,7 +183,13 @@ def _compute_split(
         ):
             return compute_outcomes(inputs, days, as_of, cfg)
     journey_tables = ("journeys", "journey_contacts", "customer_outcomes")
-    con = duckdb.connect()
+    # The session compute_outcomes opens: its memory cap (OUTCOME_COMPUTE_MEMORY_LIMIT, as
+    # the asset passes it) and a private spill folder.
+    limit = c.engine_memory_limit(
+        os.environ.get("OUTCOME_COMPUTE_MEMORY_LIMIT", "").strip() or None
+    )
+    spill = tempfile.TemporaryDirectory(prefix="outcome_spill_")
+    con = duckdb.connect(config={"memory_limit": limit, "temp_directory": spill.name})
     try:
         out: dict[str, pa.Table] = {}
         with measure("identity + journeys", "pipeline", rows=rows):
@@ -200,6 +207,7 @@ def _compute_split(
         return {name: out[name] for name in OUTCOME_TABLES}
     finally:
         con.close()
+        spill.cleanup()
 
 
 _INPUTS = ("interactions", "customers", "cases", "subscription_events", "survey_responses")
