@@ -1,0 +1,146 @@
+"""One very large business day (e.g. 10M interactions) through the pipeline's functions.
+
+The main harness (``python -m benchmarks``) also runs the limit, the peer, Dagster and a cold
+process, which at 10M/day would take an hour and more memory than the machine has for all of
+them at once. This measures only what issue 6 asks of a 10M day: that it completes within the
+machine's memory and how the stages scale against a 1M day (the same stage split as the
+harness, ``pipeline_stages.run_day``), after one staged day of history.
+
+    .venv/bin/python -m benchmarks.big_day --interactions-per-day 10000000 \\
+        --workdir /tmp/big --memory-limit 8GB
+
+``--memory-limit`` sets ``OUTCOME_COMPUTE_MEMORY_LIMIT`` (the compute session's cap; past it
+DuckDB spills). The generator runs in this process first (its peak RSS is reported apart).
+Writes ``<out>/big_day_<n>.json`` and ``.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+from benchmarks import pipeline_stages as ps
+from benchmarks.measure import Recorder, RssSampler
+
+
+def _generate(landing: Path, first: date, per_day: int, seed: int, warmup_days: int) -> float:
+    from outcome_pipeline.generator import GeneratorConfig, generate
+    from outcome_pipeline.generator.config import SKEWED
+
+    t0 = time.perf_counter()
+    generate(
+        GeneratorConfig(
+            out_dir=landing,
+            start=first,
+            days=2,
+            interactions_per_day=per_day,
+            seed=seed,
+            warmup_days=warmup_days,
+            # One customer per 9 interactions a day up to here (the default caps at 1M, which
+            # at 10M/day would make every customer call ten times a day).
+            max_customers=max(1_000_000, per_day),
+            **SKEWED,
+        )
+    )
+    return time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks.big_day", description=__doc__)
+    p.add_argument("--interactions-per-day", type=int, default=10_000_000)
+    p.add_argument("--workdir", type=Path, required=True, help="landing and warehouse go here")
+    p.add_argument("--memory-limit", default="", help="OUTCOME_COMPUTE_MEMORY_LIMIT, e.g. 8GB")
+    p.add_argument("--start", type=date.fromisoformat, default=date(2024, 3, 5))
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--warmup-days", type=int, default=3, help="generator warm-up (simulated)")
+    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    args = p.parse_args(argv)
+    if args.memory_limit:
+        os.environ["OUTCOME_COMPUTE_MEMORY_LIMIT"] = args.memory_limit
+    work = args.workdir
+    work.mkdir(parents=True, exist_ok=True)
+    landing = work / "landing"
+    history, day = args.start, args.start + timedelta(days=1)
+    marker = work / "generated.json"
+    if not marker.exists():
+        seconds = _generate(
+            landing, history, args.interactions_per_day, args.seed, args.warmup_days
+        )
+        gen = {
+            "seconds": round(seconds, 1),
+            "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        }
+        marker.write_text(json.dumps(gen))
+    gen = json.loads(marker.read_text())
+    wh_file = work / "big.duckdb"
+    for suffix in ("", ".wal"):
+        Path(f"{wh_file}{suffix}").unlink(missing_ok=True)
+    url = f"duckdb:///{wh_file}"
+    t0 = time.perf_counter()
+    ps.stage_days(landing, url, "outcome", [history])
+    history_seconds = time.perf_counter() - t0
+    with RssSampler() as sampler:
+        rec = Recorder(sampler)
+        sampler.reset()
+        t0 = time.perf_counter()
+        result = ps.run_day(landing, url, "outcome", day, rec.stage, sampler.peak, sampler.reset)
+        total = time.perf_counter() - t0
+        peak = max(s.peak_rss_mib for s in rec.stages)
+    report = {
+        "interactions_per_day": args.interactions_per_day,
+        "day": day.isoformat(),
+        "memory_limit": os.environ.get("OUTCOME_COMPUTE_MEMORY_LIMIT", "") or "default (50%)",
+        "generation": gen,
+        "history_staged_seconds": round(history_seconds, 1),
+        "end_to_end_seconds": round(total, 2),
+        "peak_rss_mib": round(peak),
+        "validation_seconds": round(result.validation_seconds, 2),
+        "rows": result.rows,
+        "figures": result.figures,
+        "stages": [s.as_dict() for s in rec.stages],
+    }
+    args.out.mkdir(parents=True, exist_ok=True)
+    stem = args.out / f"big_day_{args.interactions_per_day // 1_000_000}m"
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=1, default=str))
+    stem.with_suffix(".md").write_text(_markdown(report))
+    print(_markdown(report))
+    return 0
+
+
+def _markdown(r: dict) -> str:
+    lines = [
+        f"# One day of {r['interactions_per_day']:,} interactions (day {r['day']})",
+        "",
+        "- " + ", ".join(f"{k} {v}" for k, v in ps.library_versions().items()),
+        f"- compute memory cap: {r['memory_limit']}; generation {r['generation']['seconds']} s "
+        f"(peak RSS {r['generation']['peak_rss_mib']:,} MiB, in the same process before)",
+        f"- day staged: {r['rows'].get('interactions_staged', 0):,} interactions, "
+        f"{r['rows'].get('window_interactions', 0):,} in the journeys' input window",
+        f"- end to end (functions): {r['end_to_end_seconds']} s, "
+        f"peak RSS {r['peak_rss_mib']:,} MiB",
+        "",
+        "| stage | seconds | rows | rows/s | peak RSS MiB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for s in r["stages"]:
+        rate = f"{s['rows'] / s['seconds']:,.0f}" if s["rows"] and s["seconds"] else "–"
+        lines.append(
+            f"| {s['name']} | {s['seconds']:.2f} | {s['rows']:,} | {rate} "
+            f"| {s['peak_rss_mib']:,.0f} |"
+        )
+    lines += [
+        f"| validation (inside read) | {r['validation_seconds']:.2f} | | | |",
+        "",
+        "Figures: " + ", ".join(f"{k} {v:,}" for k, v in r["figures"].items()),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
