@@ -28,6 +28,7 @@ from pathlib import Path
 
 from benchmarks import pipeline_stages as ps
 from benchmarks.measure import Recorder, RssSampler
+from benchmarks.run import machine
 
 
 def _generate(landing: Path, first: date, per_day: int, seed: int, warmup_days: int) -> float:
@@ -104,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "interactions_per_day": args.interactions_per_day,
         "day": day.isoformat(),
+        "machine": machine(),
         "memory_limit": os.environ.get("OUTCOME_COMPUTE_MEMORY_LIMIT", "") or "default (50%)",
         "generation": gen,
         "history_staged_seconds": round(history_seconds, 1),
@@ -123,10 +125,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _markdown(r: dict) -> str:
+    m = r["machine"]
     lines = [
         f"# One day of {r['interactions_per_day']:,} interactions (day {r['day']})",
         "",
-        "- " + ", ".join(f"{k} {v}" for k, v in ps.library_versions().items()),
+        f"- machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['os']}; "
+        f"Python {m['python']}; run {m['date']}",
+        "- " + ", ".join(f"{k} {v}" for k, v in m["libraries"].items()),
         f"- compute memory cap: {r['memory_limit']}; generation {r['generation']['seconds']} s "
         f"(peak RSS {r['generation']['peak_rss_mib']:,} MiB, in a child process)",
         f"- day staged: {r['rows'].get('interactions_staged', 0):,} interactions, "
