@@ -83,3 +83,21 @@ def test_report_files(report) -> None:
     assert "All figures agree" in text and "| validation |" in text
     png = Path(out / "tiny.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_big_day_reports_every_stage(tmp_path: Path) -> None:
+    """``benchmarks.big_day`` (the 10M-day run) at a tiny scale: generation in a child
+    process, every stage timed with its peak RSS, the figures of the day in the report."""
+    from benchmarks import big_day
+
+    out = tmp_path / "out"
+    argv = ["--interactions-per-day", "2000", "--workdir", str(tmp_path / "w"), "--out", str(out)]
+    assert big_day.main(argv) == 0
+    report = json.loads((out / "big_day_2k.json").read_text())
+    names = [s["name"] for s in report["stages"]]
+    assert names == [n for n in STAGES if n != "validation"]
+    assert all(s["seconds"] > 0 and s["peak_rss_mib"] > 0 for s in report["stages"])
+    assert report["generation"]["peak_rss_mib"] > 0
+    assert report["rows"]["interactions_staged"] > 0
+    assert report["figures"]["contacts"] > 0
+    assert "| identity + journeys |" in (out / "big_day_2k.md").read_text()
