@@ -32,23 +32,18 @@ from benchmarks.run import machine
 
 
 def _generate(landing: Path, first: date, per_day: int, seed: int, warmup_days: int) -> float:
-    from outcome_pipeline.generator import GeneratorConfig, generate
-    from outcome_pipeline.generator.config import SKEWED
-
     t0 = time.perf_counter()
-    generate(
-        GeneratorConfig(
-            out_dir=landing,
-            start=first,
-            days=2,
-            interactions_per_day=per_day,
-            seed=seed,
-            warmup_days=warmup_days,
-            # One customer per 9 interactions a day up to here (the default caps at 1M, which
-            # at 10M/day would make every customer call ten times a day).
-            max_customers=max(1_000_000, per_day),
-            **SKEWED,
-        )
+    ps.generate_feeds(
+        landing,
+        first,
+        2,
+        per_day,
+        seed,
+        True,
+        warmup_days=warmup_days,
+        # One customer per 9 interactions a day up to here (the default caps at 1M, which at
+        # 10M/day would make every customer call ten times a day).
+        max_customers=max(1_000_000, per_day),
     )
     return time.perf_counter() - t0
 
@@ -97,7 +92,6 @@ def main(argv: list[str] | None = None) -> int:
     history_seconds = time.perf_counter() - t0
     with RssSampler() as sampler:
         rec = Recorder(sampler)
-        sampler.reset()
         t0 = time.perf_counter()
         result = ps.run_day(landing, url, "outcome", day, rec.stage, sampler.peak, sampler.reset)
         total = time.perf_counter() - t0

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -49,9 +48,10 @@ FEEDS = {
 
 
 def generate_feeds(
-    out: Path, start: date, days: int, per_day: int, seed: int, skewed: bool
+    out: Path, start: date, days: int, per_day: int, seed: int, skewed: bool, **overrides: Any
 ) -> dict[str, Any]:
-    """Write the landing feeds; returns the manifest's config and per-table row counts."""
+    """Write the landing feeds; returns the manifest's config and per-table row counts.
+    ``overrides``: further ``GeneratorConfig`` fields (e.g. ``warmup_days``)."""
     from outcome_pipeline.generator import GeneratorConfig, generate
     from outcome_pipeline.generator.config import SKEWED
 
@@ -62,6 +62,7 @@ def generate_feeds(
         interactions_per_day=per_day,
         seed=seed,
         **(SKEWED if skewed else {}),
+        **overrides,
     )
     report = generate(cfg)
     return {"config": report.config, "skew": SKEWED if skewed else "default"}
@@ -166,13 +167,14 @@ def _compute_split(
 ) -> dict[str, pa.Table]:
     """compute_outcomes in two timed halves (same SQL, same order), or whole as a fallback."""
     from outcome_pipeline.outcomes import OUTCOME_TABLES, compute_outcomes
+    from outcome_pipeline.settings import Settings
 
+    limit = Settings.from_env().compute_memory_limit
     try:
-        import duckdb
-
         from outcome_pipeline.outcomes import compute as c
 
         steps, prepare, select = c._STEPS, c._prepare, c._select
+        session = c.engine_session
         sql_dir = c.SQL_DIR
         daily_step = "07_daily"
         if daily_step not in steps:
@@ -181,16 +183,10 @@ def _compute_split(
         with measure(
             "identity + journeys", "pipeline", rows=rows, note="compute_outcomes whole (no split)"
         ):
-            return compute_outcomes(inputs, days, as_of, cfg)
+            return compute_outcomes(inputs, days, as_of, cfg, memory_limit=limit)
     journey_tables = ("journeys", "journey_contacts", "customer_outcomes")
-    # The session compute_outcomes opens: its memory cap (OUTCOME_COMPUTE_MEMORY_LIMIT, as
-    # the asset passes it) and a private spill folder.
-    limit = c.engine_memory_limit(
-        os.environ.get("OUTCOME_COMPUTE_MEMORY_LIMIT", "").strip() or None
-    )
-    spill = tempfile.TemporaryDirectory(prefix="outcome_spill_")
-    con = duckdb.connect(config={"memory_limit": limit, "temp_directory": spill.name})
-    try:
+    # The session compute_outcomes opens, with the memory cap the asset passes it.
+    with session(limit) as con:
         out: dict[str, pa.Table] = {}
         with measure("identity + journeys", "pipeline", rows=rows):
             prepare(con, inputs, days, as_of, cfg)
@@ -205,9 +201,6 @@ def _compute_split(
                 if name not in out:
                     out[name] = select(con, table)
         return {name: out[name] for name in OUTCOME_TABLES}
-    finally:
-        con.close()
-        spill.cleanup()
 
 
 _INPUTS = ("interactions", "customers", "cases", "subscription_events", "survey_responses")

@@ -30,6 +30,8 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -330,14 +332,22 @@ def compute_outcomes(
     days = sorted(set(days))
     if not days:
         return {name: t.arrow_schema.empty_table() for name, t in OUTCOME_TABLES.items()}
+    with engine_session(memory_limit) as con:
+        _prepare(con, inputs, days, as_of, cfg)
+        for step in _STEPS:
+            con.execute((SQL_DIR / f"{step}.sql").read_text())
+        return {name: _select(con, table) for name, table in OUTCOME_TABLES.items()}
+
+
+@contextmanager
+def engine_session(memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The in-memory DuckDB session the steps run in: capped at :func:`engine_memory_limit`,
+    spilling to a private temporary folder that is removed with the session."""
     limit = engine_memory_limit(memory_limit)
     with tempfile.TemporaryDirectory(prefix="outcome_spill_") as spill:
         con = duckdb.connect(config={"memory_limit": limit, "temp_directory": spill})
         try:
-            _prepare(con, inputs, days, as_of, cfg)
-            for step in _STEPS:
-                con.execute((SQL_DIR / f"{step}.sql").read_text())
-            return {name: _select(con, table) for name, table in OUTCOME_TABLES.items()}
+            yield con
         finally:
             con.close()
 

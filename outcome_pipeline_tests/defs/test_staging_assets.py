@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
+import pyarrow as pa
 import pytest
 
-from outcome_pipeline.defs.ingest.assets import staging_assets
+from outcome_pipeline.defs.ingest.assets import _counts_only, staging_assets
 from outcome_pipeline.defs.partitions import daily_partitions
 from outcome_pipeline.defs.resources import (
     LandingResource,
     ValidationResource,
     WarehouseResource,
 )
+from outcome_pipeline.ingest.stage import StagedDay
 from outcome_pipeline.warehouse import Warehouse
 from outcome_pipeline_tests.ingest.test_readers import RECORDS, write_csv, write_jsonl
 
@@ -245,14 +249,6 @@ def test_references_resolve_once_the_interaction_is_staged(tmp_path: Path, wareh
 def test_a_range_keeps_only_counts_of_each_staged_day() -> None:
     """What a staging run keeps per day (for checks and metadata) holds none of the day's
     rows: a zero-length slice would still pin the whole day's buffers."""
-    import dataclasses
-    from datetime import date
-
-    import pyarrow as pa
-
-    from outcome_pipeline.defs.ingest.assets import _counts_only
-    from outcome_pipeline.ingest.stage import StagedDay
-
     staged = pa.table({"interaction_id": [f"i-{n:08d}" for n in range(100_000)]})
     empty = staged.schema.empty_table()
     day = StagedDay(
