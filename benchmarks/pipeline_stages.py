@@ -11,7 +11,10 @@ Stages of one business day, mirroring what the Dagster assets do for a one-day r
   vectorised pre-checks, GX confirming), timed by wrapping it;
 - ``warehouse write (staging)``: delete + insert of the day's staging, quarantine and audit
   rows, one transaction (as ``defs/ingest/assets.py``);
-- ``warehouse read (inputs)``: the staged window the outcome asset reads (``read_inputs``);
+- ``warehouse read (inputs)``: what the outcome asset reads before computing
+  (``outcome_inputs``): from a DuckDB warehouse nothing is copied out (the engine session
+  attaches the file and scans it in place, inside ``identity + journeys``); from PostgreSQL
+  the staged window as Arrow (``read_inputs``);
 - ``identity + journeys`` and ``daily tables``: ``compute_outcomes`` in two halves (CRM/legs/
   contacts/journeys/links steps and the journey-grain selects; then the daily step and the
   daily selects). If the private steps of ``compute.py`` change, the split falls back to
@@ -219,9 +222,16 @@ def run_day(
     from outcome_pipeline.defs.outcomes.assets import (
         end_of_business_day,
         latest_staged_day,
-        read_inputs,
+        outcome_inputs,
     )
-    from outcome_pipeline.outcomes import OUTCOME_TABLES, OutcomeConfig, input_window, zones
+    from outcome_pipeline.outcomes import (
+        OUTCOME_TABLES,
+        AttachedInputs,
+        OutcomeConfig,
+        input_selects,
+        input_window,
+        zones,
+    )
     from outcome_pipeline.validation.collector import DayValidations
     from outcome_pipeline.warehouse import Warehouse
 
@@ -249,12 +259,22 @@ def run_day(
             latest = latest_staged_day(wh) or day
             as_of = end_of_business_day(max(latest, day), TIMEZONE)
             window = input_window(day, day, as_of, cfg)
-            outcome_inputs = read_inputs(wh, window, zones([day], cfg))
-            rd.rows = sum(t.num_rows for t in (getattr(outcome_inputs, n) for n in _INPUTS))
-        rows["window_interactions"] = outcome_inputs.interactions.num_rows
-        tables = _compute_split(
-            outcome_inputs, [day], as_of, cfg, measure, rows["window_interactions"]
-        )
+            inputs = outcome_inputs(wh, window, zones([day], cfg))
+        # Rows of the window (untimed): counted in the warehouse when read in place.
+        counts = {
+            name: (
+                wh.count_select(sql)
+                if isinstance(inputs, AttachedInputs)
+                else getattr(inputs, name).num_rows
+            )
+            for name, sql in input_selects(wh.qualified, window, zones([day], cfg)).items()
+            if name in _INPUTS
+        }
+        rd.rows = sum(counts.values())
+        if isinstance(inputs, AttachedInputs):
+            rd.note = "DuckDB file attached to the engine session: scanned in place, not copied"
+        rows["window_interactions"] = counts["interactions"]
+        tables = _compute_split(inputs, [day], as_of, cfg, measure, rows["window_interactions"])
         out_rows = sum(t.num_rows for t in tables.values())
         with (
             measure("warehouse write (outcomes)", "pipeline", rows=out_rows),

@@ -6,12 +6,15 @@ table and column live in the TableDefs (``tables.py``); identity rules in ``iden
 """
 
 from outcome_pipeline.outcomes.compute import (
+    ATTACHED,
     CONTEXT_SCHEMA,
+    AttachedInputs,
     OutcomeInputs,
     Zones,
     compute_outcomes,
     context_sql,
     input_schema,
+    input_selects,
     zones,
 )
 from outcome_pipeline.outcomes.config import (
@@ -24,11 +27,13 @@ from outcome_pipeline.outcomes.config import (
 from outcome_pipeline.outcomes.tables import LIFETIME_VIEW_SQL, OUTCOME_TABLES, RATES
 
 __all__ = [
+    "ATTACHED",
     "CONTEXT_SCHEMA",
     "HISTORY_INPUTS",
     "LIFETIME_VIEW_SQL",
     "OUTCOME_TABLES",
     "RATES",
+    "AttachedInputs",
     "InputWindow",
     "OutcomeConfig",
     "OutcomeInputs",
@@ -36,6 +41,7 @@ __all__ = [
     "compute_outcomes",
     "context_sql",
     "input_schema",
+    "input_selects",
     "input_window",
     "pseudonym_key_from_env",
     "zones",

@@ -9,10 +9,10 @@
 from outcome_pipeline.serving.publish import (
     PublishedCopy,
     default_copy_path,
-    duckdb_file,
     publish_duckdb_copy,
 )
 from outcome_pipeline.serving.views import bi_view_sql, create_bi_views, views_version
+from outcome_pipeline.warehouse.warehouse import duckdb_file
 
 __all__ = [
     "PublishedCopy",

@@ -47,14 +47,6 @@ def default_copy_path(warehouse_file: Path) -> Path:
     return warehouse_file.with_name(f"{warehouse_file.stem}_bi{warehouse_file.suffix}")
 
 
-def duckdb_file(url: str) -> Path | None:
-    """The file of a ``duckdb:///path`` URL; None for another database or in-memory DuckDB."""
-    u = sa.make_url(url)
-    if u.get_backend_name() != "duckdb" or u.database in (None, "", ":memory:"):
-        return None
-    return Path(u.database)
-
-
 def _row_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
     tables = con.execute(
         "SELECT table_name FROM information_schema.tables "

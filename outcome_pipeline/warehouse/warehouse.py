@@ -255,6 +255,14 @@ def _pg_binary_rows(rows: pa.Table) -> pa.Buffer:
     return joined.buffers()[2][int(offsets[0]) : int(offsets[-1])]
 
 
+def duckdb_file(url: str) -> Path | None:
+    """The file of a ``duckdb:///path`` URL; None for another database or in-memory DuckDB."""
+    u = sa.make_url(url)
+    if u.get_backend_name() != "duckdb" or u.database in (None, "", ":memory:"):
+        return None
+    return Path(u.database)
+
+
 class Warehouse:
     """Warehouse access for the pipeline (no Dagster here; the resource wraps this)."""
 
@@ -288,6 +296,11 @@ class Warehouse:
         """One transaction: commits on success, rolls back on any exception."""
         with self.engine.begin() as conn:
             yield conn
+
+    @property
+    def duckdb_path(self) -> Path | None:
+        """The file of a DuckDB warehouse; None for PostgreSQL or an in-memory DuckDB."""
+        return duckdb_file(self.url.render_as_string(hide_password=False))
 
     def qualified(self, table: str) -> str:
         return f"{_q(self.schema)}.{_q(table)}"
@@ -504,6 +517,13 @@ class Warehouse:
             rows = result.fetchall()
         columns = list(zip(*rows, strict=True)) if rows else [[] for _ in names]
         return pa.table({n: pa.array(list(col)) for n, col in zip(names, columns, strict=True)})
+
+    def count_select(self, select_sql: str) -> int:
+        """Rows a trusted SELECT returns (counted in the warehouse)."""
+        with self.engine.connect() as conn:
+            return int(
+                conn.execute(sa.text(f"SELECT count(*) FROM ({select_sql}) AS s")).scalar_one()
+            )
 
     def count(self, name: str, where: str = "", params: dict | None = None) -> int:
         sql = f"SELECT count(*) FROM {self.qualified(name)}{(' WHERE ' + where) if where else ''}"

@@ -19,17 +19,19 @@ from outcome_pipeline.defs.metadata import column_schema
 from outcome_pipeline.defs.partitions import daily_partitions, window_days
 from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
 from outcome_pipeline.outcomes import (
+    ATTACHED,
     CONTEXT_SCHEMA,
     LIFETIME_VIEW_SQL,
     OUTCOME_TABLES,
     RATES,
+    AttachedInputs,
     InputWindow,
     OutcomeConfig,
     OutcomeInputs,
     Zones,
     compute_outcomes,
-    context_sql,
     input_schema,
+    input_selects,
     input_window,
     zones,
 )
@@ -73,41 +75,23 @@ def split_at_as_of(days: list[date], as_of_day: date | None) -> tuple[list[date]
 
 
 def read_inputs(wh: Warehouse, window: InputWindow, z: Zones) -> OutcomeInputs:
-    """The staged rows ``compute_outcomes`` needs for ``window``, and no more.
+    """The staged rows ``compute_outcomes`` needs for ``window`` (``input_selects``), read
+    out of the warehouse as Arrow; the context zone is reduced where the rows are."""
+    selects = input_selects(wh.qualified, window, z)
+    tables = {name: wh.read_arrow(selects[name], input_schema(name)) for name in CONTRACTS}
+    return OutcomeInputs(**tables, context=wh.read_arrow(selects["context"], CONTEXT_SCHEMA))
 
-    - interactions: full rows of the main zone only (partitions from ``z.margin_day``); the
-      context zone before it (W days) is reduced in the warehouse to each identifier triple's
-      latest start (``context_sql``), so a night reads ~2 days of rows, not W + 2;
-    - survey responses: the window's partitions;
-    - customers, subscription events: every partition up to the window's end (histories);
-    - cases: only versions of cases the main zone's interactions refer to (the filter runs
-      in the warehouse; a year of case history is not read every night).
-    """
-    stg_interactions = wh.qualified(STAGING_TABLES["interactions"].name)
-    main = f"DATE '{z.margin_day.isoformat()}' AND DATE '{window.end.isoformat()}'"
-    out: dict[str, pa.Table] = {}
-    for name in CONTRACTS:
-        table = STAGING_TABLES[name]
-        first, last = window.for_input(name)
-        if name == "interactions":
-            first = z.margin_day
-        schema = input_schema(name)
-        cols = ", ".join(f'"{c}"' for c in schema.names)
-        where = f"partition_date <= DATE '{last.isoformat()}'"
-        if first is not None:
-            where += f" AND partition_date >= DATE '{first.isoformat()}'"
-        if name == "cases":
-            where += (
-                f" AND case_id IN (SELECT trim(case_id) FROM {stg_interactions}"
-                f" WHERE partition_date BETWEEN {main} AND case_id IS NOT NULL)"
-            )
-        out[name] = wh.read_arrow(
-            f"SELECT {cols} FROM {wh.qualified(table.name)} WHERE {where}", schema
-        )
-    context = wh.read_arrow(
-        context_sql(stg_interactions, z, (window.start, window.end)), CONTEXT_SCHEMA
+
+def outcome_inputs(wh: Warehouse, window: InputWindow, z: Zones) -> OutcomeInputs | AttachedInputs:
+    """What the outcome computation reads: a DuckDB warehouse file is attached to the engine
+    session and read in place (no copy into Python, scans under the session's memory cap);
+    any other warehouse (PostgreSQL) hands its rows over as Arrow (``read_inputs``)."""
+    path = wh.duckdb_path
+    if path is None:
+        return read_inputs(wh, window, z)
+    return AttachedInputs(
+        str(path), input_selects(lambda t: f"{ATTACHED}.{wh.qualified(t)}", window, z)
     )
-    return OutcomeInputs(**out, context=context)
 
 
 SUMMARY_RATES = (
@@ -201,7 +185,7 @@ def outcome_tables(
                 f"as_of {as_of.isoformat()}; reading interactions {window.start}..{window.end}"
             )
             tables = compute_outcomes(
-                read_inputs(wh, window, zones(days, cfg)),
+                outcome_inputs(wh, window, zones(days, cfg)),
                 days,
                 as_of,
                 cfg,
