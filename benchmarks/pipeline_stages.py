@@ -176,9 +176,8 @@ def _compute_split(
     try:
         from outcome_pipeline.outcomes import compute as c
 
-        steps, prepare, select = c._STEPS, c._prepare, c._select
+        steps, prepare, select, run_step = c._STEPS, c._prepare, c._select, c._run_step
         session = c.engine_session
-        sql_dir = c.SQL_DIR
         daily_step = "07_daily"
         if daily_step not in steps:
             raise AttributeError(daily_step)
@@ -195,11 +194,11 @@ def _compute_split(
             prepare(con, inputs, days, as_of, cfg)
             for step in steps:
                 if step != daily_step:
-                    con.execute((sql_dir / f"{step}.sql").read_text())
+                    run_step(con, step, inputs)
             for name in journey_tables:
                 out[name] = select(con, OUTCOME_TABLES[name])
         with measure("daily tables", "pipeline", rows=rows):
-            con.execute((sql_dir / f"{daily_step}.sql").read_text())
+            run_step(con, daily_step, inputs)
             for name, table in OUTCOME_TABLES.items():
                 if name not in out:
                     out[name] = select(con, table)

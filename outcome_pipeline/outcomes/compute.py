@@ -409,6 +409,15 @@ def _select(con: duckdb.DuckDBPyConnection, table: TableDef) -> pa.Table:
     return result.cast(table.arrow_schema)
 
 
+def _run_step(
+    con: duckdb.DuckDBPyConnection, step: str, inputs: OutcomeInputs | AttachedInputs
+) -> None:
+    con.execute((SQL_DIR / f"{step}.sql").read_text())
+    if step == "01_crm" and isinstance(inputs, AttachedInputs):
+        # The customer history copied into the session (_MATERIALISED) is read by 01 only.
+        con.execute("DROP TABLE in_customers")
+
+
 def compute_outcomes(
     inputs: OutcomeInputs | AttachedInputs,
     days: list[date],
@@ -434,7 +443,7 @@ def compute_outcomes(
     with engine_session(memory_limit) as con:
         _prepare(con, inputs, days, as_of, cfg)
         for step in _STEPS:
-            con.execute((SQL_DIR / f"{step}.sql").read_text())
+            _run_step(con, step, inputs)
         return {name: _select(con, table) for name, table in OUTCOME_TABLES.items()}
 
 

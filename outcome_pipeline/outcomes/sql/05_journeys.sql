@@ -153,3 +153,11 @@ DROP TABLE contact_seq;
 DROP TABLE contact_journey;
 DROP TABLE case_closures;
 DROP TABLE contacts;  -- contact_facts carries every column of it
+-- The CRM lookups and the context are read by no step after this one (identity is resolved
+-- in 03/04, CRM versions attached above).
+DROP TABLE crm_first;
+DROP TABLE crm_history;
+DROP TABLE crm_ids;
+DROP TABLE crm_by_email;
+DROP TABLE crm_by_phone;
+DROP TABLE context_last;

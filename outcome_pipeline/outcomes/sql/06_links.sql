@@ -100,3 +100,10 @@ FROM journey_facts AS j
 JOIN days AS d ON d.day = j.partition_date
 LEFT JOIN journey_surveys AS s USING (journey_id)
 LEFT JOIN journey_churn AS c USING (journey_id);
+
+-- Intermediates no later step reads: freed now, not at the end of the run (peak memory);
+-- journeys_out carries what the selects need of them.
+DROP TABLE journey_facts;
+DROP TABLE journey_surveys;
+DROP TABLE journey_churn;
+DROP TABLE surveys;
