@@ -257,8 +257,8 @@ def run_day(
             wh.create_tables(list(OUTCOME_TABLES.values()))  # as the asset does, every run
             latest = latest_staged_day(wh) or day
             as_of = end_of_business_day(max(latest, day), TIMEZONE)
-            window = input_window(day, day, as_of, cfg)
-            inputs = outcome_inputs(wh, window, zones([day], cfg))
+            window, z = input_window(day, day, as_of, cfg), zones([day], cfg)
+            inputs = outcome_inputs(wh, window, z)
         # Rows of the window (untimed): counted in the warehouse when read in place.
         counts = {
             name: (
@@ -266,7 +266,7 @@ def run_day(
                 if isinstance(inputs, AttachedInputs)
                 else getattr(inputs, name).num_rows
             )
-            for name, sql in input_selects(wh.qualified, window, zones([day], cfg)).items()
+            for name, sql in input_selects(wh.qualified, window, z).items()
             if name in _INPUTS
         }
         rd.rows = sum(counts.values())

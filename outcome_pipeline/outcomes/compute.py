@@ -90,10 +90,11 @@ class OutcomeInputs:
 FEEDS = ("interactions", "customers", "cases", "subscription_events", "survey_responses")
 # The schema alias a DuckDB warehouse file is attached under in the engine session.
 ATTACHED = "wh"
-# Inputs copied into the session once instead of scanned in place at every reference:
-# 01_crm reads the customer history three times (measured at 1M interactions/day: 1.5-2 s
-# less per run; the interactions, read as views, gain nothing from a copy but its memory).
-_MATERIALISED = ("customers",)
+# Inputs copied into the session once instead of scanned in place at every reference, and
+# the last step that reads each (the copy is dropped after it): 01_crm reads the customer
+# history three times (measured at 1M interactions/day: 1.5-2 s less per run; the
+# interactions, read as views, gain nothing from a copy but its memory).
+_MATERIALISED = {"customers": "01_crm"}
 
 
 @dataclass(frozen=True)
@@ -413,9 +414,10 @@ def _run_step(
     con: duckdb.DuckDBPyConnection, step: str, inputs: OutcomeInputs | AttachedInputs
 ) -> None:
     con.execute((SQL_DIR / f"{step}.sql").read_text())
-    if step == "01_crm" and isinstance(inputs, AttachedInputs):
-        # The customer history copied into the session (_MATERIALISED) is read by 01 only.
-        con.execute("DROP TABLE in_customers")
+    if isinstance(inputs, AttachedInputs):
+        for name, last_reader in _MATERIALISED.items():
+            if step == last_reader:
+                con.execute(f"DROP TABLE in_{name}")
 
 
 def compute_outcomes(

@@ -255,7 +255,7 @@ def _pg_binary_rows(rows: pa.Table) -> pa.Buffer:
     return joined.buffers()[2][int(offsets[0]) : int(offsets[-1])]
 
 
-def duckdb_file(url: str) -> Path | None:
+def duckdb_file(url: str | sa.URL) -> Path | None:
     """The file of a ``duckdb:///path`` URL; None for another database or in-memory DuckDB."""
     u = sa.make_url(url)
     if u.get_backend_name() != "duckdb" or u.database in (None, "", ":memory:"):
@@ -300,7 +300,7 @@ class Warehouse:
     @property
     def duckdb_path(self) -> Path | None:
         """The file of a DuckDB warehouse; None for PostgreSQL or an in-memory DuckDB."""
-        return duckdb_file(self.url.render_as_string(hide_password=False))
+        return duckdb_file(self.url)
 
     def qualified(self, table: str) -> str:
         return f"{_q(self.schema)}.{_q(table)}"
