@@ -1,9 +1,20 @@
--- Legs of the computed days (outputs), the day x dimension spine, and day maturity.
+-- Legs of the computed days aggregated (outputs), the day x dimension spine, day maturity.
 
-CREATE OR REPLACE TEMP TABLE leg_facts AS
+-- The legs of the computed days (outputs), with what the daily tables read of each. A view:
+-- the legs are read once, by leg_daily below. A materialised copy of every leg (~1M rows a
+-- day) was the session's largest table and failed under a tight memory cap (DuckDB cannot
+-- spill a table while it is being created).
+CREATE OR REPLACE TEMP VIEW leg_facts AS
 SELECT
     d.day,
-    l.*,
+    l.channel,
+    l.direction,
+    l.agent_id,
+    l.abandoned,
+    l.queued_us,
+    l.answered_us,
+    l.first_response_us,
+    l.ended_us,
     coalesce(l.queue, 'unassigned') AS queue_d,
     coalesce(l.team, 'unassigned') AS team_d,
     coalesce(f.segment, 'unknown') AS segment,
@@ -18,11 +29,47 @@ LEFT JOIN leg_roots AS r ON r.leg_id = l.interaction_id
 LEFT JOIN contact_facts AS f ON f.contact_id = coalesce(r.root_id, l.interaction_id)
 WHERE l.queued_us >= getvariable('scope_start_us');
 
+-- Every leg aggregate of the daily tables in one pass over the legs, at two grains:
+-- by_queue (day x channel x queue x team x segment: daily_outputs and the spine) and
+-- by_agent (day x team x agent: the handled side of daily_output_vs_outcome).
+CREATE OR REPLACE TEMP TABLE leg_daily AS
+SELECT
+    day, channel, queue_d AS queue, team_d AS team, segment, agent_id,
+    grouping(channel) = 0 AS by_queue,
+    count(*) FILTER (WHERE direction = 'inbound') AS offered,
+    count(*) FILTER (WHERE handled) AS handled,
+    count(*) FILTER (WHERE direction = 'inbound' AND abandoned) AS abandoned,
+    count(*) FILTER (
+        WHERE direction = 'inbound' AND is_sync AND handled
+            AND answered_us - queued_us <= getvariable('sl_seconds') * 1000000
+    ) AS sl_answered,
+    count(*) FILTER (
+        WHERE direction = 'inbound' AND is_sync
+            AND NOT (abandoned AND ended_us - queued_us < getvariable('short_abandon_seconds') * 1000000)
+    ) AS sl_offered,
+    count(*) FILTER (WHERE direction = 'inbound' AND is_sync AND handled) AS asa_answered,
+    -- Integer sums, divided once: a sum of DOUBLEs depends on the threads' order.
+    sum(answered_us - queued_us)
+        FILTER (WHERE direction = 'inbound' AND is_sync AND handled) / 1000000 AS asa_wait,
+    sum(handle_seconds) FILTER (WHERE handled) AS handle_seconds_sum,
+    count(*) FILTER (WHERE handled AND transferred) AS transferred,
+    count(*) FILTER (
+        WHERE direction = 'inbound' AND NOT is_sync AND first_response_us IS NOT NULL
+    ) AS frt_responses,
+    sum(first_response_us - queued_us) FILTER (
+        WHERE direction = 'inbound' AND NOT is_sync AND first_response_us IS NOT NULL
+    ) / 1000000 AS frt_sum,
+    median((first_response_us - queued_us) / 1e6) FILTER (
+        WHERE direction = 'inbound' AND NOT is_sync AND first_response_us IS NOT NULL
+    ) AS frt_median
+FROM leg_facts
+GROUP BY GROUPING SETS ((day, channel, queue_d, team_d, segment), (day, team_d, agent_id));
+
 -- The spine depends only on the day's own legs and the fixed lists, so computing a range
 -- of days gives the same rows as computing each day alone.
 CREATE OR REPLACE TEMP TABLE spine AS
 WITH pairs AS (
-    SELECT DISTINCT day, queue_d AS queue, team_d AS team FROM leg_facts
+    SELECT DISTINCT day, queue, team FROM leg_daily WHERE by_queue
     UNION
     SELECT day, 'unassigned', 'unassigned' FROM days
 )

@@ -1,10 +1,7 @@
 WITH handled AS (
-    SELECT day, team_d AS team, agent_id,
-        count(*) AS contacts_handled,
-        sum(handle_seconds) AS handle_seconds_sum
-    FROM leg_facts
-    WHERE handled AND agent_id IS NOT NULL
-    GROUP BY ALL
+    SELECT day, team, agent_id, handled AS contacts_handled, handle_seconds_sum
+    FROM leg_daily
+    WHERE NOT by_queue AND agent_id IS NOT NULL AND handled > 0
 ),
 claims AS (
     SELECT f.start_day AS day, f.agent_team AS team, f.agent_id,

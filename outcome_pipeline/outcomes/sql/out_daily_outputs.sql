@@ -1,35 +1,4 @@
-WITH agg AS (
-    SELECT
-        day, channel, queue_d AS queue, team_d AS team, segment,
-        count(*) FILTER (WHERE direction = 'inbound') AS offered,
-        count(*) FILTER (WHERE handled) AS handled,
-        count(*) FILTER (WHERE direction = 'inbound' AND abandoned) AS abandoned,
-        count(*) FILTER (
-            WHERE direction = 'inbound' AND is_sync AND handled
-                AND answered_us - queued_us <= getvariable('sl_seconds') * 1000000
-        ) AS sl_answered,
-        count(*) FILTER (
-            WHERE direction = 'inbound' AND is_sync
-                AND NOT (abandoned AND ended_us - queued_us < getvariable('short_abandon_seconds') * 1000000)
-        ) AS sl_offered,
-        count(*) FILTER (WHERE direction = 'inbound' AND is_sync AND handled) AS asa_answered,
-        -- Integer sums, divided once: a sum of DOUBLEs depends on the threads' order.
-        sum(answered_us - queued_us)
-            FILTER (WHERE direction = 'inbound' AND is_sync AND handled) / 1000000 AS asa_wait,
-        sum(handle_seconds) FILTER (WHERE handled) AS handle_seconds_sum,
-        count(*) FILTER (WHERE handled AND transferred) AS transferred,
-        count(*) FILTER (
-            WHERE direction = 'inbound' AND NOT is_sync AND first_response_us IS NOT NULL
-        ) AS frt_responses,
-        sum(first_response_us - queued_us) FILTER (
-            WHERE direction = 'inbound' AND NOT is_sync AND first_response_us IS NOT NULL
-        ) / 1000000 AS frt_sum,
-        median((first_response_us - queued_us) / 1e6) FILTER (
-            WHERE direction = 'inbound' AND NOT is_sync AND first_response_us IS NOT NULL
-        ) AS frt_median
-    FROM leg_facts
-    GROUP BY ALL
-)
+WITH agg AS (SELECT * FROM leg_daily WHERE by_queue)
 SELECT
     s.day AS partition_date,
     s.channel,
