@@ -1,13 +1,19 @@
-"""Publish a read-only copy of the DuckDB warehouse for BI: copy, check, atomic rename.
+"""Publish a read-only DuckDB file for BI: the outcome tables and BI views, checked, renamed.
 
 A DuckDB file admits one process at a time: a BI tool holding the working file open, even
 read-only, makes the nightly run fail to open it (research/reliability.md §3.2). BI therefore
-reads a published copy, ``<warehouse>_bi.duckdb`` by default:
+reads a published file, ``<warehouse>_bi.duckdb`` by default, holding only what BI is for
+(``BI_TABLES``: the outcome tables and the load audit, with their column comments, and the BI
+views). The staging and quarantine tables stay in the working file: they hold customers' raw
+emails and phone numbers (outcome tables only carry the keyed hash), and they are most of the
+file (84 % of a 3-day 1M-interaction warehouse), so a copy of the whole file would grow with
+every staged day.
 
-1. open the working file read-write (this takes its lock: no other process writes while we
-   copy) and ``CHECKPOINT`` it, so the file alone holds every committed row (no WAL);
-2. copy the bytes to a temporary file beside the target, add the BI views, checkpoint and
-   close it, and check it opens read-only with the expected row counts;
+1. build a new file beside the target: the tables' DDL, then the working file is attached
+   read-only (a process writing it makes this fail with DuckDB's lock error, which the caller
+   retries; while attached no other process can open it for writing) and each table is copied
+   by ``INSERT ... SELECT`` in one transaction, with its row count read in the same snapshot;
+2. add the BI views, checkpoint and close it, and check it opens read-only with those counts;
 3. ``os.replace`` it over the target: one atomic rename. A reader that has the old copy open
    keeps reading the old file (its inode lives on until it closes); a reader that opens the
    path after the rename gets the new one. Nobody can see a half-written file.
@@ -20,17 +26,24 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import sqlalchemy as sa
 
+from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.serving.views import create_bi_views
-from outcome_pipeline.warehouse.tables import check_identifier
+from outcome_pipeline.warehouse.tables import LOAD_AUDIT, TableDef, check_identifier
+from outcome_pipeline.warehouse.warehouse import Warehouse
+
+# What the BI file holds: tables without customers' raw identifiers.
+BI_TABLES: tuple[TableDef, ...] = (*OUTCOME_TABLES.values(), LOAD_AUDIT)
+# The schema alias the working file is attached under while it is copied.
+_SOURCE = "src"
 
 
 @dataclass(frozen=True)
@@ -47,16 +60,51 @@ def default_copy_path(warehouse_file: Path) -> Path:
     return warehouse_file.with_name(f"{warehouse_file.stem}_bi{warehouse_file.suffix}")
 
 
-def _row_counts(con: duckdb.DuckDBPyConnection, schema: str) -> dict[str, int]:
-    tables = con.execute(
-        "SELECT table_name FROM information_schema.tables "
-        "WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY 1",
-        [schema],
-    ).fetchall()
+def _row_counts(
+    con: duckdb.DuckDBPyConnection, schema: str, tables: Sequence[TableDef], catalog: str = ""
+) -> dict[str, int]:
+    prefix = f'"{catalog}".' if catalog else ""
     return {
-        t: con.execute(f'SELECT count(*) FROM "{schema}"."{check_identifier(t)}"').fetchall()[0][0]
-        for (t,) in tables
+        t.name: con.execute(f'SELECT count(*) FROM {prefix}"{schema}"."{t.name}"').fetchall()[0][0]
+        for t in tables
     }
+
+
+def _copy_tables(
+    source: Path, tmp: Path, schema: str, tables: Sequence[TableDef]
+) -> dict[str, int]:
+    """Create ``tables`` in the new file ``tmp`` and fill them from ``source``; their counts."""
+    con = duckdb.connect(str(tmp))
+    try:
+        for sql in Warehouse(f"duckdb:///{tmp}", schema).ddl(tables):
+            con.execute(sql)
+        path = str(source).replace("'", "''")
+        con.execute(f"ATTACH '{path}' AS {_SOURCE} (READ_ONLY)")
+        found = {
+            name
+            for (name,) in con.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_catalog = ? AND table_schema = ?",
+                [_SOURCE, schema],
+            ).fetchall()
+        }
+        missing = [t.name for t in tables if t.name not in found]
+        if missing:
+            raise ValueError(f"{source}: schema {schema} has no table {', '.join(missing)}")
+        con.execute("BEGIN")
+        for t in tables:
+            cols = ", ".join(f'"{c}"' for c in t.column_names)
+            con.execute(
+                f'INSERT INTO "{schema}"."{t.name}" ({cols}) '
+                f'SELECT {cols} FROM {_SOURCE}."{schema}"."{t.name}"'
+            )
+        expected = _row_counts(con, schema, tables, _SOURCE)
+        con.execute("COMMIT")
+        con.execute(f"DETACH {_SOURCE}")
+        con.execute("CHECKPOINT")
+        return expected
+    finally:
+        con.close()
 
 
 def _fsync(path: Path) -> None:
@@ -68,9 +116,14 @@ def _fsync(path: Path) -> None:
 
 
 def publish_duckdb_copy(
-    source: Path, target: Path, schema: str, with_views: bool = True
+    source: Path,
+    target: Path,
+    schema: str,
+    with_views: bool = True,
+    tables: Sequence[TableDef] = BI_TABLES,
 ) -> PublishedCopy:
-    """Replace ``target`` by a consistent, checked copy of the DuckDB file ``source``.
+    """Replace ``target`` by a checked DuckDB file holding ``tables`` of the DuckDB file
+    ``source`` (and the BI views over them).
 
     Raises the DuckDB lock error when another process holds ``source`` (a transient error:
     the caller retries); on any failure ``target`` is left as it was.
@@ -83,15 +136,7 @@ def publish_duckdb_copy(
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
-        src = duckdb.connect(str(source))
-        try:
-            src.execute("CHECKPOINT")
-            expected = _row_counts(src, schema)
-            # Copied while the connection (and so the file lock) is held: no writer can
-            # change the file under the copy.
-            shutil.copyfile(source, tmp)
-        finally:
-            src.close()
+        expected = _copy_tables(source, tmp, schema, tables)
         views: list[str] = []
         if with_views:
             engine = sa.create_engine(f"duckdb:///{tmp}", poolclass=sa.pool.NullPool)
@@ -106,7 +151,7 @@ def publish_duckdb_copy(
             raise RuntimeError(f"{tmp}.wal left behind: the copy would not be self-contained")
         check = duckdb.connect(str(tmp), read_only=True)
         try:
-            got = _row_counts(check, schema)
+            got = _row_counts(check, schema, tables)
         finally:
             check.close()
         if got != expected:

@@ -317,7 +317,7 @@ class Warehouse:
         the hash and the DDL runs again (CREATE IF NOT EXISTS, COMMENT and CREATE OR REPLACE
         are all safe to repeat).
         """
-        statements = self._ddl(tables)
+        statements = self.ddl(tables)
         digest = hashlib.sha256("\n".join(statements).encode()).hexdigest()
         marker = self.qualified("_ddl_applied")
         if self._ddl_recorded(digest):
@@ -350,7 +350,8 @@ class Warehouse:
             ).scalar()
             return bool(found)
 
-    def _ddl(self, tables: Sequence[TableDef]) -> list[str]:
+    def ddl(self, tables: Sequence[TableDef]) -> list[str]:
+        """The statements creating ``tables`` (schema, tables, indexes, comments, views)."""
         out = [f"CREATE SCHEMA IF NOT EXISTS {_q(self.schema)}"]
         for t in tables:
             cols = ", ".join(f"{_q(c.name)} {sql_type(c.type, self.dialect)}" for c in t.columns)

@@ -107,8 +107,10 @@ def test_late_file_restages_its_day_and_restates_outcomes_once(loaded: Pipeline)
     assert sum(p.counts_by_day("journey_contacts").values()) == (
         sum(contacts_before.values()) + len(late_ids)
     )
-    # BI sees the same, through the published copy.
-    assert p.counts_by_day("stg_interactions", source=str(p.bi_copy)) == staged
+    # BI sees the same outcomes, through the published copy.
+    assert p.counts_by_day("journey_contacts", source=str(p.bi_copy)) == p.counts_by_day(
+        "journey_contacts"
+    )
 
     # The same files again: nothing to do.
     assert sense(p, found.cursor).run_requests == []
@@ -124,13 +126,45 @@ def test_late_file_restages_its_day_and_restates_outcomes_once(loaded: Pipeline)
 def test_bi_copy_is_a_separate_file_that_opens_read_only(loaded: Pipeline) -> None:
     import duckdb
 
+    from outcome_pipeline.serving.publish import BI_TABLES
+
     assert loaded.bi_copy.exists() and (loaded.bi_copy.stat().st_mode & 0o222) == 0
     con = duckdb.connect(str(loaded.bi_copy), read_only=True)
     try:
         views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+        tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
         days = con.execute("SELECT count(*) FROM outcome.bi_daily_summary").fetchall()[0][0]
+        texts = con.execute(
+            "SELECT table_name, column_name FROM duckdb_columns() "
+            "WHERE data_type = 'VARCHAR' AND NOT internal"
+        ).fetchall()
+        values = set()
+        for table, column in texts:
+            values |= {
+                v
+                for (v,) in con.execute(
+                    f'SELECT DISTINCT "{column}" FROM outcome."{table}" '
+                    f'WHERE "{column}" IS NOT NULL'
+                ).fetchall()
+            }
     finally:
         con.close()
     assert {"bi_daily_outcomes", "bi_daily_summary", "bi_output_vs_outcome"} <= views
+    # Only what BI is for: no staging or quarantine table (raw emails and phones live there).
+    assert tables == {t.name for t in BI_TABLES}
     assert days == 4
     assert Path(f"{loaded.bi_copy}.wal").exists() is False
+    # No customer's raw identifier reaches the BI file, in any text column.
+    wh = loaded.warehouse()
+    try:
+        raw = wh.query(
+            f"SELECT DISTINCT customer_email AS v FROM {wh.qualified('stg_interactions')} "
+            f"UNION SELECT DISTINCT customer_phone FROM {wh.qualified('stg_interactions')}"
+        ).column("v")
+    finally:
+        wh.dispose()
+    # Real identifiers only: the generator also sends placeholders like 'unknown'.
+    raw = {v for v in raw.to_pylist() if v and ("@" in v or sum(ch.isdigit() for ch in v) >= 7)}
+    assert len(raw) > 100
+    assert values.isdisjoint(raw)
+    assert not any("@" in v for v in values)

@@ -10,27 +10,68 @@ import duckdb
 import pytest
 
 from outcome_pipeline.defs.automation.retries import transient_reason
+from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.serving import default_copy_path, duckdb_file, publish_duckdb_copy
+from outcome_pipeline.serving.publish import BI_TABLES
+from outcome_pipeline.warehouse import Warehouse
+from outcome_pipeline.warehouse.tables import ALL_TABLES
 
 
 def make_warehouse(path: Path, rows: int) -> None:
+    """Every warehouse table, ``rows`` rows in load_audit and daily_outputs and one staged
+    interaction with a raw email."""
+    wh = Warehouse(f"duckdb:///{path}", "outcome")
+    try:
+        wh.create_tables([*ALL_TABLES, *OUTCOME_TABLES.values()])
+    finally:
+        wh.dispose()
     con = duckdb.connect(str(path))
-    con.execute("CREATE SCHEMA IF NOT EXISTS outcome")
-    con.execute("CREATE OR REPLACE TABLE outcome.stg_x AS SELECT range AS id FROM range(?)", [rows])
+    for table in ("load_audit", "daily_outputs"):
+        con.execute(f"DELETE FROM outcome.{table}")
+        con.execute(
+            f"INSERT INTO outcome.{table} (partition_date) "
+            "SELECT DATE '2024-01-01' + CAST(range % 30 AS INTEGER) FROM range(?)",
+            [rows],
+        )
+    con.execute(
+        "INSERT INTO outcome.stg_interactions (interaction_id, customer_email) "
+        "VALUES ('ix-1', 'alice@example.com')"
+    )
     con.close()
 
 
-def test_copy_has_the_rows_and_no_wal(tmp_path: Path) -> None:
+def test_copy_has_the_bi_tables_with_their_rows_and_no_wal(tmp_path: Path) -> None:
     source = tmp_path / "warehouse.duckdb"
     make_warehouse(source, 1000)
     published = publish_duckdb_copy(source, default_copy_path(source), "outcome", with_views=False)
     assert published.path == tmp_path / "warehouse_bi.duckdb"
-    assert published.row_counts == {"stg_x": 1000}
+    assert published.row_counts == {
+        t.name: 1000 if t.name in ("load_audit", "daily_outputs") else 0 for t in BI_TABLES
+    }
     assert not Path(f"{published.path}.wal").exists()
     con = duckdb.connect(str(published.path), read_only=True)
-    assert con.execute("SELECT count(*) FROM outcome.stg_x").fetchall() == [(1000,)]
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    assert con.execute("SELECT count(*) FROM outcome.daily_outputs").fetchall() == [(1000,)]
+    # The tables keep their DDL: types and the data dictionary's comments.
+    comment = con.execute(
+        "SELECT comment FROM duckdb_columns() "
+        "WHERE table_name = 'load_audit' AND column_name = 'rows_staged'"
+    ).fetchall()
     con.close()
+    assert tables == {t.name for t in BI_TABLES}  # no staging, no quarantine: raw identifiers
+    assert comment == [("Rows written to the staging table.",)]
     assert published.path.stat().st_mode & 0o222 == 0  # read-only on disk as well
+
+
+def test_a_warehouse_without_the_outcome_tables_is_refused_by_name(tmp_path: Path) -> None:
+    source, target = tmp_path / "warehouse.duckdb", tmp_path / "bi.duckdb"
+    con = duckdb.connect(str(source))
+    con.execute("CREATE SCHEMA outcome")
+    con.execute("CREATE TABLE outcome.load_audit (partition_date DATE)")
+    con.close()
+    with pytest.raises(ValueError, match="no table journeys"):
+        publish_duckdb_copy(source, target, "outcome")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["warehouse.duckdb"]
 
 
 def test_a_held_warehouse_fails_the_publish_transiently_and_keeps_the_old_copy(
@@ -60,7 +101,7 @@ def test_a_held_warehouse_fails_the_publish_transiently_and_keeps_the_old_copy(
         holder.kill()
         holder.wait()
     con = duckdb.connect(str(target), read_only=True)
-    assert con.execute("SELECT count(*) FROM outcome.stg_x").fetchall() == [(10,)]
+    assert con.execute("SELECT count(*) FROM outcome.load_audit").fetchall() == [(10,)]
     con.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bi.duckdb", "warehouse.duckdb"]
 

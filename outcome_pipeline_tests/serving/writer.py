@@ -13,6 +13,7 @@ import pyarrow as pa
 from outcome_pipeline.defs.partitions import daily_partitions, window_days
 from outcome_pipeline.defs.resources import WarehouseResource
 from outcome_pipeline.outcomes import OUTCOME_TABLES
+from outcome_pipeline.warehouse.tables import LOAD_AUDIT
 from outcome_pipeline.warehouse.warehouse import PartitionWrite
 
 ROWS_TAG = "test/rows"
@@ -49,7 +50,7 @@ def synthetic_daily_outcomes(
     days = window_days(context.partition_time_window)
     table = OUTCOME_TABLES["daily_outcomes"]
     with warehouse.open() as wh:
-        wh.create_tables(list(OUTCOME_TABLES.values()))
+        wh.create_tables([*OUTCOME_TABLES.values(), LOAD_AUDIT])  # as the pipeline's assets do
         wh.replace_partitions(
             [
                 PartitionWrite(

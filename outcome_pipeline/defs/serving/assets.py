@@ -7,8 +7,9 @@ fail it does not run, so BI keeps the last good copy; and its materializations s
 business day, when that day was last served. A ``@dg.run_status_sensor`` would need the daemon
 and would publish in the daemon process, outside the run's retries and logs.
 
-- DuckDB warehouse: publish a checked read-only copy by atomic rename (``<file>_bi.duckdb``,
-  or ``OUTCOME_BI_COPY_PATH``), holding the BI views. BI tools open the copy, never the
+- DuckDB warehouse: publish a checked read-only file by atomic rename (``<file>_bi.duckdb``,
+  or ``OUTCOME_BI_COPY_PATH``) holding the outcome tables, the load audit and the BI views
+  (not staging nor quarantine: raw identifiers). BI tools open the copy, never the
   working file, so they cannot block the nightly run nor see a torn file.
 - PostgreSQL warehouse: keep the BI views in the warehouse schema up to date (replaced only
   when their SQL changed). The tables are written one transaction per run, so BI reads
@@ -50,10 +51,12 @@ class BiServingResource(dg.ConfigurableResource):
     name="bi_views",
     group_name="serving",
     description=(
-        "What BI tools read. DuckDB warehouse: a read-only copy of the warehouse file "
-        "(default data/warehouse_bi.duckdb), published by atomic rename after each run that "
-        "wrote the outcome tables, holding the views bi_daily_outcomes, bi_daily_summary and "
-        "bi_output_vs_outcome. PostgreSQL warehouse: the same views in the warehouse schema. "
+        "What BI tools read. DuckDB warehouse: a read-only DuckDB file (default "
+        "data/warehouse_bi.duckdb) with the outcome tables, load_audit and the views "
+        "bi_daily_outcomes, bi_daily_summary and bi_output_vs_outcome (no staging or "
+        "quarantine table: they hold raw emails and phones), published by atomic rename after "
+        "each run that wrote the outcome tables. PostgreSQL warehouse: the same views in the "
+        "warehouse schema. "
         "Open the copy read-only; reconnect to see a newer copy."
     ),
     partitions_def=daily_partitions,
