@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -114,3 +116,64 @@ def test_refuses_to_publish_over_the_warehouse_and_parses_urls(tmp_path: Path) -
     assert duckdb_file(f"duckdb:///{source}") == source
     assert duckdb_file("duckdb:///:memory:") is None
     assert duckdb_file("postgresql+psycopg://u@h/db") is None
+
+
+def bi_rows(path: Path) -> dict[str, list[tuple]]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {
+            t.name: con.execute(f"SELECT * FROM outcome.{t.name} ORDER BY ALL").fetchall()
+            for t in BI_TABLES
+        }
+    finally:
+        con.close()
+
+
+def test_a_republish_copies_only_the_partitions_that_changed(tmp_path: Path) -> None:
+    source, target = tmp_path / "warehouse.duckdb", tmp_path / "bi.duckdb"
+    make_warehouse(source, 300)  # 30 partitions of daily_outputs and of load_audit
+    first = publish_duckdb_copy(source, target, "outcome")
+    assert first.rebuilt and first.partitions_copied["daily_outputs"] == 30
+    again = publish_duckdb_copy(source, target, "outcome")
+    assert not again.rebuilt and set(again.partitions_copied.values()) == {0}
+    assert bi_rows(target) == bi_rows(source)
+
+    con = duckdb.connect(str(source))
+    con.execute("DELETE FROM outcome.daily_outputs WHERE partition_date = DATE '2024-01-05'")
+    con.execute(  # restated: fewer rows, a later as_of
+        "INSERT INTO outcome.daily_outputs (partition_date, channel, as_of) "
+        "SELECT DATE '2024-01-05', 'chat', TIMESTAMPTZ '2024-02-01 00:00:00+00' FROM range(7)"
+    )
+    con.execute("DELETE FROM outcome.daily_outputs WHERE partition_date = DATE '2024-01-06'")
+    con.execute(
+        "INSERT INTO outcome.daily_outputs (partition_date, channel) "
+        "SELECT DATE '2024-03-01', 'email' FROM range(3)"
+    )
+    con.close()
+    update = publish_duckdb_copy(source, target, "outcome")
+    assert not update.rebuilt
+    assert update.partitions_copied == {t.name: 0 for t in BI_TABLES} | {"daily_outputs": 3}
+    assert bi_rows(target) == bi_rows(source)
+
+    # Same rows and as_of, other values (a rerun after a code change, at the same as_of): the
+    # fingerprint cannot tell, so the run names its own days.
+    con = duckdb.connect(str(source))
+    con.execute("UPDATE outcome.daily_outputs SET queue = 'q' WHERE partition_date = '2024-01-07'")
+    con.close()
+    assert publish_duckdb_copy(source, target, "outcome").partitions_copied["daily_outputs"] == 0
+    refreshed = publish_duckdb_copy(source, target, "outcome", refresh=[date(2024, 1, 7)])
+    assert refreshed.partitions_copied["daily_outputs"] == 1
+    assert bi_rows(target) == bi_rows(source)
+
+
+def test_an_older_bi_file_with_staging_tables_is_rebuilt_not_updated(tmp_path: Path) -> None:
+    source, target = tmp_path / "warehouse.duckdb", tmp_path / "bi.duckdb"
+    make_warehouse(source, 30)
+    shutil.copyfile(source, target)  # what earlier versions published: the whole file
+    published = publish_duckdb_copy(source, target, "outcome")
+    assert published.rebuilt
+    con = duckdb.connect(str(target), read_only=True)
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    con.close()
+    assert tables == {t.name for t in BI_TABLES}
+    assert bi_rows(target) == bi_rows(source)

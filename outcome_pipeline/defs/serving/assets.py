@@ -23,7 +23,7 @@ import dagster as dg
 
 from outcome_pipeline.defs.automation.freshness import SERVED_BY_MORNING
 from outcome_pipeline.defs.automation.retries import WAREHOUSE_RETRY_POLICY, warehouse_errors
-from outcome_pipeline.defs.partitions import daily_partitions
+from outcome_pipeline.defs.partitions import daily_partitions, window_days
 from outcome_pipeline.defs.resources import WarehouseResource
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.serving import (
@@ -80,10 +80,17 @@ def bi_views(
             return dg.MaterializeResult(
                 metadata={"schema": wh.schema, "views_replaced": dg.MetadataValue.json(changed)}
             )
-        published = publish_duckdb_copy(file, bi.target_for(file), warehouse.schema_name)
+        published = publish_duckdb_copy(
+            file,
+            bi.target_for(file),
+            warehouse.schema_name,
+            refresh=window_days(context.partition_time_window),
+        )
     context.log.info(
         f"published BI copy {published.path} ({published.bytes / 1e6:.1f} MB) "
         f"in {published.seconds:.2f}s"
+        + (" (rebuilt)" if published.rebuilt else "")
+        + f"; partitions copied: {published.partitions_copied}"
     )
     return dg.MaterializeResult(
         metadata={
@@ -91,6 +98,8 @@ def bi_views(
             "bytes": published.bytes,
             "publish_seconds": round(published.seconds, 3),
             "row_counts": dg.MetadataValue.json(published.row_counts),
+            "partitions_copied": dg.MetadataValue.json(published.partitions_copied),
+            "rebuilt": published.rebuilt,
         }
     )
 
