@@ -242,23 +242,34 @@ class Limit:
             FROM legs AS l
             WHERE parent_id IS NULL OR parent_id = interaction_id
                 OR NOT EXISTS (SELECT 1 FROM legs AS p WHERE p.interaction_id = l.parent_id);
+            -- Roots by the zone's rule: no parent, itself, or a parent not staged in the
+            -- partitions read (e.g. begun before the first staged day). The lookup's hash
+            -- table holds only the staged ids some context leg names as its parent.
             CREATE OR REPLACE TEMP TABLE ctx_raw AS
-            SELECT trim(customer_id) AS cid_t, customer_email AS email, customer_phone AS phone,
-                max(epoch_us(queued_at)) AS last_us
-            FROM stg_interactions AS i
-            WHERE partition_date >= DATE '{first_partition.isoformat()}'
-                AND queued_at >= make_timestamptz({ctx_us}::BIGINT)
-                AND queued_at < make_timestamptz({margin_us}::BIGINT)
-                -- Roots by the zone's rule: no parent, itself, or a parent not staged
-                -- in the partitions read (e.g. begun before the first staged day).
-                AND (
-                    nullif(trim(parent_interaction_id), '') IS NULL
-                    OR trim(parent_interaction_id) = interaction_id
-                    OR NOT EXISTS (
-                        SELECT 1 FROM stg_interactions AS p
-                        WHERE p.partition_date >= DATE '{first_partition.isoformat()}'
-                            AND p.interaction_id = trim(i.parent_interaction_id)
+            WITH parents_staged AS (
+                SELECT DISTINCT p.interaction_id
+                FROM stg_interactions AS p
+                WHERE p.partition_date >= DATE '{first_partition.isoformat()}'
+                    AND p.interaction_id IN (
+                        SELECT trim(k.parent_interaction_id)
+                        FROM stg_interactions AS k
+                        WHERE k.partition_date >= DATE '{first_partition.isoformat()}'
+                            AND k.queued_at >= make_timestamptz({ctx_us}::BIGINT)
+                            AND k.queued_at < make_timestamptz({margin_us}::BIGINT)
+                            AND nullif(trim(k.parent_interaction_id), '') IS NOT NULL
                     )
+            )
+            SELECT trim(i.customer_id) AS cid_t, i.customer_email AS email,
+                i.customer_phone AS phone, max(epoch_us(i.queued_at)) AS last_us
+            FROM stg_interactions AS i
+            LEFT JOIN parents_staged AS f ON f.interaction_id = trim(i.parent_interaction_id)
+            WHERE i.partition_date >= DATE '{first_partition.isoformat()}'
+                AND i.queued_at >= make_timestamptz({ctx_us}::BIGINT)
+                AND i.queued_at < make_timestamptz({margin_us}::BIGINT)
+                AND (
+                    nullif(trim(i.parent_interaction_id), '') IS NULL
+                    OR trim(i.parent_interaction_id) = i.interaction_id
+                    OR f.interaction_id IS NULL
                 )
             GROUP BY ALL;
 
