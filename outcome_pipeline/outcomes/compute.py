@@ -58,6 +58,8 @@ from outcome_pipeline.warehouse.tables import STAGING_TABLES, TableDef
 # Python: a large range could exhaust the machine instead of spilling.
 DEFAULT_MEMORY_SHARE = 0.5
 _MEMORY_LIMIT = re.compile(r"^\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)$")
+# A checkpoint threshold no session reaches (DuckDB's "WAL size" of the in-memory database).
+_NO_AUTOMATIC_CHECKPOINT = "1TB"
 _STEPS = ("01_crm", "02_legs", "03_contacts", "04_context", "05_journeys", "06_links", "07_daily")
 _US = 1_000_000
 _TZ_NAME = re.compile(r"^[A-Za-z0-9_+\-/]+$")
@@ -471,10 +473,24 @@ def compute_outcomes(
 @contextmanager
 def engine_session(memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """The in-memory DuckDB session the steps run in: capped at :func:`engine_memory_limit`,
-    spilling to a private temporary folder that is removed with the session."""
+    spilling to a private temporary folder that is removed with the session.
+
+    Automatic checkpoints are off (``checkpoint_threshold``). Since DuckDB 1.4 an in-memory
+    database checkpoints once enough has been written, and the statement that crosses the
+    threshold waits for it. Here that was ~1 s of a 1M-interaction night: one checkpoint,
+    charged to ``journey_facts``, of tables the session drops seconds later. The checkpoint
+    compresses nothing (in-memory compression is off by default) and only vacuums deletes,
+    which the steps never make. Measured on a 1M day with W = 7 of lookback, three
+    alternating runs: 11.9 -> 11.0 s, the same peak RSS, identical tables."""
     limit = engine_memory_limit(memory_limit)
     with tempfile.TemporaryDirectory(prefix="outcome_spill_") as spill:
-        con = duckdb.connect(config={"memory_limit": limit, "temp_directory": spill})
+        con = duckdb.connect(
+            config={
+                "memory_limit": limit,
+                "temp_directory": spill,
+                "checkpoint_threshold": _NO_AUTOMATIC_CHECKPOINT,
+            }
+        )
         try:
             yield con
         finally:
