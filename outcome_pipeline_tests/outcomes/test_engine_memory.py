@@ -1,4 +1,5 @@
-"""The outcome engine's memory cap: parsed once, validated where it is configured."""
+"""The outcome engine's session: its memory cap (parsed once, validated where it is configured)
+and its checkpoint setting."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import os
 
 import pytest
 
-from outcome_pipeline.outcomes.compute import DEFAULT_MEMORY_SHARE, engine_memory_limit
+from outcome_pipeline.outcomes.compute import (
+    DEFAULT_MEMORY_SHARE,
+    engine_memory_limit,
+    engine_session,
+)
 from outcome_pipeline.settings import Settings
 
 PHYSICAL_MIB = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") >> 20
@@ -33,3 +38,15 @@ def test_settings_reject_a_malformed_limit_at_load_time() -> None:
     assert Settings.from_env({}).compute_memory_limit == ""
     with pytest.raises(ValueError, match="memory limit"):
         Settings.from_env({"OUTCOME_COMPUTE_MEMORY_LIMIT": "lots"})
+
+
+def test_the_engine_session_does_not_checkpoint_automatically() -> None:
+    """An automatic checkpoint of the in-memory session cost ~1 s of a 1M-interaction night
+    (see ``engine_session``): the threshold must stay out of reach, with the cap still set."""
+    with engine_session("256MiB") as con:
+        threshold, limit = con.execute(
+            "SELECT current_setting('checkpoint_threshold'), current_setting('memory_limit')"
+        ).fetchone()
+    value, unit = threshold.split()
+    assert unit in ("GiB", "TiB") and float(value) * (1024 if unit == "TiB" else 1) >= 512
+    assert limit == "256.0 MiB"
