@@ -186,7 +186,8 @@ def context_sql(source: str, z: Zones, partitions: tuple[date, date] | None = No
     # parent (transfers: ~6 % of the legs), not every id of the window, which an anti-join
     # against the whole window built: at 1M interactions/day with W = 7 the reduction's
     # peak RSS is ~1.0 GiB instead of ~1.8 GiB, for the same rows. A LEFT JOIN, not NOT IN:
-    # PostgreSQL runs a large NOT IN subquery row by row.
+    # PostgreSQL hashes a NOT IN subquery only when it fits in work_mem, else it rescans it
+    # for every row.
     return f"""
 WITH parents_staged AS (
     SELECT DISTINCT p.interaction_id
@@ -478,10 +479,10 @@ def engine_session(memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyC
     Automatic checkpoints are off (``checkpoint_threshold``). Since DuckDB 1.4 an in-memory
     database checkpoints once enough has been written, and the statement that crosses the
     threshold waits for it. Here that was ~1 s of a 1M-interaction night: one checkpoint,
-    charged to ``journey_facts``, of tables the session drops seconds later. The checkpoint
-    compresses nothing (in-memory compression is off by default) and only vacuums deletes,
-    which the steps never make. Measured on a 1M day with W = 7 of lookback, three
-    alternating runs: 11.9 -> 11.0 s, the same peak RSS, identical tables."""
+    charged to ``journey_facts``, of tables the session drops seconds later. It compresses
+    nothing (in-memory compression is off by default). Measured on a 1M day with W = 7 of
+    lookback, alternating runs: 11.9 -> 11.0 s at the default cap, 18.1 -> 14.2 s under
+    600 MB, 19.0 -> 16.0 s under 400 MB, the same peak RSS each time, identical tables."""
     limit = engine_memory_limit(memory_limit)
     with tempfile.TemporaryDirectory(prefix="outcome_spill_") as spill:
         con = duckdb.connect(
