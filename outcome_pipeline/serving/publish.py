@@ -104,15 +104,16 @@ def _layout(con: duckdb.DuckDBPyConnection, schema: str) -> set[tuple]:
     return set(rows)
 
 
-def _reusable(previous: Path, schema: str, tables: Sequence[TableDef]) -> bool:
+def _reusable(previous: Path, schema: str, tables: Sequence[TableDef], ddl: list[str]) -> bool:
     """Whether the published file holds exactly ``tables`` as this code creates them (and so
     can be updated partition by partition): a file published by another version, or holding
-    any other table (older copies held the whole warehouse), is rebuilt instead."""
+    any other table (older copies held the whole warehouse), is rebuilt instead. ``ddl``
+    creates ``tables``: run in an empty database, it gives the expected layout."""
     if not previous.exists():
         return False
     fresh = duckdb.connect()
     try:
-        for sql in Warehouse("duckdb://", schema).ddl(tables):
+        for sql in ddl:
             fresh.execute(sql)
         expected = _layout(fresh, schema)
     finally:
@@ -137,7 +138,7 @@ def _copy_tables(
     tmp: Path,
     schema: str,
     tables: Sequence[TableDef],
-    previous: Path | None,
+    previous: Path,
     refresh: Sequence[date],
 ) -> tuple[Fingerprints, dict[str, int], bool]:
     """Fill the new file ``tmp`` with ``tables`` of ``source``: from a copy of the
@@ -147,14 +148,15 @@ def _copy_tables(
 
     Returns the source's fingerprints (read in the snapshot copied), the partitions copied
     per table and whether the file was rebuilt."""
-    rebuilt = previous is None or not _reusable(previous, schema, tables)
+    ddl = Warehouse(f"duckdb:///{tmp}", schema).ddl(tables)
+    rebuilt = not _reusable(previous, schema, tables, ddl)
     if not rebuilt:
         shutil.copyfile(previous, tmp)
         tmp.chmod(0o644)
     con = duckdb.connect(str(tmp))
     try:
         if rebuilt:
-            for sql in Warehouse(f"duckdb:///{tmp}", schema).ddl(tables):
+            for sql in ddl:
                 con.execute(sql)
         path = str(source).replace("'", "''")
         con.execute(f"ATTACH '{path}' AS {_SOURCE} (READ_ONLY)")
