@@ -27,7 +27,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from benchmarks import pipeline_stages as ps
-from benchmarks.measure import Recorder, RssSampler
+from benchmarks.measure import Recorder, RssSampler, scale_label
 from benchmarks.run import machine
 
 
@@ -111,20 +111,11 @@ def main(argv: list[str] | None = None) -> int:
         "stages": [s.as_dict() for s in rec.stages],
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"big_day_{_scale(args.interactions_per_day)}"
+    stem = args.out / f"big_day_{scale_label(args.interactions_per_day)}"
     stem.with_suffix(".json").write_text(json.dumps(report, indent=1, default=str))
     stem.with_suffix(".md").write_text(_markdown(report))
     print(_markdown(report))
     return 0
-
-
-def _scale(n: int) -> str:
-    """10_000_000 -> '10m', 2_000 -> '2k', other counts as they are."""
-    if n >= 1_000_000 and n % 1_000_000 == 0:
-        return f"{n // 1_000_000}m"
-    if n >= 1_000 and n % 1_000 == 0:
-        return f"{n // 1_000}k"
-    return str(n)
 
 
 def _markdown(r: dict) -> str:

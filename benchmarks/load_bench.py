@@ -1,40 +1,59 @@
-"""Bulk-load throughput of the warehouse: ``insert_rows`` of one stg_interactions day.
+"""Bulk-load throughput of the warehouse writer beside each engine's own bulk path.
 
-    .venv/bin/python -m benchmarks.load_bench --rows 1000000
-    .venv/bin/python -m benchmarks.load_bench --rows 1000000 \\
+    .venv/bin/python -m benchmarks.load_bench --rows 1000000 --out benchmarks/results \\
         --pg-url postgresql+psycopg://postgres@127.0.0.1:5432/test
 
 The rows are built synthetically (vectorised, seeded) in the shape of the staged
 ``stg_interactions`` table: 26 columns, ids and e-mails unique per row, low-cardinality
 queues/teams/reasons, UTC timestamps, the NULL shares of a generated 1M day. Each engine gets
-``--reps`` loads (default 3), each one ``replace_partitions`` of the day into an empty table
-(a fresh DuckDB file / PostgreSQL schema: DELETE of the window, bulk insert, COMMIT, all
-timed), then one more replacement of the same day over its previous rows (the DELETE then
-removes a full day). Prints rows/s, the median and every run. The PostgreSQL schema
-``load_bench_<pid>`` is dropped afterwards. The machine is shared: single figures move by
-+-20 %; compare medians measured in the same run.
+``--reps`` loads (default 3) into an empty table (a fresh DuckDB file / PostgreSQL schema),
+then one more over the same day's rows (the DELETE then removes a full day). Two paths,
+alternating:
+
+- the writer: ``Warehouse.replace_partitions`` (DELETE of the window, bulk insert, COMMIT);
+- the engine's own path into the same table definition: DuckDB, a plain connection
+  inserting the Arrow table; PostgreSQL, ``COPY ... FROM '<file>' (FORMAT binary)`` read by
+  the server (no client encoding, no transfer; needs the server on this machine and a role
+  that may read server files, else the report says why it is missing).
+
+Every load is counted in the table afterwards (a wrong count exits 1). Prints rows/s per path;
+``--out`` writes ``load_<rows>.md`` and ``.json`` with the machine description. The
+PostgreSQL schema ``load_bench_<pid>`` is dropped afterwards. The machine is shared: single
+figures move by +-20 %; compare figures measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.measure import scale_label  # noqa: E402
+from benchmarks.run import machine  # noqa: E402
 from outcome_pipeline.warehouse import PartitionWrite, Warehouse  # noqa: E402
 from outcome_pipeline.warehouse.tables import STAGING_TABLES  # noqa: E402
+from outcome_pipeline.warehouse.warehouse import (  # noqa: E402
+    _PG_COPY_HEADER,
+    _PG_COPY_TRAILER,
+    _binary_column_order,
+    _pg_binary_chunks,
+)
 
 TABLE = STAGING_TABLES["interactions"]
 DAY = date(2024, 3, 4)
@@ -168,52 +187,218 @@ def _drop_schema(wh: Warehouse) -> None:
         conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{wh.schema}" CASCADE')
 
 
-def bench_duckdb(rows: pa.Table, reps: int) -> tuple[list[float], float]:
-    loads = []
+@dataclass
+class EngineLoads:
+    """One engine's figures: the writer (``replace_partitions``) and the engine's own bulk
+    path, each into an empty table (``reps`` times) and over a full day of the same rows."""
+
+    engine: str
+    rows: int
+    writer: list[float] = field(default_factory=list)
+    writer_replace: float = 0.0
+    own: list[float] = field(default_factory=list)
+    own_replace: float | None = None
+    own_path: str = ""
+    table_rows: list[int] = field(default_factory=list)  # rows in the table after each load
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["writer_rows_per_s"] = round(self.rows / statistics.median(self.writer))
+        d["writer_replace_rows_per_s"] = round(self.rows / self.writer_replace)
+        if self.own:
+            d["own_rows_per_s"] = round(self.rows / statistics.median(self.own))
+            d["writer_vs_own"] = round(
+                statistics.median(self.writer) / statistics.median(self.own), 3
+            )
+        if self.own_replace:
+            d["own_replace_rows_per_s"] = round(self.rows / self.own_replace)
+        return d
+
+
+def _day_where() -> str:
+    return f"partition_date >= DATE '{DAY}' AND partition_date < DATE '{DAY + timedelta(days=1)}'"
+
+
+def bench_duckdb(rows: pa.Table, reps: int) -> EngineLoads:
+    """The writer, and DuckDB's own path: a plain connection inserting the Arrow table into
+    the same table definition (``INSERT ... SELECT`` over the Arrow scan, then CHECKPOINT,
+    as the writer's COMMIT does for a load this size), in alternating fresh files."""
+    out = EngineLoads("duckdb", rows.num_rows, own_path="INSERT INTO ... SELECT * FROM <Arrow>")
+    cols = ", ".join(f'"{c}"' for c in TABLE.column_names)
+    ordered = rows.select(TABLE.column_names)
     with tempfile.TemporaryDirectory(prefix="load_bench_") as tmp:
         for i in range(reps):
-            wh = Warehouse(f"duckdb:///{tmp}/load_{i}.duckdb", "bench")
-            wh.create_tables([TABLE])
-            loads.append(_load(wh, rows))
-            if i == reps - 1:
-                replace = _load(wh, rows)
-            wh.dispose()
-            Path(f"{tmp}/load_{i}.duckdb").unlink()
-    return loads, replace
+            for writer in (True, False):
+                path = f"{tmp}/load_{i}_{int(writer)}.duckdb"
+                wh = Warehouse(f"duckdb:///{path}", "bench")
+                wh.create_tables([TABLE])
+                if writer:
+                    out.writer.append(_load(wh, rows))
+                    if i == reps - 1:
+                        out.writer_replace = _load(wh, rows)
+                    out.table_rows.append(wh.count(TABLE.name))
+                    wh.dispose()
+                else:
+                    wh.dispose()
+                    con = duckdb.connect(path)
+                    table = f'bench."{TABLE.name}"'
+                    t0 = time.perf_counter()
+                    con.from_arrow(ordered).select(cols).insert_into(table)
+                    con.execute("CHECKPOINT")
+                    out.own.append(time.perf_counter() - t0)
+                    if i == reps - 1:
+                        t0 = time.perf_counter()
+                        con.execute("BEGIN")
+                        con.execute(f"DELETE FROM {table} WHERE {_day_where()}")
+                        con.from_arrow(ordered).select(cols).insert_into(table)
+                        con.execute("COMMIT")
+                        con.execute("CHECKPOINT")
+                        out.own_replace = time.perf_counter() - t0
+                    out.table_rows.append(
+                        con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+                    )
+                    con.close()
+                Path(path).unlink()
+    return out
 
 
-def bench_postgres(url: str, rows: pa.Table, reps: int) -> tuple[list[float], float]:
+def _server_copy_file(rows: pa.Table, folder: Path) -> tuple[Path, list[str]]:
+    """The rows as one COPY binary file, encoded by the writer's own encoder, readable by
+    the server's OS user; and its column order."""
+    order = _binary_column_order(rows.schema)
+    path = folder / "rows.pgcopy"
+    with path.open("wb") as f:
+        f.write(_PG_COPY_HEADER)
+        for chunk in _pg_binary_chunks(rows.select(order)):
+            f.write(memoryview(chunk))
+        f.write(_PG_COPY_TRAILER)
+    folder.chmod(0o755)
+    path.chmod(0o644)
+    return path, order
+
+
+def bench_postgres(url: str, rows: pa.Table, reps: int) -> EngineLoads:
+    """The writer, and the server's own path: ``COPY ... FROM '<file>' (FORMAT binary)`` of
+    the same rows, read by the server from a file (no client encoding, no transfer). That
+    needs the server on this machine and a role allowed to read server files (superuser or
+    pg_read_server_files); otherwise only the writer is measured and the reason is kept."""
+    out = EngineLoads("postgresql", rows.num_rows)
     wh = Warehouse(url, f"load_bench_{os.getpid()}")
-    loads = []
+    table = wh.qualified(TABLE.name)
+    rows = rows.select(TABLE.column_names).cast(TABLE.arrow_schema)
     try:
-        for _ in range(reps):
+        with tempfile.TemporaryDirectory(prefix="load_bench_") as tmp:
+            path, order = _server_copy_file(rows, Path(tmp))
+            copy = f"COPY {table} ({', '.join(chr(34) + c + chr(34) for c in order)}) "
+            copy += f"FROM '{path}' (FORMAT binary)"
+            out.own_path = "COPY ... FROM '<file>' (FORMAT binary), read by the server"
+            for _ in range(reps):
+                _drop_schema(wh)
+                wh.create_tables([TABLE])
+                out.writer.append(_load(wh, rows))
+                out.table_rows.append(wh.count(TABLE.name))
+                if out.own_path.startswith("COPY"):
+                    _drop_schema(wh)
+                    wh.create_tables([TABLE])
+                    try:
+                        with wh.begin() as conn:
+                            t0 = time.perf_counter()
+                            conn.exec_driver_sql(copy)
+                        out.own.append(time.perf_counter() - t0)
+                        out.table_rows.append(wh.count(TABLE.name))
+                    except sa.exc.DBAPIError as e:
+                        out.own_path = f"unavailable: {str(e.orig).splitlines()[0]}"
+            if out.own:
+                t0 = time.perf_counter()
+                with wh.begin() as conn:
+                    conn.exec_driver_sql(f"DELETE FROM {table} WHERE {_day_where()}")
+                    conn.exec_driver_sql(copy)
+                out.own_replace = time.perf_counter() - t0
             _drop_schema(wh)
             wh.create_tables([TABLE])
-            loads.append(_load(wh, rows))
-        replace = _load(wh, rows)
+            _load(wh, rows)
+            out.writer_replace = _load(wh, rows)
     finally:
         _drop_schema(wh)
         wh.dispose()
-    return loads, replace
+    return out
 
 
-def _report(engine: str, n: int, loads: list[float], replace: float) -> None:
-    median = statistics.median(loads)
-    runs = " ".join(f"{s:.2f}" for s in loads)
-    print(
-        f"{engine:<10} {n / median:>12,.0f} rows/s   median {median:.2f} s of [{runs}]   "
-        f"replace of a full day: {n / replace:,.0f} rows/s ({replace:.2f} s)",
-        flush=True,
+def _line(r: EngineLoads) -> str:
+    d = r.as_dict()
+    runs = " ".join(f"{s:.2f}" for s in r.writer)
+    text = (
+        f"{r.engine:<10} writer {d['writer_rows_per_s']:>10,} rows/s (median of [{runs}] s), "
+        f"replacing a full day {d['writer_replace_rows_per_s']:,} rows/s"
     )
+    if r.own:
+        text += (
+            f"; engine's own path {d['own_rows_per_s']:,} rows/s, replacing "
+            f"{d['own_replace_rows_per_s']:,} rows/s; writer / own {d['writer_vs_own']:.2f}"
+        )
+    else:
+        text += f"; engine's own path {r.own_path}"
+    return text
 
 
-def main(argv: list[str] | None = None) -> None:
+def _secs(values: list[float]) -> str:
+    return "[" + " ".join(f"{v:.2f}" for v in values) + "] s"
+
+
+def _num(v: int | None) -> str:
+    return f"{v:,}" if v else "–"
+
+
+def _markdown(report: dict) -> str:
+    m = report["machine"]
+    lines = [
+        f"# Bulk load of {report['rows']:,} stg_interactions rows "
+        f"({report['columns']} columns, {report['arrow_mb']:,} MB in Arrow)",
+        "",
+        f"- machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['os']}; "
+        f"Python {m['python']}; run {m['date']}",
+        "- " + ", ".join(f"{k} {v}" for k, v in m["libraries"].items()),
+        f"- command: `python -m benchmarks.load_bench {' '.join(report['argv'])}`",
+        "",
+        "Each load goes into an empty table of the warehouse's own definition; *replacing* "
+        "deletes a full day of the same rows first, in the same transaction. The writer is "
+        "`Warehouse.replace_partitions`; the engine's own path is said per row.",
+        "",
+        "| engine | writer rows/s | writer, replacing a day | engine's own path | own rows/s "
+        "| own, replacing a day | writer / own |",
+        "|---|---:|---:|---|---:|---:|---:|",
+    ]
+    for d in report["engines"]:
+        cells = [
+            d["engine"],
+            _num(d["writer_rows_per_s"]),
+            _num(d["writer_replace_rows_per_s"]),
+            d["own_path"],
+            _num(d.get("own_rows_per_s")),
+            _num(d.get("own_replace_rows_per_s")),
+            str(d.get("writer_vs_own", "–")),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += [
+        "",
+        "Seconds per run: "
+        + "; ".join(
+            f"{d['engine']} writer {_secs(d['writer'])}, own {_secs(d['own'])}"
+            for d in report["engines"]
+        ),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--pg-url", help="SQLAlchemy URL of a PostgreSQL warehouse (else skipped)")
     ap.add_argument("--engines", default="duckdb,postgresql", help="comma-separated")
+    ap.add_argument("--out", type=Path, help="write load_<rows>.md and .json here")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     rows = interactions(args.rows, args.seed)
@@ -223,15 +408,36 @@ def main(argv: list[str] | None = None) -> None:
         f"{os.cpu_count()} CPUs",
         flush=True,
     )
+    results = []
     engines = args.engines.split(",")
     if "duckdb" in engines:
-        _report("duckdb", rows.num_rows, *bench_duckdb(rows, args.reps))
+        results.append(bench_duckdb(rows, args.reps))
+        print(_line(results[-1]), flush=True)
     if "postgresql" in engines:
         if args.pg_url:
-            _report("postgresql", rows.num_rows, *bench_postgres(args.pg_url, rows, args.reps))
+            results.append(bench_postgres(args.pg_url, rows, args.reps))
+            print(_line(results[-1]), flush=True)
         else:
             print("postgresql skipped (no --pg-url)")
+    wrong = [r.engine for r in results if any(n != rows.num_rows for n in r.table_rows)]
+    if wrong:
+        print(f"row counts differ from {rows.num_rows:,} after a load: {wrong}")
+        return 1
+    if args.out:
+        report = {
+            "rows": rows.num_rows,
+            "columns": rows.num_columns,
+            "arrow_mb": round(rows.nbytes / 1e6),
+            "argv": list(sys.argv[1:] if argv is None else argv),
+            "machine": machine(),
+            "engines": [r.as_dict() for r in results],
+        }
+        args.out.mkdir(parents=True, exist_ok=True)
+        stem = args.out / f"load_{scale_label(rows.num_rows)}"
+        stem.with_suffix(".json").write_text(json.dumps(report, indent=1))
+        stem.with_suffix(".md").write_text(_markdown(report))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -158,3 +158,12 @@ def run_child(argv: list[str], env: dict[str, str], cwd: str | None = None) -> C
     proc.stdout.close()
     # ru_maxrss is in KiB on Linux.
     return ChildRun(seconds, proc.returncode, usage.ru_maxrss / 1024, output)
+
+
+def scale_label(n: int) -> str:
+    """10_000_000 -> '10m', 2_000 -> '2k', other counts as they are (report file names)."""
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}m"
+    if n >= 1_000 and n % 1_000 == 0:
+        return f"{n // 1_000}k"
+    return str(n)

@@ -101,3 +101,31 @@ def test_big_day_reports_every_stage(tmp_path: Path) -> None:
     assert report["rows"]["interactions_staged"] > 0
     assert report["figures"]["contacts"] > 0
     assert "| identity + journeys |" in (out / "big_day_2k.md").read_text()
+
+
+def test_load_bench_reports_the_writer_beside_the_engines_own_path(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """``benchmarks.load_bench`` at a tiny scale: for each engine, the writer and the engine's
+    own bulk path both load every row (counted in the table after each load), and the report
+    carries both figures. The server-side COPY needs the server on this machine; when it is
+    (as in CI), its figure must be there."""
+    from sqlalchemy.engine import make_url
+
+    from benchmarks import load_bench
+
+    out = tmp_path / "out"
+    argv = ["--rows", "3000", "--reps", "1", "--pg-url", pg_url, "--out", str(out)]
+    assert load_bench.main(argv) == 0
+    report = json.loads((out / "load_3k.json").read_text())
+    by_engine = {d["engine"]: d for d in report["engines"]}
+    assert set(by_engine) == {"duckdb", "postgresql"}
+    local = make_url(pg_url).host in (None, "", "localhost", "127.0.0.1", "::1")
+    for name, d in by_engine.items():
+        assert d["table_rows"] and set(d["table_rows"]) == {3000}
+        assert d["writer_rows_per_s"] > 0 and d["writer_replace_rows_per_s"] > 0
+        if name == "duckdb" or local:
+            assert d["own_rows_per_s"] > 0 and d["own_replace_rows_per_s"] > 0, d["own_path"]
+            assert len(d["table_rows"]) == 2  # one writer load, one own load
+    text = (out / "load_3k.md").read_text()
+    assert "| duckdb |" in text and "| postgresql |" in text
