@@ -158,3 +158,34 @@ def test_days_are_final_once_their_journeys_ended(out) -> None:
     assert sum(r["anonymous_contacts"] for r in daily) > 0
     rules = {r["match_rule"] for r in out["journey_contacts"].to_pylist()}
     assert {"crm_id", "crm_email", "crm_phone", "hashed_phone", "anonymous"} <= rules
+
+
+def _compute_forcing_crm_pruning(inputs: OutcomeInputs, prune: bool) -> tuple[int, dict]:
+    """compute_outcomes' steps with the CRM pruning of 01_crm forced one way; returns the
+    size of the email lookup table and the outcome tables."""
+    from outcome_pipeline.outcomes import OUTCOME_TABLES
+    from outcome_pipeline.outcomes import compute as c
+
+    with c.engine_session() as con:
+        c._prepare(con, inputs, DAYS, AS_OF, OutcomeConfig(timezone=TZ))
+        con.execute("SET VARIABLE crm_prune_override = ?::BOOLEAN", [prune])
+        lookups = 0
+        for step in c._STEPS:
+            c._run_step(con, step, inputs)
+            if step == "01_crm":
+                lookups = con.execute("SELECT count(*) FROM crm_by_email").fetchall()[0][0]
+        assert con.execute("SELECT getvariable('prune_crm')").fetchall() == [(prune,)]
+        return lookups, {name: c._select(con, t) for name, t in OUTCOME_TABLES.items()}
+
+
+def test_crm_pruning_changes_no_row(inputs: OutcomeInputs, out: dict[str, pa.Table]) -> None:
+    """01_crm prunes the CRM to the identifiers that can be asked only when the CRM
+    outnumbers the asking rows (a cost choice). Forced either way, the tables are those of
+    the automatic choice, row for row; pruning does drop CRM emails nobody asks."""
+    pruned_lookups, pruned = _compute_forcing_crm_pruning(inputs, True)
+    full_lookups, full = _compute_forcing_crm_pruning(inputs, False)
+    assert 0 < pruned_lookups < full_lookups
+    for name, table in out.items():
+        order = [(c, "ascending") for c in table.column_names]
+        assert pruned[name].sort_by(order).equals(table.sort_by(order)), name
+        assert full[name].sort_by(order).equals(table.sort_by(order)), name

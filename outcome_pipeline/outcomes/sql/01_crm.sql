@@ -41,10 +41,23 @@ WHERE customer_id IN (SELECT customer_id FROM crm_first WHERE versions > 1);
 CREATE OR REPLACE TEMP TABLE crm_ids AS
 SELECT customer_id FROM crm_first WHERE customer_id_ok(customer_id);
 
+-- Whether to prune the CRM to the identifiers that can be asked (identity_candidates) before
+-- normalising it (crm_norm). Either way every value that can be asked gets the same lookup;
+-- pruning only saves the email/phone rules on CRM values nobody asks, and finding the
+-- candidates costs about as much per asking row as normalising costs per CRM row. So it is
+-- done only when the CRM history outnumbers the asking rows. Measured on a 1M-interaction day
+-- (1.06M CRM versions, 6.2M asking rows): candidates 1.1 s, then crm_norm 0.67 s; unpruned,
+-- crm_norm 0.65 s. `crm_prune_override` (tests) forces one way.
+SET VARIABLE prune_crm = coalesce(
+    getvariable('crm_prune_override'),
+    (SELECT count(*) FROM crm_versions) > (SELECT count(*) FROM in_interactions)
+        + (SELECT count(*) FROM in_survey_responses) + (SELECT count(*) FROM in_context)
+);
+
 -- Identifiers that may need a CRM lookup: those of interaction and survey rows without a
--- CRM id the CRM knows (resolve_identity looks nothing up for the others). Only CRM rows that
--- can equal one of them are normalised below: the same lookups for the values that can be
--- asked, without running the email/phone rules over the whole CRM history every run.
+-- CRM id the CRM knows (resolve_identity looks nothing up for the others). When pruning, only
+-- CRM rows that can equal one of them are normalised below: the same lookups for the values
+-- that can be asked. Empty when not pruning.
 CREATE OR REPLACE TEMP TABLE identity_candidates AS
 WITH rows AS (
     SELECT customer_id AS cid, customer_email AS email, customer_phone AS phone
@@ -56,13 +69,16 @@ WITH rows AS (
 )
 SELECT DISTINCT lower(trim(email)) AS email_l, right(phone_digits(phone), 7) AS phone_tail
 FROM rows
-WHERE (email IS NOT NULL OR phone IS NOT NULL)
+WHERE getvariable('prune_crm')
+    AND (email IS NOT NULL OR phone IS NOT NULL)
     AND coalesce(trim(cid) NOT IN (SELECT customer_id FROM crm_ids), true);
 
--- Every normalised email and phone a customer has had (of those that can be asked); shared
--- ones match nobody. A CRM row is kept when its lower-cased email is a candidate's or its
--- last 7 phone digits are a candidate's: E.164 normalisation keeps the trailing digits, so
--- no phone that could match is dropped; email_ok / valid_e164 still decide on each value.
+-- Every normalised email and phone a customer has had (when pruning, of those that can be
+-- asked); shared ones match nobody. When pruning, a CRM row is kept when its lower-cased email
+-- is a candidate's or its last 7 phone digits are a candidate's: E.164 normalisation keeps
+-- the trailing digits, so no phone that could match is dropped, and every CRM row sharing an
+-- asked value is kept (the "shared" count is the same). email_ok / valid_e164 still decide
+-- on each value.
 CREATE OR REPLACE TEMP TABLE crm_norm AS
 WITH v AS (
     SELECT customer_id, lower(trim(email)) AS email_l, phone, phone_digits(phone) AS phone_d
@@ -71,10 +87,16 @@ WITH v AS (
 ),
 d AS (
     SELECT customer_id,
-        CASE WHEN email_l IN (SELECT email_l FROM identity_candidates) THEN email_l END
-            AS email_l,
-        CASE WHEN right(phone_d, 7) IN (SELECT phone_tail FROM identity_candidates)
-            THEN phone END AS phone,
+        CASE
+            WHEN NOT getvariable('prune_crm')
+                OR email_l IN (SELECT email_l FROM identity_candidates)
+            THEN email_l
+        END AS email_l,
+        CASE
+            WHEN NOT getvariable('prune_crm')
+                OR right(phone_d, 7) IN (SELECT phone_tail FROM identity_candidates)
+            THEN phone
+        END AS phone,
         phone_d
     FROM v
 ),
@@ -90,15 +112,17 @@ SELECT customer_id, email_n,
     CASE WHEN valid_e164(phone_p, getvariable('cc')) THEN '+' || phone_p END AS phone_n
 FROM p;
 
+-- One owner each: min = max is "exactly one distinct customer" (customer_id is never NULL
+-- here: customer_id_ok), without count(DISTINCT)'s per-group sets.
 CREATE OR REPLACE TEMP TABLE crm_by_email AS
 SELECT email_n, min(customer_id) AS customer_id
 FROM crm_norm WHERE email_n IS NOT NULL
-GROUP BY email_n HAVING count(DISTINCT customer_id) = 1;
+GROUP BY email_n HAVING min(customer_id) = max(customer_id);
 
 CREATE OR REPLACE TEMP TABLE crm_by_phone AS
 SELECT phone_n, min(customer_id) AS customer_id
 FROM crm_norm WHERE phone_n IS NOT NULL
-GROUP BY phone_n HAVING count(DISTINCT customer_id) = 1;
+GROUP BY phone_n HAVING min(customer_id) = max(customer_id);
 
 -- Intermediates no later step reads: freed now, not at the end of the run (peak memory).
 DROP TABLE crm_redelivered;
