@@ -6,6 +6,10 @@ closes 06-14 16:00 + 7 d = 06-21 16:00), the churn windows have not.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from outcome_pipeline.outcomes import OUTCOME_TABLES, compute_outcomes
@@ -351,3 +355,25 @@ def test_customer_outcomes(out) -> None:
         True,
         25.0,
     )
+
+
+def test_a_redelivered_survey_response_counts_once_with_its_latest_version() -> None:
+    """S1 (CSAT 5 on A2) delivered again the next day with score 3 and a later updated_at:
+    journey A has one response, scored 3. The other responses are untouched (S2's NPS 3 on
+    Bob's journey: only re-delivered ids are re-ranked)."""
+    inputs = fx.inputs()
+    surveys = inputs.survey_responses
+    s1 = surveys.filter(pc.equal(surveys["response_id"], "S1")).to_pylist()[0]
+    again = dict(
+        s1,
+        score=3,
+        partition_date=s1["partition_date"] + (fx.D2 - fx.D1),
+        updated_at=s1["updated_at"] + (fx.D2 - fx.D1),
+        source_file="fixture/survey_responses_redelivered.csv",
+    )
+    redelivered = pa.concat_tables([surveys, pa.Table.from_pylist([again], surveys.schema)])
+    out = compute_outcomes(replace(inputs, survey_responses=redelivered), fx.DAYS, AS_OF)
+    a = one(out["journeys"], journey_id="ix-a1")
+    assert (a["csat_score"], a["survey_responses"]) == (3, 1)
+    b = one(out["journeys"], journey_id="ix-b1")
+    assert (b["nps_score"], b["survey_responses"]) == (3, 1)

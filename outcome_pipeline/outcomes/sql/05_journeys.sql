@@ -6,14 +6,16 @@
 
 -- A contact's case counts as closed when a known version shows it solved/closed with
 -- closed_at between the contact's start and W later (later closures cannot change a
--- journey whose window has closed).
+-- journey whose window has closed). The contacts' case ids are made distinct first: with
+-- the bare column, DuckDB built the semi-join's hash table on the case versions (4.5M rows
+-- at 1M interactions a day: 0.5 s; 0.3 s this way, the same rows).
 CREATE OR REPLACE TEMP TABLE case_closures AS
 SELECT DISTINCT case_id, epoch_us(closed_at) AS closed_us
 FROM in_cases
 WHERE updated_at <= getvariable('as_of_ts')
     AND status IN ('solved', 'closed')
     AND closed_at IS NOT NULL
-    AND case_id IN (SELECT case_id FROM contacts);
+    AND case_id IN (SELECT DISTINCT case_id FROM contacts WHERE case_id IS NOT NULL);
 
 -- Repeats: over the identified contacts from scope_start on (narrow rows; contacts.rowid is
 -- the integer key that joins the results back). Every contact before scope_start is in the
