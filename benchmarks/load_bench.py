@@ -289,8 +289,8 @@ def bench_postgres(url: str, rows: pa.Table, reps: int) -> EngineLoads:
     try:
         with tempfile.TemporaryDirectory(prefix="load_bench_") as tmp:
             path, order = _server_copy_file(rows, Path(tmp))
-            copy = f"COPY {table} ({', '.join(chr(34) + c + chr(34) for c in order)}) "
-            copy += f"FROM '{path}' (FORMAT binary)"
+            cols = ", ".join(f'"{c}"' for c in order)
+            copy = f"COPY {table} ({cols}) FROM '{path}' (FORMAT binary)"
             out.own_path = "COPY ... FROM '<file>' (FORMAT binary), read by the server"
             for _ in range(reps):
                 _drop_schema(wh)
