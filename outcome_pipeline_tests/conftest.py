@@ -69,3 +69,32 @@ def warehouse(warehouse_url: tuple[str, str]) -> Iterator[Warehouse]:
         yield wh
     finally:
         wh.dispose()
+
+
+CHROMIUM = os.environ.get("OUTCOME_TEST_CHROMIUM", "/usr/bin/chromium")
+# Flags for a headless Chromium on a closed network: without the background-networking ones it
+# keeps trying (and failing) to reach Google's hosts.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of the system Chromium the browser tests drive through Playwright.
+
+    Without it the browser tests are skipped, except under CI (``CI`` set), where they fail.
+    """
+    if os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    message = f"no Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {message}")
+    pytest.skip(message)
