@@ -1,0 +1,305 @@
+"""Compile a mapping file into ONE DuckDB query over a set of source files.
+
+The query reads every file of the set with DuckDB's own scanner (``read_csv``,
+``read_json_objects``, ``read_parquet``), numbers records per file, unnests lists, computes
+every contract column and, beside them, the reasons a row cannot be mapped. Nothing runs per
+row in Python: the caller splits the one Arrow result by the reason column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from outcome_pipeline.contracts import CONTRACTS, TableContract
+from outcome_pipeline.ingest.mapping.expr import (
+    BOOL,
+    FLOAT,
+    INT,
+    TEXT,
+    TIMESTAMP,
+    Compiled,
+    Context,
+    ExprError,
+    compile_expr,
+    lit,
+    to_kind,
+)
+from outcome_pipeline.ingest.mapping.spec import (
+    MappingError,
+    MappingFile,
+    load_mapping_file,
+    locate,
+)
+
+# Reserved names of the query's own columns.
+FILE_COL, LINE_COL, RAW_COL, PATH_COL = "__file", "__line", "__raw", "__path"
+CODES_COL, MESSAGE_COL = "__codes", "__message"
+
+
+def _kind(contract: TableContract, name: str) -> str:
+    import pyarrow as pa
+
+    t = contract.column(name).type
+    if pa.types.is_timestamp(t):
+        return TIMESTAMP
+    if pa.types.is_integer(t):
+        return INT
+    if pa.types.is_floating(t):
+        return FLOAT
+    if pa.types.is_boolean(t):
+        return BOOL
+    return TEXT
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class CompiledMapping:
+    """A checked mapping: its identity, its source options and its columns as SQL."""
+
+    path: Path
+    spec: MappingFile
+    contract: TableContract
+    timezone: str
+    columns: dict[str, Compiled]
+    fields: set[str]
+    json_paths: dict[str, list[str]] = field(default_factory=dict)  # base -> extracted paths
+
+    @property
+    def name(self) -> str:
+        return self.spec.source.name
+
+    @property
+    def version(self) -> str:
+        return self.spec.source.version
+
+    @property
+    def lineage(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def fmt(self) -> str:
+        return self.spec.source.format
+
+    def query(self, files: list[str], header: list[str] | None = None) -> str:
+        """The whole mapping as one SELECT over ``files`` (absolute paths)."""
+        source = _source_sql(self, files, header or [])
+        cols = ",\n  ".join(f"{c.sql} AS {ident(n)}" for n, c in self.columns.items())
+        codes, messages = _checks(self)
+        req_codes, req_messages = _required(self)
+        keep = "lambda x: x IS NOT NULL"
+        return (
+            f"WITH {source},\n__mapped AS (SELECT {FILE_COL}, {LINE_COL}, {RAW_COL}, {PATH_COL},"
+            f"\n  {cols},\n  {codes} AS __c,\n  {messages} AS __m\nFROM __rows)\n"
+            f"SELECT * EXCLUDE (__c, __m),\n"
+            f"  list_sort(list_distinct(list_filter(__c || {req_codes}, {keep}))) AS {CODES_COL},\n"
+            f"  nullif(array_to_string(list_sort(list_distinct(list_filter(__m || {req_messages}, "
+            f"{keep}))), '; '), '') AS {MESSAGE_COL}\nFROM __mapped"
+        )
+
+
+def compile_mapping(path: Path, business_timezone: str) -> CompiledMapping:
+    """Load, check and compile one mapping file; raise :class:`MappingError` on any mistake."""
+    spec, text = load_mapping_file(path)
+    src = spec.source
+    name = str(path)
+    if src.table not in CONTRACTS:
+        raise MappingError(
+            name,
+            "source.table",
+            f"unknown contract table {src.table!r}; one of {', '.join(CONTRACTS)}",
+            locate(text, ("source", "table")),
+        )
+    if spec.unnest and src.format not in ("json", "jsonl"):
+        raise MappingError(name, "unnest", "unnest needs JSON records", locate(text, ("unnest",)))
+    contract = CONTRACTS[src.table]
+    compiler = _Compiler(spec, contract, src.timezone or business_timezone)
+    try:
+        columns = compiler.all()
+    except ExprError as exc:
+        key = "columns." + ".".join(exc.key)
+        raise MappingError(name, key, str(exc), locate(text, ("columns", *exc.key))) from None
+    missing = [c for c in contract.required_columns if c not in columns]
+    if missing:
+        raise MappingError(
+            name,
+            "columns",
+            f"required contract column(s) of {contract.name} not mapped: {', '.join(missing)}",
+            locate(text, ("columns",)),
+        )
+    return CompiledMapping(
+        path,
+        spec,
+        contract,
+        src.timezone or business_timezone,
+        columns,
+        compiler.fields,
+        compiler.json_paths,
+    )
+
+
+class _Compiler:
+    """Compiles every column once, resolving ``column = "..."`` references (no cycles)."""
+
+    def __init__(self, spec: MappingFile, contract: TableContract, timezone: str) -> None:
+        self.spec, self.contract, self.timezone = spec, contract, timezone
+        self.done: dict[str, Compiled] = {}
+        self.active: list[str] = []
+        self.fields: set[str] = set()
+        self.json_paths: dict[str, list[str]] = {}
+        self.aliases = [u.alias for u in spec.unnest]
+
+    def all(self) -> dict[str, Compiled]:
+        for name in self.spec.columns:
+            self.column(name, (name,))
+        return {n: self.done[n] for n in self.contract.column_names if n in self.done}
+
+    def column(self, name: str, key: tuple[str, ...]) -> Compiled:
+        if name in self.done:
+            return self.done[name]
+        is_let = name in self.spec.let and name not in self.spec.columns
+        if name not in self.contract.column_names and not is_let:
+            known = ", ".join(self.contract.column_names)
+            raise ExprError(
+                key, f"{name!r} is neither a column of {self.contract.name} ({known}) nor a let"
+            )
+        if name not in self.spec.columns and not is_let:
+            raise ExprError(key, f"column {name!r} is referenced but not mapped")
+        if name in self.active:
+            raise ExprError(
+                key, f"columns refer to each other in a cycle: {' -> '.join(self.active + [name])}"
+            )
+        self.active.append(name)
+        ctx = Context(self.field_sql, self.column, self.timezone, column_name=name)
+        if is_let:
+            ctx.column_name = name
+            compiled = compile_expr(self.spec.let[name], (name,), ctx)
+        else:
+            compiled = compile_expr(self.spec.columns[name], (name,), ctx)
+            compiled = to_kind(compiled, _kind(self.contract, name), (name,), ctx)
+        self.fields |= ctx.used_fields
+        self.active.pop()
+        self.done[name] = compiled
+        return compiled
+
+    def field_sql(self, path: str) -> str:
+        fmt = self.spec.source.format
+        if fmt in ("csv", "parquet"):
+            return f"CAST({ident(path)} AS VARCHAR)"
+        parts = path.split(".")
+        base = parts[0] if parts[0] in self.aliases and len(parts) > 1 else ""
+        rest = parts[1:] if base else parts
+        json_path = "$." + ".".join(ident(p) for p in rest)
+        paths = self.json_paths.setdefault(base, [])
+        if json_path not in paths:
+            paths.append(json_path)
+        return f"__f_{base or 'root'}[{paths.index(json_path) + 1}]"
+
+
+def _checks(m: CompiledMapping) -> tuple[str, str]:
+    """SQL lists of the reason codes and messages of the column checks that fire on a row."""
+    items = [(chk.condition, chk.code, chk.message) for c in m.columns.values() for chk in c.checks]
+    for i, u in enumerate(m.spec.unnest, start=1):
+        items.append(
+            (f"__i{i} IS NULL", "empty_list", lit(f"the record has no element in {u.path}"))
+        )
+    if not items:
+        return "[]::VARCHAR[]", "[]::VARCHAR[]"
+    codes = ", ".join(
+        f"CASE WHEN coalesce({cond}, FALSE) THEN {lit(code)} END" for cond, code, _ in items
+    )
+    msgs = ", ".join(
+        f"CASE WHEN coalesce({cond}, FALSE) THEN {lit(code + ': ')} || {msg} END"
+        for cond, code, msg in items
+    )
+    return f"[{codes}]", f"[{msgs}]"
+
+
+def _required(m: CompiledMapping) -> tuple[str, str]:
+    """Required columns left empty, unless a check already says why (a value failed)."""
+    codes, msgs = [], []
+    for name in m.contract.required_columns:
+        code = "missing_key" if name == m.contract.key else "missing_required"
+        fields = ", ".join(dict.fromkeys(m.columns[name].fields)) or "no source field"
+        cond = f"{ident(name)} IS NULL AND len(list_filter(__c, lambda x: x IS NOT NULL)) = 0"
+        codes.append(f"CASE WHEN {cond} THEN {lit(code)} END")
+        msgs.append(f"CASE WHEN {cond} THEN {lit(f'{code}: {name} is empty (from {fields})')} END")
+    return f"[{', '.join(codes)}]", f"[{', '.join(msgs)}]"
+
+
+def _files(files: list[str]) -> str:
+    return "[" + ", ".join(lit(f) for f in files) + "]"
+
+
+def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> str:
+    src = m.spec.source
+    if src.format == "csv":
+        o = src.csv
+        raw = (
+            "to_json(struct_pack(" + ", ".join(f"{ident(h)} := {ident(h)}" for h in header) + "))"
+            if header
+            else "NULL"
+        )
+        first = 2 if o.header else 1
+        return (
+            f"__records AS (SELECT *, ordinality AS __ord FROM read_csv({_files(files)}, "
+            f"all_varchar = true, header = {lit(o.header)}, delim = {lit(o.delimiter)}, "
+            f"quote = {lit(o.quote)}, escape = {lit(o.escape)}, encoding = {lit(o.encoding)}, "
+            f"filename = '{FILE_COL}', ignore_errors = true, "
+            f"store_rejects = true, rejects_table = '__rejects', rejects_scan = '__reject_scans'"
+            f") WITH ORDINALITY),\n__rows AS (SELECT *, {raw}::VARCHAR AS {RAW_COL}, "
+            f"'' AS {PATH_COL}, __ord - min(__ord) OVER (PARTITION BY {FILE_COL}) + {first} "
+            f"AS {LINE_COL} FROM __records)"
+        )
+    if src.format == "parquet":
+        raw = (
+            "to_json(struct_pack(" + ", ".join(f"{ident(h)} := {ident(h)}" for h in header) + "))"
+            if header
+            else "NULL"
+        )
+        return (
+            f"__rows AS (SELECT *, {raw}::VARCHAR AS {RAW_COL}, '' AS {PATH_COL}, "
+            f"file_row_number + 1 AS {LINE_COL} FROM read_parquet({_files(files)}, "
+            f"filename = '{FILE_COL}', file_row_number = true, union_by_name = true))"
+        )
+    layout = "array" if src.json_options.layout == "array" else "auto"
+    ctes = [
+        f"__records AS (SELECT json AS __json, filename AS {FILE_COL}, ordinality AS __ord "
+        f"FROM read_json_objects({_files(files)}, format = '{layout}', filename = true) "
+        "WITH ORDINALITY)",
+        f"__r0 AS (SELECT __json, {FILE_COL}, __ord - min(__ord) OVER (PARTITION BY {FILE_COL}) "
+        f"+ 1 AS {LINE_COL}, '$' AS {PATH_COL}, __json AS __e_root FROM __records)",
+    ]
+    prev = "__r0"
+    for i, u in enumerate(m.spec.unnest, start=1):
+        parts = u.path.split(".")
+        bases = ["root"] + [x.alias for x in m.spec.unnest[: i - 1]]
+        base = parts[0] if parts[0] in bases[1:] and len(parts) > 1 else "root"
+        rest = parts[1:] if base != "root" else parts
+        json_path = "$." + ".".join(ident(p) for p in rest) + "[*]"
+        ctes.append(
+            f"__l{i} AS (SELECT *, json_extract(__e_{base}, {lit(json_path)}) AS __list{i} FROM {prev})"
+        )
+        ctes.append(
+            f"__r{i} AS (SELECT * EXCLUDE (__list{i}, __i{i}), __i{i}, __list{i}[__i{i} + 1] AS __e_{u.alias}, "
+            f"{PATH_COL} || CASE WHEN __i{i} IS NULL THEN '' ELSE {lit('.' + u.path.split('.')[-1] + '[')} "
+            f"|| __i{i} || ']' END AS {PATH_COL}_n FROM (SELECT *, unnest(CASE WHEN len(__list{i}) > 0 "
+            f"THEN range(len(__list{i})) ELSE [NULL::BIGINT] END) AS __i{i} FROM __l{i}))"
+        )
+        ctes.append(
+            f"__p{i} AS (SELECT * EXCLUDE ({PATH_COL}, {PATH_COL}_n), {PATH_COL}_n AS {PATH_COL} FROM __r{i})"
+        )
+        prev = f"__p{i}"
+    extracts = ", ".join(
+        f"json_extract_string(__e_{base or 'root'}, [{', '.join(lit(p) for p in paths)}]) "
+        f"AS __f_{base or 'root'}"
+        for base, paths in m.json_paths.items()
+    )
+    ctes.append(
+        f"__rows AS (SELECT *, __json::VARCHAR AS {RAW_COL}{', ' + extracts if extracts else ''} "
+        f"FROM {prev})"
+    )
+    return ",\n".join(ctes)

@@ -1,0 +1,258 @@
+"""Run a compiled mapping over one business day's files: typed contract rows and rejects.
+
+Every source record ends in exactly one place: a typed row, a rejected row (with the source
+file, the line or record path, the raw record and the reasons), or — when the file as a whole
+cannot be read or lacks a mapped field — a rejected file naming the problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from outcome_pipeline.contracts.feeds import TS
+from outcome_pipeline.ingest.landing import LandingPathError, day_folder
+from outcome_pipeline.ingest.mapping.compile import (
+    CODES_COL,
+    FILE_COL,
+    LINE_COL,
+    MESSAGE_COL,
+    PATH_COL,
+    RAW_COL,
+    CompiledMapping,
+)
+
+REJECT_SCHEMA = pa.schema(
+    [
+        ("source_file", pa.string()),
+        ("source_line", pa.int64()),
+        ("record_key", pa.string()),
+        ("reason_code", pa.string()),
+        ("message", pa.string()),
+        ("raw_record", pa.string()),
+    ]
+)
+
+
+@dataclass
+class FileCount:
+    file: str
+    rows_read: int = 0
+    rows_quarantined: int = 0
+
+
+@dataclass
+class MappedDay:
+    """What one mapping gave for one day (typed rows carry ``_source_file``/``_source_line``)."""
+
+    mapping: CompiledMapping
+    typed: pa.Table
+    rejects: pa.Table
+    files: list[FileCount] = field(default_factory=list)
+    bad_files: list[tuple[str, str]] = field(default_factory=list)  # (relative file, error)
+
+
+def day_files(root: Path, mapping: CompiledMapping, day: date) -> list[tuple[Path, str]]:
+    """The day's files of a mapping, (absolute path, path relative to the landing root)."""
+    root = root.resolve()
+    folder = day_folder(root, mapping.spec.source.feed, day)
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in sorted(folder.glob(mapping.spec.source.glob)):
+        if not path.is_file():
+            continue
+        real = path.resolve()
+        if not real.is_relative_to(root):
+            raise LandingPathError(f"{path} points outside the landing root {root}")
+        found.append((real, path.relative_to(root).as_posix()))
+    return found
+
+
+def source_header(path: Path, mapping: CompiledMapping) -> list[str]:
+    """Column names of a CSV or Parquet file (empty for JSON: fields may be absent per record)."""
+    src = mapping.spec.source
+    if src.format == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(path).names
+    if src.format != "csv":
+        return []
+    with path.open("rb") as fh:
+        first = fh.readline()
+    text = first.decode("utf-8-sig" if src.csv.encoding == "utf-8" else src.csv.encoding)
+    row = next(csv.reader(io.StringIO(text), delimiter=src.csv.delimiter, quotechar=src.csv.quote), [])
+    if not src.csv.header:
+        return [f"column{i}" for i in range(len(row))]
+    return [h.strip() for h in row]
+
+
+def map_files(
+    mapping: CompiledMapping, files: list[tuple[Path, str]], limit: int | None = None
+) -> MappedDay:
+    """Map ``files`` (absolute, relative) with one query; split rows by their reasons."""
+    good: list[tuple[Path, str]] = []
+    headers: list[list[str]] = []
+    out = MappedDay(mapping, _empty_typed(mapping), REJECT_SCHEMA.empty_table())
+    for path, rel in files:
+        if path.stat().st_size == 0:
+            out.files.append(FileCount(rel))  # an export of a quiet day: zero records
+            continue
+        try:
+            cols = source_header(path, mapping)
+        except (OSError, UnicodeError, pa.ArrowException, StopIteration) as exc:
+            out.bad_files.append((rel, f"{rel}: cannot be read as {mapping.fmt}: {exc}"))
+            continue
+        missing = sorted(f for f in mapping.fields if cols and f not in cols)
+        if mapping.fmt in ("csv", "parquet") and missing:
+            out.bad_files.append(
+                (
+                    rel,
+                    f"{rel}: lacks field(s) {', '.join(missing)} mapped by "
+                    f"{mapping.path.name} ({mapping.lineage})",
+                )
+            )
+            continue
+        headers.append(cols)
+        good.append((path, rel))
+    # Files of one layout are read by one query; a feed whose export changed its columns
+    # mid-way gives one query per layout.
+    layouts: dict[tuple[str, ...], list[tuple[Path, str]]] = {}
+    for (path, rel), cols in zip(good, headers, strict=True):
+        layouts.setdefault(tuple(cols), []).append((path, rel))
+    for cols, group in layouts.items():
+        _run(out, group, list(cols), limit)
+    return out
+
+
+def _run(out: MappedDay, group: list[tuple[Path, str]], header: list[str], limit: int | None) -> None:
+    mapping = out.mapping
+    rel_of = {str(p): r for p, r in group}
+    sql = mapping.query([str(p) for p, _ in group], header)
+    if limit is not None:
+        sql += f"\nLIMIT {int(limit)}"
+    con = duckdb.connect()
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute("SET enable_progress_bar = false")
+        try:
+            result = con.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            error = f"cannot be read as {mapping.fmt} by {mapping.path.name}: {exc}"
+            out.bad_files.extend((r, f"{r}: {error}") for _, r in group)
+            return
+        malformed = (
+            _csv_rejects(con, rel_of) if mapping.fmt == "csv" else REJECT_SCHEMA.empty_table()
+        )
+    finally:
+        con.close()
+    _split(out, result, malformed, rel_of, [r for _, r in group])
+
+
+def map_day(root: Path, mapping: CompiledMapping, day: date) -> MappedDay:
+    return map_files(mapping, day_files(root, mapping, day))
+
+
+def _csv_rejects(con: duckdb.DuckDBPyConnection, rel_of: dict[str, str]) -> pa.Table:
+    """Lines DuckDB's CSV reader could not split (wrong field count, bad encoding)."""
+    try:
+        # One line can be reported several times (once per field count tried): keep one.
+        t = con.sql(
+            "SELECT DISTINCT ON (f, line) s.file_path AS f, e.line AS line, e.csv_line AS raw, "
+            "e.error_type::VARCHAR AS kind, e.error_message AS msg FROM __rejects e "
+            "JOIN __reject_scans s USING (scan_id, file_id) ORDER BY f, line"
+        ).to_arrow_table()
+    except duckdb.Error:
+        return REJECT_SCHEMA.empty_table()
+    kinds = t["kind"].cast(pa.string()).to_pylist()
+    return pa.table(
+        {
+            "source_file": [rel_of.get(f, f) for f in t["f"].to_pylist()],
+            "source_line": t["line"].cast(pa.int64()),
+            "record_key": pa.nulls(t.num_rows, pa.string()),
+            "reason_code": ["bad_encoding" if "ENCODING" in k else "malformed_row" for k in kinds],
+            "message": t["msg"].cast(pa.string()),
+            "raw_record": t["raw"].cast(pa.string()),
+        },
+        schema=REJECT_SCHEMA,
+    )
+
+
+def _split(
+    out: MappedDay,
+    result: pa.Table,
+    malformed: pa.Table,
+    rel_of: dict[str, str],
+    order: list[str],
+) -> MappedDay:
+    m = out.mapping
+    rel_files = pc.cast(result[FILE_COL], pa.string())
+    if rel_of:
+        keys = pa.array(list(rel_of), pa.string())
+        rel_files = pc.take(pa.array(list(rel_of.values()), pa.string()), pc.index_in(rel_files, keys))
+    bad = pc.greater(pc.list_value_length(result[CODES_COL]), 0)
+    ok = pc.invert(bad)
+    typed = {}
+    for c in m.contract.columns:
+        col = result[c.name] if c.name in result.column_names else pa.nulls(result.num_rows, c.type)
+        typed[c.name] = pc.cast(col, TS if pa.types.is_timestamp(c.type) else c.type)
+    typed["_source_line"] = pc.cast(result[LINE_COL], pa.int64())
+    typed["_extra"] = pa.nulls(result.num_rows, pa.string())
+    typed["_source_file"] = rel_files
+    table = pa.table(typed).filter(ok)
+    rejected = result.filter(bad)
+    paths = rejected[PATH_COL].cast(pa.string())
+    message = pc.if_else(
+        pc.equal(paths, ""),
+        rejected[MESSAGE_COL],
+        pc.binary_join_element_wise("record ", paths, ": ", rejected[MESSAGE_COL], ""),
+    )
+    key = m.contract.key
+    rejects = pa.table(
+        {
+            "source_file": rel_files.filter(bad),
+            "source_line": pc.cast(rejected[LINE_COL], pa.int64()),
+            "record_key": pc.cast(rejected[key], pa.string()) if key in rejected.column_names
+            else pa.nulls(rejected.num_rows, pa.string()),
+            "reason_code": pc.binary_join(rejected[CODES_COL], ","),
+            "message": message,
+            "raw_record": rejected[RAW_COL].cast(pa.string()),
+        },
+        schema=REJECT_SCHEMA,
+    )
+    rejects = pa.concat_tables([rejects, malformed])
+    out.typed = pa.concat_tables([out.typed, table.cast(out.typed.schema)])
+    out.rejects = pa.concat_tables([out.rejects, rejects])
+    counts = _count_by_file(rel_files, bad, malformed)
+    out.files.extend(FileCount(r, *counts.get(r, (0, 0))) for r in order)
+    return out
+
+
+def _count_by_file(files: pa.Array, bad: pa.Array, malformed: pa.Table) -> dict[str, tuple[int, int]]:
+    t = pa.table({"f": files, "bad": pc.cast(bad, pa.int64())})
+    agg = t.group_by("f").aggregate([("bad", "count"), ("bad", "sum")])
+    counts = {
+        f: [int(n), int(b or 0)]
+        for f, n, b in zip(agg["f"].to_pylist(), agg["bad_count"].to_pylist(), agg["bad_sum"].to_pylist(), strict=True)
+    }
+    for f in malformed["source_file"].to_pylist():
+        entry = counts.setdefault(f, [0, 0])
+        entry[0] += 1
+        entry[1] += 1
+    return {f: (n, b) for f, (n, b) in counts.items()}
+
+
+def _empty_typed(mapping: CompiledMapping) -> pa.Table:
+    schema = pa.schema(
+        [(c.name, c.type) for c in mapping.contract.columns]
+        + [("_source_line", pa.int64()), ("_extra", pa.string()), ("_source_file", pa.string())]
+    )
+    return schema.empty_table()
+

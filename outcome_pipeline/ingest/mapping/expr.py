@@ -1,0 +1,398 @@
+"""Mapping expressions: parsed from the TOML value of a contract column, compiled to DuckDB SQL.
+
+An expression is a bare string (a source field, ``Agent.ConnectedToAgentTimestamp``) or an
+inline table with one operator key (``const``, ``concat``, ``timestamp``, ``date`` + ``time``,
+``plus_seconds``, ``seconds_between``, ``int``, ``float``, ``bool``, ``map``, ``coalesce``,
+``column``). Compiling yields one SQL expression over the whole file set plus the checks
+that flag a row which cannot be mapped (value, reason code, message naming the source
+field): the rows are split by those flags, never by a Python loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from outcome_pipeline.ingest.mapping.spec import unknown_key
+
+TEXT, TIMESTAMP, INT, FLOAT, BOOL = "text", "timestamp", "int", "float", "bool"
+_SQL_TYPE = {TEXT: "VARCHAR", INT: "BIGINT", FLOAT: "DOUBLE", BOOL: "BOOLEAN"}
+_TRUE = ("true", "t", "1", "yes", "y")
+_FALSE = ("false", "f", "0", "no", "n")
+_OFFSET = r"(Z|z|[+-]\d\d(:?\d\d)?)$"
+
+
+class ExprError(ValueError):
+    """A malformed expression; ``key`` is the path under ``columns`` (for the line lookup)."""
+
+    def __init__(self, key: tuple[str, ...], message: str) -> None:
+        self.key = key
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class Check:
+    """A row is rejected where ``condition`` holds; ``message`` is a SQL text expression."""
+
+    condition: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Compiled:
+    sql: str
+    kind: str
+    checks: tuple[Check, ...] = ()
+    fields: tuple[str, ...] = ()  # source fields read, for messages and file checks
+
+
+@dataclass
+class Context:
+    """What compiling needs from the mapping: field access, other columns, zones."""
+
+    field_sql: Callable[[str], str]
+    column: Callable[[str, tuple[str, ...]], Compiled]
+    timezone: str
+    column_name: str = ""
+    used_fields: set[str] = field(default_factory=set)
+
+
+def lit(value: Any) -> str:
+    """A SQL literal for a TOML scalar."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _shown(sql: str) -> str:
+    # The offending value inside the message, quoted and cut to 60 characters.
+    return f"'''' || left(CAST({sql} AS VARCHAR), 60) || ''''"
+
+
+_OPERATORS = {
+    "field": {"field", "null_if"},
+    "const": {"const"},
+    "concat": {"concat", "sep"},
+    "timestamp": {"timestamp", "format", "timezone"},
+    "date": {"date", "time", "date_format", "time_format", "timezone", "not_before"},
+    "plus_seconds": {"plus_seconds"},
+    "seconds_between": {"seconds_between"},
+    "int": {"int"},
+    "float": {"float"},
+    "bool": {"bool", "true", "false"},
+    "map": {"map", "values", "default", "unmapped"},
+    "coalesce": {"coalesce"},
+    "column": {"column"},
+}
+
+
+def compile_expr(value: Any, key: tuple[str, ...], ctx: Context) -> Compiled:
+    """Compile the TOML ``value`` found at ``columns.<key>``."""
+    if isinstance(value, str):
+        return _field(value, (), ctx)
+    if not isinstance(value, dict):
+        raise ExprError(
+            key,
+            f"expected a source field name or an inline table with one of "
+            f"{', '.join(sorted(_OPERATORS))}, found {value!r}",
+        )
+    ops = [k for k in value if k in _OPERATORS]
+    if len(ops) != 1:
+        if not ops:
+            bad = next(iter(value), "")
+            raise ExprError(key + (str(bad),), unknown_key(str(bad), set(_OPERATORS)))
+        raise ExprError(key, f"one operator per expression, found {', '.join(ops)}")
+    op = ops[0]
+    for k in value:
+        if k not in _OPERATORS[op]:
+            raise ExprError(key + (k,), unknown_key(k, _OPERATORS[op]))
+    return _COMPILERS[op](value, key, ctx)
+
+
+def _field(path: str, null_if: tuple[Any, ...], ctx: Context) -> Compiled:
+    ctx.used_fields.add(path)
+    sql = f"nullif(trim({ctx.field_sql(path)}), '')"
+    if null_if:
+        sql = f"CASE WHEN {sql} IN ({', '.join(lit(str(v)) for v in null_if)}) THEN NULL ELSE {sql} END"
+    return Compiled(sql, TEXT, fields=(path,))
+
+
+def _c_field(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    if not isinstance(v["field"], str):
+        raise ExprError(key + ("field",), "a field is a name (text)")
+    null_if = v.get("null_if", [])
+    if not isinstance(null_if, list):
+        raise ExprError(key + ("null_if",), "null_if is a list of values read as empty")
+    return _field(v["field"], tuple(null_if), ctx)
+
+
+def _c_const(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    c = v["const"]
+    kind = BOOL if isinstance(c, bool) else INT if isinstance(c, int) else TEXT
+    kind = FLOAT if isinstance(c, float) else kind
+    if not isinstance(c, str | int | float | bool):
+        raise ExprError(key + ("const",), f"const must be text, a number or a boolean: {c!r}")
+    return Compiled(lit(c), kind)
+
+
+def _parts(v: Any, key: tuple[str, ...], ctx: Context, n: int | None = None) -> list[Compiled]:
+    if not isinstance(v, list) or (n is not None and len(v) != n) or not v:
+        raise ExprError(key, f"expected a list of {n or 'one or more'} expressions")
+    return [compile_expr(p, key + (str(i),), ctx) for i, p in enumerate(v)]
+
+
+def _merge(parts: list[Compiled]) -> tuple[tuple[Check, ...], tuple[str, ...]]:
+    checks = tuple(c for p in parts for c in p.checks)
+    fields = tuple(f for p in parts for f in p.fields)
+    return checks, fields
+
+
+def _c_concat(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    parts = _parts(v["concat"], key + ("concat",), ctx)
+    sep = lit(str(v.get("sep", "")))
+    # NULL when any part is missing: an id made of parts is only unique with all of them.
+    sql = f" || {sep} || ".join(f"CAST({p.sql} AS VARCHAR)" for p in parts)
+    return Compiled(f"({sql})", TEXT, *_merge(parts))
+
+
+def _parsed(raw: Compiled, sql: str, kind: str, what: str, ctx: Context) -> Compiled:
+    names = ", ".join(raw.fields) or "value"
+    check = Check(
+        f"({raw.sql}) IS NOT NULL AND ({sql}) IS NULL",
+        "bad_type",
+        f"'{ctx.column_name}: source field {names}=' || {_shown(raw.sql)} || ' is not {what}'",
+    )
+    return Compiled(sql, kind, raw.checks + (check,), raw.fields)
+
+
+def _zone(v: dict, key: tuple[str, ...], ctx: Context) -> str:
+    tz = v.get("timezone", ctx.timezone)
+    if not isinstance(tz, str):
+        raise ExprError(key + ("timezone",), "timezone is an IANA name")
+    return tz
+
+
+def _c_timestamp(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    raw = compile_expr(v["timestamp"], key + ("timestamp",), ctx)
+    return _to_timestamp(raw, v.get("format", "iso8601"), _zone(v, key, ctx), key, ctx)
+
+
+def _to_timestamp(raw: Compiled, fmt: Any, tz: str, key: tuple[str, ...], ctx: Context) -> Compiled:
+    if raw.kind == TIMESTAMP:
+        return raw
+    x = f"CAST({raw.sql} AS VARCHAR)"
+    if fmt == "iso8601":
+        # With an offset the text says its instant; without one it is the source's local time.
+        sql = (
+            f"CASE WHEN regexp_matches({x}, '{_OFFSET}') THEN try_cast({x} AS TIMESTAMPTZ) "
+            f"ELSE timezone({lit(tz)}, try_cast({x} AS TIMESTAMP)) END"
+        )
+        what = "an ISO 8601 timestamp"
+    elif fmt in ("epoch_ms", "epoch_s"):
+        scale = "1000.0" if fmt == "epoch_ms" else "1.0"
+        sql = f"to_timestamp(try_cast({x} AS DOUBLE) / {scale})"
+        what = f"a timestamp ({fmt})"
+    elif isinstance(fmt, str) and "%" in fmt:
+        sql = f"timezone({lit(tz)}, try_strptime({x}, {lit(fmt)}))"
+        what = f"a timestamp in format {fmt}"
+    else:
+        raise ExprError(
+            key + ("format",),
+            f"format is iso8601, epoch_ms, epoch_s or a strptime pattern: {fmt!r}",
+        )
+    return _parsed(raw, sql, TIMESTAMP, what, ctx)
+
+
+def _c_date(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    """A day and a time of day read apart, joined in the source's zone.
+
+    ``not_before``: when the joined time is earlier than that timestamp the clock passed
+    midnight between the two events, so the next day is meant.
+    """
+    if "time" not in v:
+        raise ExprError(key, "date needs time (the time of day to join it with)")
+    day = compile_expr(v["date"], key + ("date",), ctx)
+    tod = compile_expr(v["time"], key + ("time",), ctx)
+    dfmt, tfmt = v.get("date_format", "%Y-%m-%d"), v.get("time_format", "%H:%M:%S")
+    if not (isinstance(dfmt, str) and isinstance(tfmt, str)):
+        raise ExprError(key, "date_format and time_format are strptime patterns")
+    d = _parsed(
+        day,
+        f"CAST(try_strptime({day.sql}, {lit(dfmt)}) AS DATE)",
+        "date",
+        f"a date in format {dfmt}",
+        ctx,
+    )
+    t = _parsed(
+        tod,
+        f"CAST(try_strptime({tod.sql}, {lit(tfmt)}) AS TIME)",
+        "time",
+        f"a time in format {tfmt}",
+        ctx,
+    )
+    local = f"({d.sql} + {t.sql})"
+    tz = _zone(v, key, ctx)
+    sql = f"timezone({lit(tz)}, {local})"
+    checks, fields = d.checks + t.checks, d.fields + t.fields
+    if "not_before" in v:
+        ref = compile_expr(v["not_before"], key + ("not_before",), ctx)
+        ref = _to_timestamp(ref, "iso8601", tz, key, ctx)
+        sql = (
+            f"CASE WHEN {sql} < {ref.sql} THEN timezone({lit(tz)}, {local} + INTERVAL 1 DAY) "
+            f"ELSE {sql} END"
+        )
+        checks += ref.checks
+    return Compiled(sql, TIMESTAMP, checks, fields)
+
+
+def _seconds(p: Compiled, key: tuple[str, ...], ctx: Context) -> Compiled:
+    if p.kind in (INT, FLOAT):
+        return p
+    if p.kind != TEXT:
+        raise ExprError(key, f"expected a number of seconds, found a {p.kind}")
+    return _parsed(p, f"try_cast({p.sql} AS DOUBLE)", FLOAT, "a number of seconds", ctx)
+
+
+def _c_plus_seconds(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    k = key + ("plus_seconds",)
+    start, secs = _parts(v["plus_seconds"], k, ctx, 2)
+    start = _to_timestamp(start, "iso8601", ctx.timezone, k, ctx)
+    secs = _seconds(secs, k, ctx)
+    sql = f"({start.sql} + to_microseconds(CAST(round({secs.sql} * 1000000) AS BIGINT)))"
+    return Compiled(sql, TIMESTAMP, *_merge([start, secs]))
+
+
+def _c_seconds_between(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    k = key + ("seconds_between",)
+    a, b = (
+        _to_timestamp(p, "iso8601", ctx.timezone, k, ctx)
+        for p in _parts(v["seconds_between"], k, ctx, 2)
+    )
+    sql = f"CAST(round(epoch({b.sql}) - epoch({a.sql})) AS BIGINT)"
+    return Compiled(sql, INT, *_merge([a, b]))
+
+
+def _c_int(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    return to_kind(compile_expr(v["int"], key + ("int",), ctx), INT, key, ctx)
+
+
+def _c_float(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    return to_kind(compile_expr(v["float"], key + ("float",), ctx), FLOAT, key, ctx)
+
+
+def _c_bool(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    raw = compile_expr(v["bool"], key + ("bool",), ctx)
+    trues, falses = v.get("true", list(_TRUE)), v.get("false", list(_FALSE))
+    x = f"lower(CAST({raw.sql} AS VARCHAR))"
+    sql = (
+        f"CASE WHEN {x} IN ({', '.join(lit(str(t).lower()) for t in trues)}) THEN TRUE "
+        f"WHEN {x} IN ({', '.join(lit(str(f).lower()) for f in falses)}) THEN FALSE END"
+    )
+    return _parsed(raw, sql, BOOL, "a boolean", ctx)
+
+
+def _c_map(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    raw = compile_expr(v["map"], key + ("map",), ctx)
+    values = v.get("values")
+    if not isinstance(values, dict) or not values:
+        raise ExprError(key + ("values",), "values is a table: source code = contract value")
+    unmapped = v.get("unmapped", "default" if "default" in v else "quarantine")
+    if unmapped not in ("quarantine", "null", "default"):
+        raise ExprError(key + ("unmapped",), "unmapped is quarantine, null or default")
+    if unmapped == "default" and "default" not in v:
+        raise ExprError(key + ("default",), "unmapped = default needs a default value")
+    kinds = {type(x) for x in values.values()}
+    if len(kinds) != 1:
+        raise ExprError(key + ("values",), "every mapped value must have the same type")
+    out = next(iter(values.values()))
+    kind = BOOL if isinstance(out, bool) else INT if isinstance(out, int) else TEXT
+    x = f"CAST({raw.sql} AS VARCHAR)"
+    whens = " ".join(f"WHEN {lit(str(s))} THEN {lit(t)}" for s, t in values.items())
+    default = lit(v["default"]) if unmapped == "default" else "NULL"
+    sql = f"(CASE {x} {whens} ELSE {default} END)"
+    checks = raw.checks
+    if unmapped == "quarantine":
+        names = ", ".join(raw.fields) or "value"
+        known = f"({', '.join(lit(str(s)) for s in values)})"
+        checks += (
+            Check(
+                f"{x} IS NOT NULL AND {x} NOT IN {known}",
+                "unknown_value",
+                f"'{ctx.column_name}: source field {names}=' || {_shown(x)} || ' has no mapping'",
+            ),
+        )
+    return Compiled(sql, kind, checks, raw.fields)
+
+
+def _c_coalesce(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    parts = _parts(v["coalesce"], key + ("coalesce",), ctx)
+    kinds = {p.kind for p in parts}
+    if len(kinds) != 1:
+        raise ExprError(key, f"coalesce needs parts of one type, found {sorted(kinds)}")
+    # A part that failed to parse is not a missing value: its check still rejects the row.
+    return Compiled(f"coalesce({', '.join(p.sql for p in parts)})", parts[0].kind, *_merge(parts))
+
+
+def _c_column(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    name = v["column"]
+    if not isinstance(name, str):
+        raise ExprError(key + ("column",), "column names another contract column")
+    ref = ctx.column(name, key + ("column",))
+    # The referenced column's own checks already run on that column; do not repeat them.
+    return Compiled(ref.sql, ref.kind, (), ref.fields)
+
+
+def to_kind(c: Compiled, kind: str, key: tuple[str, ...], ctx: Context) -> Compiled:
+    """Coerce a compiled expression to a contract column's kind (text is parsed)."""
+    if c.kind == kind:
+        return c
+    if kind == TEXT:
+        return Compiled(f"CAST({c.sql} AS VARCHAR)", TEXT, c.checks, c.fields)
+    if kind == TIMESTAMP:
+        return _to_timestamp(c, "iso8601", ctx.timezone, key, ctx)
+    if kind == BOOL:
+        if c.kind != TEXT:
+            raise ExprError(key, f"cannot use a {c.kind} as a boolean")
+        return _bool_text(c, ctx)
+    if kind in (INT, FLOAT) and c.kind in (INT, FLOAT):
+        return Compiled(f"CAST({c.sql} AS {_SQL_TYPE[kind]})", kind, c.checks, c.fields)
+    if c.kind != TEXT:
+        raise ExprError(key, f"cannot use a {c.kind} as {kind}")
+    if kind == INT:
+        # 12.0 is a whole number; 12.5 is not.
+        d = f"try_cast({c.sql} AS DOUBLE)"
+        sql = f"CASE WHEN {d} = round({d}) THEN CAST({d} AS BIGINT) END"
+        return _parsed(c, sql, INT, "a whole number", ctx)
+    return _parsed(c, f"try_cast({c.sql} AS DOUBLE)", FLOAT, "a number", ctx)
+
+
+def _bool_text(c: Compiled, ctx: Context) -> Compiled:
+    x = f"lower(CAST({c.sql} AS VARCHAR))"
+    sql = (
+        f"CASE WHEN {x} IN ({', '.join(map(lit, _TRUE))}) THEN TRUE "
+        f"WHEN {x} IN ({', '.join(map(lit, _FALSE))}) THEN FALSE END"
+    )
+    return _parsed(c, sql, BOOL, "a boolean", ctx)
+
+
+_COMPILERS: dict[str, Callable[[dict, tuple[str, ...], Context], Compiled]] = {
+    "field": _c_field,
+    "const": _c_const,
+    "concat": _c_concat,
+    "timestamp": _c_timestamp,
+    "date": _c_date,
+    "plus_seconds": _c_plus_seconds,
+    "seconds_between": _c_seconds_between,
+    "int": _c_int,
+    "float": _c_float,
+    "bool": _c_bool,
+    "map": _c_map,
+    "coalesce": _c_coalesce,
+    "column": _c_column,
+}
