@@ -3,6 +3,8 @@
 Data and warehouse:
 
 - ``OUTCOME_LANDING_DIR`` (``data/landing``): landing root, ``<feed>/<YYYY-MM-DD>/<table>*``.
+- ``OUTCOME_SOURCES_DIR`` (empty: none): folder of source mapping files (``*.toml``), each
+  mapping a vendor export onto a feed contract (see ``docs/sources/``).
 - ``OUTCOME_WAREHOUSE_URL`` (``duckdb:///data/warehouse.duckdb``): SQLAlchemy URL of the
   warehouse; a secret when it holds a password (passed to Dagster as an ``EnvVar``).
 - ``OUTCOME_WAREHOUSE_SCHEMA`` (``outcome``): schema holding every table.
@@ -100,6 +102,7 @@ class Settings:
     retry_delay_seconds: float = 10.0
     freshness_deadline_cron: str = "0 6 * * *"
     compute_memory_limit: str = ""
+    sources_dir: str = ""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -127,6 +130,7 @@ class Settings:
                 "OUTCOME_FRESHNESS_DEADLINE_CRON",
             ),
             compute_memory_limit=env.get("OUTCOME_COMPUTE_MEMORY_LIMIT", "").strip(),
+            sources_dir=env.get("OUTCOME_SOURCES_DIR", "").strip(),
         )
         from outcome_pipeline.outcomes.compute import engine_memory_limit
 

@@ -40,6 +40,8 @@ class LandingResource(dg.ConfigurableResource):
 
     root: str
     timezone: str = "Europe/London"
+    # Folder of source mapping files (vendor exports onto the contracts); empty: none.
+    sources_dir: str = ""
 
     @property
     def path(self) -> Path:
@@ -70,7 +72,9 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
     )
     return {
         "warehouse": WarehouseResource(url=url, schema_name=s.warehouse_schema),
-        "landing": LandingResource(root=s.landing_dir, timezone=s.timezone),
+        "landing": LandingResource(
+            root=s.landing_dir, timezone=s.timezone, sources_dir=s.sources_dir
+        ),
         "validation": ValidationResource(
             max_quarantine_share=s.max_quarantine_share, data_docs_dir=s.data_docs_dir
         ),

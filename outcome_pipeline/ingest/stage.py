@@ -13,7 +13,7 @@ validate (rows failing a row-level rule go to quarantine with every failed rule)
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.ingest.conform import EXTRA, LINE, conform
 from outcome_pipeline.ingest.landing import LandingFile, list_day_files
+from outcome_pipeline.ingest.mapping import CompiledMapping, MappedDay, map_day
 from outcome_pipeline.ingest.readers import FILE, LandingFileError, read_raw
 
 QUARANTINE_SCHEMA = pa.schema(
@@ -110,10 +111,21 @@ def stage_day(
     timezone: str,
     run_id: str = "",
     validator: RowValidator | None = None,
+    mappings: Sequence[CompiledMapping] = (),
 ) -> StagedDay:
-    """Read, type, dedupe and validate every file of ``contract`` delivered for ``day``."""
+    """Read, type, dedupe and validate every file of ``contract`` delivered for ``day``.
+
+    ``mappings`` are source mappings onto this contract: their files are read by their own
+    query and join the native rows before the dedupe, so one rule applies to both.
+    """
     typed_parts, reject_parts, reports, bad_files = [], [], [], []
+    mapped = [map_day(root, m, day) for m in mappings]
+    claimed = {f for md in mapped for f in md.relative_files}
+    for md in mapped:
+        _add_mapped(md, day, contract, run_id, typed_parts, reject_parts, reports, bad_files)
     for lf in list_day_files(root, contract, day):
+        if lf.relative in claimed:
+            continue
         try:
             typed, rejects, report = _read_one(lf, contract, timezone)
         except LandingFileError as exc:
@@ -150,6 +162,32 @@ def stage_day(
         rows_duplicate=duplicates,
         rows_staged=staged.num_rows,
         late_rows=count_late_rows(staged, contract, day, timezone),
+    )
+
+
+def _add_mapped(
+    md: MappedDay,
+    day: date,
+    contract: TableContract,
+    run_id: str,
+    typed_parts: list[pa.Table],
+    reject_parts: list[pa.Table],
+    reports: list[FileReport],
+    bad_files: list[dict[str, object]],
+) -> None:
+    typed_parts.append(md.typed)
+    reject_parts.append(md.rejects)
+    fmt = f"{md.mapping.fmt} via {md.mapping.lineage}"
+    reports.extend(FileReport(f.file, fmt, f.rows_read, f.rows_quarantined) for f in md.files)
+    bad_files.extend(
+        {
+            "partition_date": day,
+            "feed": contract.name,
+            "source_file": file,
+            "error": error,
+            "run_id": run_id,
+        }
+        for file, error in md.bad_files
     )
 
 

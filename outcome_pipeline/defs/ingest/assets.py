@@ -31,6 +31,7 @@ from outcome_pipeline.defs.resources import (
     ValidationResource,
     WarehouseResource,
 )
+from outcome_pipeline.ingest.mapping import for_table, load_sources
 from outcome_pipeline.ingest.stage import StagedDay, audit_row, stage_day
 from outcome_pipeline.validation import write_data_docs
 from outcome_pipeline.validation.collector import DayValidations
@@ -130,6 +131,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
         validations = DayValidations(landing.timezone, validation.engine)
         start, end = days[0], days[-1] + timedelta(days=1)
         staged_days: list[StagedDay] = []
+        mappings = for_table(load_sources(landing.sources_dir, landing.timezone), contract.name)
         with warehouse.open() as wh:
             wh.create_tables(tables)
             # One transaction for the whole window: a failure on any day leaves every
@@ -147,6 +149,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                         landing.timezone,
                         run_id=context.run_id,
                         validator=validations,
+                        mappings=mappings,
                     )
                     _log_day(context, result, landing)
                     wh.insert_rows(conn, staging, result.staged)
@@ -182,12 +185,21 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                 "files_read": sum(a["files"] for a in audits),
                 "days": dg.MetadataValue.md(_day_summary(audits)),
                 "validation_seconds": dg.MetadataValue.json(validations.seconds()),
+                "sources": dg.MetadataValue.json(_sources(mappings, staged_days)),
                 **docs,
             },
             check_results=checks,
         )
 
     return _stage
+
+
+def _sources(mappings: list, days: list[StagedDay]) -> dict[str, object]:
+    """Lineage: the mappings this asset applied, and every file it read, by how it was read."""
+    return {
+        "mappings": {m.lineage: str(m.path) for m in mappings},
+        "files": {f.file: f.fmt for d in days for f in d.files},
+    }
 
 
 def _counts_only(day: StagedDay) -> StagedDay:
@@ -225,4 +237,10 @@ staging_assets = [build_staging_asset(c) for c in CONTRACTS.values()]
 
 @dg.definitions
 def ingest() -> dg.Definitions:
+    from outcome_pipeline.settings import Settings
+
+    # A broken source mapping stops the code location from loading, with the file, key and
+    # line, instead of failing mid-run.
+    settings = Settings.from_env()
+    load_sources(settings.sources_dir, settings.timezone)
     return dg.Definitions(assets=staging_assets)

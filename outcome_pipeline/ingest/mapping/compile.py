@@ -202,6 +202,8 @@ class _Compiler:
 def _checks(m: CompiledMapping) -> tuple[str, str]:
     """SQL lists of the reason codes and messages of the column checks that fire on a row."""
     items = [(chk.condition, chk.code, chk.message) for c in m.columns.values() for chk in c.checks]
+    if m.fmt == "jsonl":
+        items.insert(0, ("__json IS NULL", "malformed_row", lit("the line is not a JSON object")))
     for i, u in enumerate(m.spec.unnest, start=1):
         items.append(
             (f"__i{i} IS NULL", "empty_list", lit(f"the record has no element in {u.path}"))
@@ -265,10 +267,14 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> str:
             f"file_row_number + 1 AS {LINE_COL} FROM read_parquet({_files(files)}, "
             f"filename = '{FILE_COL}', file_row_number = true, union_by_name = true))"
         )
-    layout = "array" if src.json_options.layout == "array" else "auto"
+    if src.format == "jsonl":
+        # One record per line: a line that is not JSON is one bad row, not a bad file.
+        options = "format = 'newline_delimited', ignore_errors = true"
+    else:
+        options = f"format = '{'array' if src.json_options.layout == 'array' else 'auto'}'"
     ctes = [
         f"__records AS (SELECT json AS __json, filename AS {FILE_COL}, ordinality AS __ord "
-        f"FROM read_json_objects({_files(files)}, format = '{layout}', filename = true) "
+        f"FROM read_json_objects({_files(files)}, {options}, filename = true) "
         "WITH ORDINALITY)",
         f"__r0 AS (SELECT __json, {FILE_COL}, __ord - min(__ord) OVER (PARTITION BY {FILE_COL}) "
         f"+ 1 AS {LINE_COL}, '$' AS {PATH_COL}, __json AS __e_root FROM __records)",

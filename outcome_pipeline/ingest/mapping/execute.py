@@ -58,6 +58,10 @@ class MappedDay:
     files: list[FileCount] = field(default_factory=list)
     bad_files: list[tuple[str, str]] = field(default_factory=list)  # (relative file, error)
 
+    @property
+    def relative_files(self) -> set[str]:
+        return {f.file for f in self.files} | {f for f, _ in self.bad_files}
+
 
 def day_files(root: Path, mapping: CompiledMapping, day: date) -> list[tuple[Path, str]]:
     """The day's files of a mapping, (absolute path, path relative to the landing root)."""
@@ -145,9 +149,16 @@ def _run(out: MappedDay, group: list[tuple[Path, str]], header: list[str], limit
         try:
             result = con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
+            if len(group) > 1:
+                # Find the file at fault: the others still map.
+                for one in group:
+                    _run(out, [one], header, limit)
+                return
             error = f"cannot be read as {mapping.fmt} by {mapping.path.name}: {exc}"
             out.bad_files.extend((r, f"{r}: {error}") for _, r in group)
             return
+        if mapping.fmt == "jsonl":
+            result = _with_raw_lines(con, result)
         malformed = (
             _csv_rejects(con, rel_of) if mapping.fmt == "csv" else REJECT_SCHEMA.empty_table()
         )
@@ -158,6 +169,30 @@ def _run(out: MappedDay, group: list[tuple[Path, str]], header: list[str], limit
 
 def map_day(root: Path, mapping: CompiledMapping, day: date) -> MappedDay:
     return map_files(mapping, day_files(root, mapping, day))
+
+
+def _with_raw_lines(con: duckdb.DuckDBPyConnection, result: pa.Table) -> pa.Table:
+    """Lines that are not JSON keep their text as the raw record (read only when there are some)."""
+    missing = pc.is_null(result[RAW_COL])
+    if not pc.any(missing).as_py():
+        return result
+    bad = result.filter(missing).select([FILE_COL, LINE_COL])
+    con.register("__bad_lines", bad)
+    files = sorted(set(bad[FILE_COL].to_pylist()))
+    texts = con.sql(
+        "WITH t AS (SELECT filename AS f, string_split(content, chr(10)) AS lines "
+        "FROM read_text($files)) SELECT b.__file, b.__line, t.lines[b.__line] AS raw "
+        "FROM __bad_lines b JOIN t ON t.f = b.__file",
+        params={"files": files},
+    ).to_arrow_table()
+    lookup = {(f, n): r for f, n, r in zip(*(texts[c].to_pylist() for c in texts.column_names), strict=True)}
+    raws = [
+        lookup.get((f, n)) if r is None else r
+        for f, n, r in zip(
+            result[FILE_COL].to_pylist(), result[LINE_COL].to_pylist(), result[RAW_COL].to_pylist(), strict=True
+        )
+    ]
+    return result.set_column(result.column_names.index(RAW_COL), RAW_COL, pa.array(raws, pa.string()))
 
 
 def _csv_rejects(con: duckdb.DuckDBPyConnection, rel_of: dict[str, str]) -> pa.Table:
@@ -210,7 +245,7 @@ def _split(
     rejected = result.filter(bad)
     paths = rejected[PATH_COL].cast(pa.string())
     message = pc.if_else(
-        pc.equal(paths, ""),
+        pc.is_in(paths, pa.array(["", "$"])),
         rejected[MESSAGE_COL],
         pc.binary_join_element_wise("record ", paths, ": ", rejected[MESSAGE_COL], ""),
     )

@@ -3,7 +3,7 @@
 An expression is a bare string (a source field, ``Agent.ConnectedToAgentTimestamp``) or an
 inline table with one operator key (``const``, ``concat``, ``timestamp``, ``date`` + ``time``,
 ``plus_seconds``, ``seconds_between``, ``int``, ``float``, ``bool``, ``map``, ``coalesce``,
-``column``). Compiling yields one SQL expression over the whole file set plus the checks
+``column``, ``present``, ``missing``, ``all``, ``any``). Compiling yields one SQL expression over the whole file set plus the checks
 that flag a row which cannot be mapped (value, reason code, message naming the source
 field): the rows are split by those flags, never by a Python loop.
 """
@@ -89,6 +89,10 @@ _OPERATORS = {
     "map": {"map", "values", "default", "unmapped"},
     "coalesce": {"coalesce"},
     "column": {"column"},
+    "present": {"present"},
+    "missing": {"missing"},
+    "all": {"all"},
+    "any": {"any"},
 }
 
 
@@ -348,6 +352,27 @@ def _c_column(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
     return Compiled(ref.sql, ref.kind, (), ref.fields)
 
 
+def _c_present(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    p = compile_expr(v["present"], key + ("present",), ctx)
+    return Compiled(f"(({p.sql}) IS NOT NULL)", BOOL, p.checks, p.fields)
+
+
+def _c_missing(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    p = compile_expr(v["missing"], key + ("missing",), ctx)
+    return Compiled(f"(({p.sql}) IS NULL)", BOOL, p.checks, p.fields)
+
+
+def _logical(op: str) -> Callable[[dict, tuple[str, ...], Context], Compiled]:
+    def compile_logical(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+        parts = _parts(v[op], key + (op,), ctx)
+        if any(p.kind != BOOL for p in parts):
+            raise ExprError(key + (op,), f"{op} combines booleans (present, missing, bool, map)")
+        joiner = " AND " if op == "all" else " OR "
+        return Compiled("(" + joiner.join(f"({p.sql})" for p in parts) + ")", BOOL, *_merge(parts))
+
+    return compile_logical
+
+
 def to_kind(c: Compiled, kind: str, key: tuple[str, ...], ctx: Context) -> Compiled:
     """Coerce a compiled expression to a contract column's kind (text is parsed)."""
     if c.kind == kind:
@@ -395,4 +420,8 @@ _COMPILERS: dict[str, Callable[[dict, tuple[str, ...], Context], Compiled]] = {
     "map": _c_map,
     "coalesce": _c_coalesce,
     "column": _c_column,
+    "present": _c_present,
+    "missing": _c_missing,
+    "all": _logical("all"),
+    "any": _logical("any"),
 }
