@@ -206,7 +206,7 @@ def _checks(m: CompiledMapping) -> tuple[str, str]:
         items.insert(0, ("__json IS NULL", "malformed_row", lit("the line is not a JSON object")))
     for i, u in enumerate(m.spec.unnest, start=1):
         items.append(
-            (f"__i{i} IS NULL", "empty_list", lit(f"the record has no element in {u.path}"))
+            (f"__i{i} IS NULL AND __json IS NOT NULL", "empty_list", lit(f"the record has no element in {u.path}"))
         )
     if not items:
         return "[]::VARCHAR[]", "[]::VARCHAR[]"

@@ -104,7 +104,8 @@ def load_mapping_file(path: Path) -> tuple[MappingFile, str]:
     try:
         return MappingFile.model_validate(data), text
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # A misspelt key also makes its right spelling "missing": report the typo first.
+        first = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")[0]
         key = ".".join(str(p) for p in first["loc"])
         message = first["msg"]
         if first["type"] == "extra_forbidden":
