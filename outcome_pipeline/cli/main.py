@@ -42,7 +42,34 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=7)
     o = sub.add_parser("docs", help="rewrite docs/feed_contracts.md and docs/data_dictionary.md")
     o.add_argument("--out", type=Path, default=Path("docs"))
+    _sources_parser(sub)
     return p
+
+
+# --- sources: source mappings (self-contained block) ------------------------------------
+
+
+def _sources_parser(sub: argparse._SubParsersAction) -> None:
+    s = sub.add_parser("sources", help="check or preview the source mappings")
+    ss = s.add_subparsers(dest="sources_command", required=True)
+    c = ss.add_parser("check", help="every mapping parses, is complete and runs on landed files")
+    c.add_argument("--dir", type=Path, default=None, help="mappings folder ($OUTCOME_SOURCES_DIR)")
+    v = ss.add_parser("preview", help="the first converted rows of a source, and its rejects")
+    v.add_argument("source", help="mapping name (or file name without .toml)")
+    v.add_argument("--day", type=_day, required=True)
+    v.add_argument("--rows", type=int, default=10)
+    v.add_argument("--dir", type=Path, default=None, help="mappings folder ($OUTCOME_SOURCES_DIR)")
+
+
+def _sources(args: argparse.Namespace) -> int:
+    from outcome_pipeline.cli import sources
+    from outcome_pipeline.settings import Settings
+
+    settings = Settings.from_env()
+    landing = Path(settings.landing_dir)
+    if args.sources_command == "check":
+        return sources.check(args.dir, landing, settings.timezone)
+    return sources.preview(args.dir, landing, settings.timezone, args.source, args.day, args.rows)
 
 
 def _landing(out: Path | None) -> Path:
@@ -91,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         from outcome_pipeline.cli.run import run_range
 
         return 0 if run_range(args.start, args.end).ok else 1
+    if args.command == "sources":
+        return _sources(args)
     if args.command == "docs":
         from outcome_pipeline.docs_gen import write_docs
 

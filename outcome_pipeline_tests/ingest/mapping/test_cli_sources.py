@@ -1,0 +1,74 @@
+"""`outcome-pipeline sources check|preview`, and a broken mapping refused when the code loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from outcome_pipeline.cli.main import main
+from outcome_pipeline.ingest.mapping import SHIPPED_DIR
+from outcome_pipeline.ingest.mapping.registry import SourcesError
+from outcome_pipeline_tests.ingest.mapping.fixtures import write_bank_log
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    sources, landing = tmp_path / "sources", tmp_path / "landing"
+    sources.mkdir()
+    (sources / "bank_call_log.toml").write_text((SHIPPED_DIR / "bank_call_log.toml").read_text())
+    write_bank_log(landing / "bank_call_log" / "2024-01-02", "240102")
+    monkeypatch.setenv("OUTCOME_SOURCES_DIR", str(sources))
+    monkeypatch.setenv("OUTCOME_LANDING_DIR", str(landing))
+    return sources, landing
+
+
+def test_check_passes_and_tries_the_latest_landed_day(env, capsys) -> None:
+    assert main(["sources", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "bank_call_log@1 -> interactions" in out and "tried on 2024-01-02" in out
+    assert "5 rows mapped, 3 rejected" in out
+
+
+def test_check_names_file_key_and_line_of_a_typo(env, capsys) -> None:
+    sources, _ = env
+    path = sources / "bank_call_log.toml"
+    path.write_text(path.read_text().replace('talk_seconds = { int = "ser_time" }', 'talk_seconds = { integer = "ser_time" }'))
+    assert main(["sources", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "bank_call_log.toml, line" in out and "key columns.talk_seconds.integer" in out
+    assert "did you mean 'int'" in out and "Traceback" not in out
+
+
+def test_check_names_the_source_field_a_landed_file_lacks(env, capsys) -> None:
+    _, landing = env
+    path = landing / "bank_call_log" / "2024-01-02" / "calls.txt"
+    path.write_text(path.read_text().replace("\tserver", "\tagent_name"))
+    assert main(["sources", "check"]) == 1
+    assert "lacks field(s) server" in capsys.readouterr().out
+
+
+def test_preview_shows_rows_and_every_reject_with_its_reason(env, capsys) -> None:
+    assert main(["sources", "preview", "bank_call_log", "--day", "2024-01-02", "--rows", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "8 rows read, 5 mapped, 3 rejected" in out
+    assert "AA0101-44749" in out and "AA0102-44751" not in out  # only the first 2 rows
+    assert "calls.txt:6 [unknown_value]" in out and "outcome='PHANTOM'" in out
+    assert "calls.txt:8 [malformed_row]" in out
+
+
+def test_preview_of_an_unknown_source_and_without_a_folder(env, capsys, monkeypatch) -> None:
+    assert main(["sources", "preview", "genesys", "--day", "2024-01-02"]) == 2
+    assert "no usable source mapping named 'genesys'" in capsys.readouterr().out
+    monkeypatch.delenv("OUTCOME_SOURCES_DIR")
+    assert main(["sources", "check"]) == 2
+    assert "OUTCOME_SOURCES_DIR" in capsys.readouterr().out
+
+
+def test_a_broken_mapping_stops_the_code_location_loading(env) -> None:
+    from outcome_pipeline.defs.ingest.assets import ingest
+
+    sources, _ = env
+    (sources / "broken.toml").write_text('[source]\nname = "x"\n')
+    with pytest.raises(SourcesError, match=r"broken.toml.*source"):
+        ingest()
