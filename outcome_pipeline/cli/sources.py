@@ -78,7 +78,9 @@ def check(folder: Path | None, landing: Path, timezone: str) -> int:
     return 1 if failed else 0
 
 
-def preview(folder: Path | None, landing: Path, timezone: str, name: str, day: date, rows: int) -> int:
+def preview(
+    folder: Path | None, landing: Path, timezone: str, name: str, day: date, rows: int
+) -> int:
     """The first converted rows of one source for one day, and every rejected row with why."""
     folder = _folder(folder)
     if folder is None:

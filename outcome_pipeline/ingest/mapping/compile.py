@@ -170,7 +170,7 @@ class _Compiler:
             raise ExprError(key, f"column {name!r} is referenced but not mapped")
         if name in self.active:
             raise ExprError(
-                key, f"columns refer to each other in a cycle: {' -> '.join(self.active + [name])}"
+                key, f"columns refer to each other in a cycle: {' -> '.join([*self.active, name])}"
             )
         self.active.append(name)
         ctx = Context(self.field_sql, self.column, self.timezone, column_name=name)
@@ -206,7 +206,11 @@ def _checks(m: CompiledMapping) -> tuple[str, str]:
         items.insert(0, ("__json IS NULL", "malformed_row", lit("the line is not a JSON object")))
     for i, u in enumerate(m.spec.unnest, start=1):
         items.append(
-            (f"__i{i} IS NULL AND __json IS NOT NULL", "empty_list", lit(f"the record has no element in {u.path}"))
+            (
+                f"__i{i} IS NULL AND __json IS NOT NULL",
+                "empty_list",
+                lit(f"the record has no element in {u.path}"),
+            )
         )
     if not items:
         return "[]::VARCHAR[]", "[]::VARCHAR[]"
@@ -286,17 +290,24 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> str:
         base = parts[0] if parts[0] in bases[1:] and len(parts) > 1 else "root"
         rest = parts[1:] if base != "root" else parts
         json_path = "$." + ".".join(ident(p) for p in rest) + "[*]"
+        step = lit("." + u.path.split(".")[-1] + "[")
+        listed, idx, elem = f"__list{i}", f"__i{i}", f"__e_{u.alias}"
         ctes.append(
-            f"__l{i} AS (SELECT *, json_extract(__e_{base}, {lit(json_path)}) AS __list{i} FROM {prev})"
+            f"__l{i} AS (SELECT *, json_extract(__e_{base}, {lit(json_path)}) AS {listed} "
+            f"FROM {prev})"
+        )
+        # An empty list still yields one row (element NULL), rejected as empty_list: a record
+        # never disappears silently.
+        ctes.append(
+            f"__r{i} AS (SELECT * EXCLUDE ({listed}, {idx}), {idx}, "
+            f"{listed}[{idx} + 1] AS {elem}, {PATH_COL} || CASE WHEN {idx} IS NULL THEN '' "
+            f"ELSE {step} || {idx} || ']' END AS __path_n FROM (SELECT *, "
+            f"unnest(CASE WHEN len({listed}) > 0 THEN range(len({listed})) "
+            f"ELSE [NULL::BIGINT] END) AS {idx} FROM __l{i}))"
         )
         ctes.append(
-            f"__r{i} AS (SELECT * EXCLUDE (__list{i}, __i{i}), __i{i}, __list{i}[__i{i} + 1] AS __e_{u.alias}, "
-            f"{PATH_COL} || CASE WHEN __i{i} IS NULL THEN '' ELSE {lit('.' + u.path.split('.')[-1] + '[')} "
-            f"|| __i{i} || ']' END AS {PATH_COL}_n FROM (SELECT *, unnest(CASE WHEN len(__list{i}) > 0 "
-            f"THEN range(len(__list{i})) ELSE [NULL::BIGINT] END) AS __i{i} FROM __l{i}))"
-        )
-        ctes.append(
-            f"__p{i} AS (SELECT * EXCLUDE ({PATH_COL}, {PATH_COL}_n), {PATH_COL}_n AS {PATH_COL} FROM __r{i})"
+            f"__p{i} AS (SELECT * EXCLUDE ({PATH_COL}, __path_n), __path_n AS {PATH_COL} "
+            f"FROM __r{i})"
         )
         prev = f"__p{i}"
     extracts = ", ".join(

@@ -92,7 +92,9 @@ def source_header(path: Path, mapping: CompiledMapping) -> list[str]:
     with path.open("rb") as fh:
         first = fh.readline()
     text = first.decode("utf-8-sig" if src.csv.encoding == "utf-8" else src.csv.encoding)
-    row = next(csv.reader(io.StringIO(text), delimiter=src.csv.delimiter, quotechar=src.csv.quote), [])
+    row = next(
+        csv.reader(io.StringIO(text), delimiter=src.csv.delimiter, quotechar=src.csv.quote), []
+    )
     if not src.csv.header:
         return [f"column{i}" for i in range(len(row))]
     return [h.strip() for h in row]
@@ -136,7 +138,9 @@ def map_files(
     return out
 
 
-def _run(out: MappedDay, group: list[tuple[Path, str]], header: list[str], limit: int | None) -> None:
+def _run(
+    out: MappedDay, group: list[tuple[Path, str]], header: list[str], limit: int | None
+) -> None:
     mapping = out.mapping
     rel_of = {str(p): r for p, r in group}
     sql = mapping.query([str(p) for p, _ in group], header)
@@ -185,14 +189,22 @@ def _with_raw_lines(con: duckdb.DuckDBPyConnection, result: pa.Table) -> pa.Tabl
         "FROM __bad_lines b JOIN t ON t.f = b.__file",
         params={"files": files},
     ).to_arrow_table()
-    lookup = {(f, n): r for f, n, r in zip(*(texts[c].to_pylist() for c in texts.column_names), strict=True)}
+    lookup = {
+        (f, n): r
+        for f, n, r in zip(*(texts[c].to_pylist() for c in texts.column_names), strict=True)
+    }
     raws = [
         lookup.get((f, n)) if r is None else r
         for f, n, r in zip(
-            result[FILE_COL].to_pylist(), result[LINE_COL].to_pylist(), result[RAW_COL].to_pylist(), strict=True
+            result[FILE_COL].to_pylist(),
+            result[LINE_COL].to_pylist(),
+            result[RAW_COL].to_pylist(),
+            strict=True,
         )
     ]
-    return result.set_column(result.column_names.index(RAW_COL), RAW_COL, pa.array(raws, pa.string()))
+    return result.set_column(
+        result.column_names.index(RAW_COL), RAW_COL, pa.array(raws, pa.string())
+    )
 
 
 def _csv_rejects(con: duckdb.DuckDBPyConnection, rel_of: dict[str, str]) -> pa.Table:
@@ -231,7 +243,9 @@ def _split(
     rel_files = pc.cast(result[FILE_COL], pa.string())
     if rel_of:
         keys = pa.array(list(rel_of), pa.string())
-        rel_files = pc.take(pa.array(list(rel_of.values()), pa.string()), pc.index_in(rel_files, keys))
+        rel_files = pc.take(
+            pa.array(list(rel_of.values()), pa.string()), pc.index_in(rel_files, keys)
+        )
     bad = pc.greater(pc.list_value_length(result[CODES_COL]), 0)
     ok = pc.invert(bad)
     typed = {}
@@ -254,7 +268,8 @@ def _split(
         {
             "source_file": rel_files.filter(bad),
             "source_line": pc.cast(rejected[LINE_COL], pa.int64()),
-            "record_key": pc.cast(rejected[key], pa.string()) if key in rejected.column_names
+            "record_key": pc.cast(rejected[key], pa.string())
+            if key in rejected.column_names
             else pa.nulls(rejected.num_rows, pa.string()),
             "reason_code": pc.binary_join(rejected[CODES_COL], ","),
             "message": message,
@@ -270,12 +285,19 @@ def _split(
     return out
 
 
-def _count_by_file(files: pa.Array, bad: pa.Array, malformed: pa.Table) -> dict[str, tuple[int, int]]:
+def _count_by_file(
+    files: pa.Array, bad: pa.Array, malformed: pa.Table
+) -> dict[str, tuple[int, int]]:
     t = pa.table({"f": files, "bad": pc.cast(bad, pa.int64())})
     agg = t.group_by("f").aggregate([("bad", "count"), ("bad", "sum")])
     counts = {
         f: [int(n), int(b or 0)]
-        for f, n, b in zip(agg["f"].to_pylist(), agg["bad_count"].to_pylist(), agg["bad_sum"].to_pylist(), strict=True)
+        for f, n, b in zip(
+            agg["f"].to_pylist(),
+            agg["bad_count"].to_pylist(),
+            agg["bad_sum"].to_pylist(),
+            strict=True,
+        )
     }
     for f in malformed["source_file"].to_pylist():
         entry = counts.setdefault(f, [0, 0])
@@ -290,4 +312,3 @@ def _empty_typed(mapping: CompiledMapping) -> pa.Table:
         + [("_source_line", pa.int64()), ("_extra", pa.string()), ("_source_file", pa.string())]
     )
     return schema.empty_table()
-

@@ -3,9 +3,10 @@
 An expression is a bare string (a source field, ``Agent.ConnectedToAgentTimestamp``) or an
 inline table with one operator key (``const``, ``concat``, ``timestamp``, ``date`` + ``time``,
 ``plus_seconds``, ``seconds_between``, ``int``, ``float``, ``bool``, ``map``, ``coalesce``,
-``column``, ``present``, ``missing``, ``all``, ``any``). Compiling yields one SQL expression over the whole file set plus the checks
-that flag a row which cannot be mapped (value, reason code, message naming the source
-field): the rows are split by those flags, never by a Python loop.
+``column``, ``present``, ``missing``, ``all``, ``any``). Compiling yields one SQL expression
+over the whole file set plus the checks that flag a row which cannot be mapped (value,
+reason code, message naming the source field): rows are split by those flags, never by a
+Python loop.
 """
 
 from __future__ import annotations
@@ -110,12 +111,12 @@ def compile_expr(value: Any, key: tuple[str, ...], ctx: Context) -> Compiled:
     if len(ops) != 1:
         if not ops:
             bad = next(iter(value), "")
-            raise ExprError(key + (str(bad),), unknown_key(str(bad), set(_OPERATORS)))
+            raise ExprError((*key, str(bad)), unknown_key(str(bad), set(_OPERATORS)))
         raise ExprError(key, f"one operator per expression, found {', '.join(ops)}")
     op = ops[0]
     for k in value:
         if k not in _OPERATORS[op]:
-            raise ExprError(key + (k,), unknown_key(k, _OPERATORS[op]))
+            raise ExprError((*key, k), unknown_key(k, _OPERATORS[op]))
     return _COMPILERS[op](value, key, ctx)
 
 
@@ -123,16 +124,17 @@ def _field(path: str, null_if: tuple[Any, ...], ctx: Context) -> Compiled:
     ctx.used_fields.add(path)
     sql = f"nullif(trim({ctx.field_sql(path)}), '')"
     if null_if:
-        sql = f"CASE WHEN {sql} IN ({', '.join(lit(str(v)) for v in null_if)}) THEN NULL ELSE {sql} END"
+        empty = ", ".join(lit(str(v)) for v in null_if)
+        sql = f"CASE WHEN {sql} IN ({empty}) THEN NULL ELSE {sql} END"
     return Compiled(sql, TEXT, fields=(path,))
 
 
 def _c_field(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
     if not isinstance(v["field"], str):
-        raise ExprError(key + ("field",), "a field is a name (text)")
+        raise ExprError((*key, "field"), "a field is a name (text)")
     null_if = v.get("null_if", [])
     if not isinstance(null_if, list):
-        raise ExprError(key + ("null_if",), "null_if is a list of values read as empty")
+        raise ExprError((*key, "null_if"), "null_if is a list of values read as empty")
     return _field(v["field"], tuple(null_if), ctx)
 
 
@@ -141,14 +143,14 @@ def _c_const(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
     kind = BOOL if isinstance(c, bool) else INT if isinstance(c, int) else TEXT
     kind = FLOAT if isinstance(c, float) else kind
     if not isinstance(c, str | int | float | bool):
-        raise ExprError(key + ("const",), f"const must be text, a number or a boolean: {c!r}")
+        raise ExprError((*key, "const"), f"const must be text, a number or a boolean: {c!r}")
     return Compiled(lit(c), kind)
 
 
 def _parts(v: Any, key: tuple[str, ...], ctx: Context, n: int | None = None) -> list[Compiled]:
     if not isinstance(v, list) or (n is not None and len(v) != n) or not v:
         raise ExprError(key, f"expected a list of {n or 'one or more'} expressions")
-    return [compile_expr(p, key + (str(i),), ctx) for i, p in enumerate(v)]
+    return [compile_expr(p, (*key, str(i)), ctx) for i, p in enumerate(v)]
 
 
 def _merge(parts: list[Compiled]) -> tuple[tuple[Check, ...], tuple[str, ...]]:
@@ -158,7 +160,7 @@ def _merge(parts: list[Compiled]) -> tuple[tuple[Check, ...], tuple[str, ...]]:
 
 
 def _c_concat(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    parts = _parts(v["concat"], key + ("concat",), ctx)
+    parts = _parts(v["concat"], (*key, "concat"), ctx)
     sep = lit(str(v.get("sep", "")))
     # NULL when any part is missing: an id made of parts is only unique with all of them.
     sql = f" || {sep} || ".join(f"CAST({p.sql} AS VARCHAR)" for p in parts)
@@ -172,18 +174,18 @@ def _parsed(raw: Compiled, sql: str, kind: str, what: str, ctx: Context) -> Comp
         "bad_type",
         f"'{ctx.column_name}: source field {names}=' || {_shown(raw.sql)} || ' is not {what}'",
     )
-    return Compiled(sql, kind, raw.checks + (check,), raw.fields)
+    return Compiled(sql, kind, (*raw.checks, check), raw.fields)
 
 
 def _zone(v: dict, key: tuple[str, ...], ctx: Context) -> str:
     tz = v.get("timezone", ctx.timezone)
     if not isinstance(tz, str):
-        raise ExprError(key + ("timezone",), "timezone is an IANA name")
+        raise ExprError((*key, "timezone"), "timezone is an IANA name")
     return tz
 
 
 def _c_timestamp(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    raw = compile_expr(v["timestamp"], key + ("timestamp",), ctx)
+    raw = compile_expr(v["timestamp"], (*key, "timestamp"), ctx)
     return _to_timestamp(raw, v.get("format", "iso8601"), _zone(v, key, ctx), key, ctx)
 
 
@@ -207,7 +209,7 @@ def _to_timestamp(raw: Compiled, fmt: Any, tz: str, key: tuple[str, ...], ctx: C
         what = f"a timestamp in format {fmt}"
     else:
         raise ExprError(
-            key + ("format",),
+            (*key, "format"),
             f"format is iso8601, epoch_ms, epoch_s or a strptime pattern: {fmt!r}",
         )
     return _parsed(raw, sql, TIMESTAMP, what, ctx)
@@ -221,8 +223,8 @@ def _c_date(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
     """
     if "time" not in v:
         raise ExprError(key, "date needs time (the time of day to join it with)")
-    day = compile_expr(v["date"], key + ("date",), ctx)
-    tod = compile_expr(v["time"], key + ("time",), ctx)
+    day = compile_expr(v["date"], (*key, "date"), ctx)
+    tod = compile_expr(v["time"], (*key, "time"), ctx)
     dfmt, tfmt = v.get("date_format", "%Y-%m-%d"), v.get("time_format", "%H:%M:%S")
     if not (isinstance(dfmt, str) and isinstance(tfmt, str)):
         raise ExprError(key, "date_format and time_format are strptime patterns")
@@ -245,7 +247,7 @@ def _c_date(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
     sql = f"timezone({lit(tz)}, {local})"
     checks, fields = d.checks + t.checks, d.fields + t.fields
     if "not_before" in v:
-        ref = compile_expr(v["not_before"], key + ("not_before",), ctx)
+        ref = compile_expr(v["not_before"], (*key, "not_before"), ctx)
         ref = _to_timestamp(ref, "iso8601", tz, key, ctx)
         sql = (
             f"CASE WHEN {sql} < {ref.sql} THEN timezone({lit(tz)}, {local} + INTERVAL 1 DAY) "
@@ -264,7 +266,7 @@ def _seconds(p: Compiled, key: tuple[str, ...], ctx: Context) -> Compiled:
 
 
 def _c_plus_seconds(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    k = key + ("plus_seconds",)
+    k = (*key, "plus_seconds")
     start, secs = _parts(v["plus_seconds"], k, ctx, 2)
     start = _to_timestamp(start, "iso8601", ctx.timezone, k, ctx)
     secs = _seconds(secs, k, ctx)
@@ -273,7 +275,7 @@ def _c_plus_seconds(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
 
 
 def _c_seconds_between(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    k = key + ("seconds_between",)
+    k = (*key, "seconds_between")
     a, b = (
         _to_timestamp(p, "iso8601", ctx.timezone, k, ctx)
         for p in _parts(v["seconds_between"], k, ctx, 2)
@@ -283,15 +285,15 @@ def _c_seconds_between(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
 
 
 def _c_int(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    return to_kind(compile_expr(v["int"], key + ("int",), ctx), INT, key, ctx)
+    return to_kind(compile_expr(v["int"], (*key, "int"), ctx), INT, key, ctx)
 
 
 def _c_float(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    return to_kind(compile_expr(v["float"], key + ("float",), ctx), FLOAT, key, ctx)
+    return to_kind(compile_expr(v["float"], (*key, "float"), ctx), FLOAT, key, ctx)
 
 
 def _c_bool(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    raw = compile_expr(v["bool"], key + ("bool",), ctx)
+    raw = compile_expr(v["bool"], (*key, "bool"), ctx)
     trues, falses = v.get("true", list(_TRUE)), v.get("false", list(_FALSE))
     x = f"lower(CAST({raw.sql} AS VARCHAR))"
     sql = (
@@ -302,18 +304,18 @@ def _c_bool(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
 
 
 def _c_map(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    raw = compile_expr(v["map"], key + ("map",), ctx)
+    raw = compile_expr(v["map"], (*key, "map"), ctx)
     values = v.get("values")
     if not isinstance(values, dict) or not values:
-        raise ExprError(key + ("values",), "values is a table: source code = contract value")
+        raise ExprError((*key, "values"), "values is a table: source code = contract value")
     unmapped = v.get("unmapped", "default" if "default" in v else "quarantine")
     if unmapped not in ("quarantine", "null", "default"):
-        raise ExprError(key + ("unmapped",), "unmapped is quarantine, null or default")
+        raise ExprError((*key, "unmapped"), "unmapped is quarantine, null or default")
     if unmapped == "default" and "default" not in v:
-        raise ExprError(key + ("default",), "unmapped = default needs a default value")
+        raise ExprError((*key, "default"), "unmapped = default needs a default value")
     kinds = {type(x) for x in values.values()}
     if len(kinds) != 1:
-        raise ExprError(key + ("values",), "every mapped value must have the same type")
+        raise ExprError((*key, "values"), "every mapped value must have the same type")
     out = next(iter(values.values()))
     kind = BOOL if isinstance(out, bool) else INT if isinstance(out, int) else TEXT
     x = f"CAST({raw.sql} AS VARCHAR)"
@@ -335,7 +337,7 @@ def _c_map(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
 
 
 def _c_coalesce(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    parts = _parts(v["coalesce"], key + ("coalesce",), ctx)
+    parts = _parts(v["coalesce"], (*key, "coalesce"), ctx)
     kinds = {p.kind for p in parts}
     if len(kinds) != 1:
         raise ExprError(key, f"coalesce needs parts of one type, found {sorted(kinds)}")
@@ -346,27 +348,27 @@ def _c_coalesce(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
 def _c_column(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
     name = v["column"]
     if not isinstance(name, str):
-        raise ExprError(key + ("column",), "column names another contract column")
-    ref = ctx.column(name, key + ("column",))
+        raise ExprError((*key, "column"), "column names another contract column")
+    ref = ctx.column(name, (*key, "column"))
     # The referenced column's own checks already run on that column; do not repeat them.
     return Compiled(ref.sql, ref.kind, (), ref.fields)
 
 
 def _c_present(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    p = compile_expr(v["present"], key + ("present",), ctx)
+    p = compile_expr(v["present"], (*key, "present"), ctx)
     return Compiled(f"(({p.sql}) IS NOT NULL)", BOOL, p.checks, p.fields)
 
 
 def _c_missing(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    p = compile_expr(v["missing"], key + ("missing",), ctx)
+    p = compile_expr(v["missing"], (*key, "missing"), ctx)
     return Compiled(f"(({p.sql}) IS NULL)", BOOL, p.checks, p.fields)
 
 
 def _logical(op: str) -> Callable[[dict, tuple[str, ...], Context], Compiled]:
     def compile_logical(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-        parts = _parts(v[op], key + (op,), ctx)
+        parts = _parts(v[op], (*key, op), ctx)
         if any(p.kind != BOOL for p in parts):
-            raise ExprError(key + (op,), f"{op} combines booleans (present, missing, bool, map)")
+            raise ExprError((*key, op), f"{op} combines booleans (present, missing, bool, map)")
         joiner = " AND " if op == "all" else " OR "
         return Compiled("(" + joiner.join(f"({p.sql})" for p in parts) + ")", BOOL, *_merge(parts))
 

@@ -27,7 +27,9 @@ def mapping_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.glob("*.toml") if p.is_file())
 
 
-def compile_all(files: list[Path], business_timezone: str) -> tuple[list[CompiledMapping], list[MappingError]]:
+def compile_all(
+    files: list[Path], business_timezone: str
+) -> tuple[list[CompiledMapping], list[MappingError]]:
     """Compile every file; collect every error instead of stopping at the first."""
     compiled: list[CompiledMapping] = []
     errors: list[MappingError] = []
@@ -41,15 +43,19 @@ def compile_all(files: list[Path], business_timezone: str) -> tuple[list[Compile
     for m in compiled:
         if m.name in seen:
             errors.append(
-                MappingError(str(m.path), "source.name", f"name {m.name!r} is also used by {seen[m.name]}")
+                MappingError(
+                    str(m.path), "source.name", f"name {m.name!r} is also used by {seen[m.name]}"
+                )
             )
         seen.setdefault(m.name, m.path)
         where = (m.spec.source.feed, m.spec.source.glob)
         if where in claimed:
             errors.append(
                 MappingError(
-                    str(m.path), "source.glob",
-                    f"feed folder {where[0]!r} with glob {where[1]!r} is also read by {claimed[where]}",
+                    str(m.path),
+                    "source.glob",
+                    f"feed folder {where[0]!r} with glob {where[1]!r} is also read by "
+                    f"{claimed[where]}",
                 )
             )
         claimed.setdefault(where, m.path)

@@ -167,7 +167,7 @@ def locate(text: str, loc: tuple[Any, ...] | list[Any]) -> int | None:
         if not m:
             continue
         key = m.group(1).strip("\"'")
-        path = table + key.split(".") if not key.startswith(("'", '"')) else table + [key]
+        path = table + key.split(".") if not key.startswith(("'", '"')) else [*table, key]
         depth = len(path)
         if path == keys[:depth]:
             rest = keys[depth:]

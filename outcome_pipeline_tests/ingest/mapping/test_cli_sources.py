@@ -33,7 +33,11 @@ def test_check_passes_and_tries_the_latest_landed_day(env, capsys) -> None:
 def test_check_names_file_key_and_line_of_a_typo(env, capsys) -> None:
     sources, _ = env
     path = sources / "bank_call_log.toml"
-    path.write_text(path.read_text().replace('talk_seconds = { int = "ser_time" }', 'talk_seconds = { integer = "ser_time" }'))
+    path.write_text(
+        path.read_text().replace(
+            'talk_seconds = { int = "ser_time" }', 'talk_seconds = { integer = "ser_time" }'
+        )
+    )
     assert main(["sources", "check"]) == 1
     out = capsys.readouterr().out
     assert "bank_call_log.toml, line" in out and "key columns.talk_seconds.integer" in out

@@ -39,7 +39,9 @@ def test_bank_log_values(bank) -> None:
     assert (first["talk_seconds"], first["abandoned"], first["agent_id"]) == (220, False, "MICHAL")
     assert (first["channel"], first["direction"], first["queue"]) == ("phone", "inbound", "PS")
     assert first["updated_at"] == first["ended_at"]
-    assert first["_source_line"] == 2 and first["_source_file"] == "bank_call_log/2024-01-02/calls.txt"
+    assert (
+        first["_source_line"] == 2 and first["_source_file"] == "bank_call_log/2024-01-02/calls.txt"
+    )
     never_queued = rows["AA0101-44750"]
     assert never_queued["queued_at"] == utc("2024-01-01T22:34:12")  # the VRU arrival
     hang = rows["AA0101-44967"]
@@ -68,7 +70,9 @@ def test_bank_log_rejects_with_file_line_raw_and_reason(bank) -> None:
     assert "outcome='PHANTOM'" in rejects[6]["message"]
     assert json.loads(rejects[6]["raw_record"])["outcome"] == "PHANTOM"
     assert rejects[7]["reason_code"] == "bad_type" and "date='99XX01'" in rejects[7]["message"]
-    assert rejects[8]["reason_code"] == "malformed_row" and rejects[8]["raw_record"].startswith("AA0103")
+    assert rejects[8]["reason_code"] == "malformed_row" and rejects[8]["raw_record"].startswith(
+        "AA0103"
+    )
     assert all(r["source_file"] == "bank_call_log/2024-01-02/calls.txt" for r in rejects.values())
     # Every source row is accounted for: 8 rows = 5 typed + 3 rejected.
     (count,) = bank.files
@@ -101,10 +105,15 @@ def test_connect_records_back_to_back(tmp_path: Path) -> None:
     assert c5["queued_at"] == utc(f"{day}T10:00:00") and c5["abandoned"] is False
     rejects = {r["record_key"]: r for r in out.rejects.to_pylist()}
     assert rejects["c3"]["reason_code"] == "unknown_value" and rejects["c3"]["source_line"] == 3
-    assert rejects["c4"]["reason_code"] == "bad_type" and "InitiationTimestamp='soon'" in rejects["c4"]["message"]
+    assert (
+        rejects["c4"]["reason_code"] == "bad_type"
+        and "InitiationTimestamp='soon'" in rejects["c4"]["message"]
+    )
     # The truncated file is quarantined whole; the good file still maps.
     (bad_file,) = out.bad_files
-    assert bad_file[0] == "amazon_connect/2024-01-02/connect-ctr-2" and "Malformed JSON" in bad_file[1]
+    assert (
+        bad_file[0] == "amazon_connect/2024-01-02/connect-ctr-2" and "Malformed JSON" in bad_file[1]
+    )
 
 
 def test_csv_lacking_a_mapped_field_is_quarantined_whole(tmp_path: Path) -> None:
@@ -154,15 +163,29 @@ def test_one_record_becomes_one_row_per_list_element(tmp_path: Path) -> None:
     end = int(utc("2024-01-02T15:10:00").timestamp() * 1000)
     lines = [
         # Local time without an offset: New York (UTC-5), so 10:00 is 15:00 UTC.
-        {"conversationId": "k1", "mediaType": "voice", "start": "2024-01-02T10:00:00",
-         "participants": [
-             {"participantId": "a", "waitSeconds": 30, "endMs": end, "abandoned": "N"},
-             {"participantId": "b", "waitSeconds": 90.5, "endMs": end, "abandoned": "N"},
-         ]},
-        {"conversationId": "k2", "mediaType": "sms", "start": "2024-01-02T11:00:00+00:00",
-         "participants": []},
-        {"conversationId": "k3", "mediaType": "voice", "start": "2024-01-02T10:00:00Z",
-         "participants": [{"participantId": "c", "waitSeconds": 1, "endMs": end, "abandoned": "maybe"}]},
+        {
+            "conversationId": "k1",
+            "mediaType": "voice",
+            "start": "2024-01-02T10:00:00",
+            "participants": [
+                {"participantId": "a", "waitSeconds": 30, "endMs": end, "abandoned": "N"},
+                {"participantId": "b", "waitSeconds": 90.5, "endMs": end, "abandoned": "N"},
+            ],
+        },
+        {
+            "conversationId": "k2",
+            "mediaType": "sms",
+            "start": "2024-01-02T11:00:00+00:00",
+            "participants": [],
+        },
+        {
+            "conversationId": "k3",
+            "mediaType": "voice",
+            "start": "2024-01-02T10:00:00Z",
+            "participants": [
+                {"participantId": "c", "waitSeconds": 1, "endMs": end, "abandoned": "maybe"}
+            ],
+        },
     ]
     (folder / "x.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\nnot json\n")
     out = map_day(tmp_path / "land", m, DAY)

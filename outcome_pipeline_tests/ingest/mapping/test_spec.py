@@ -71,21 +71,26 @@ def test_unknown_operator_and_unknown_contract_column(tmp_path: Path) -> None:
 
 
 def test_required_column_unmapped_and_unknown_table(tmp_path: Path) -> None:
-    err = error_of(tmp_path, GOOD.replace('abandoned = { const = false }\n', ""))
+    err = error_of(tmp_path, GOOD.replace("abandoned = { const = false }\n", ""))
     assert "abandoned" in str(err) and err.key == "columns"
     err = error_of(tmp_path, GOOD.replace('table = "interactions"', 'table = "calls"'))
     assert err.key == "source.table" and err.line == 4
 
 
 def test_reference_cycle_and_bad_toml(tmp_path: Path) -> None:
-    text = GOOD.replace('ended_at = { timestamp = "end", format = "%d/%m/%Y %H:%M" }', 'ended_at = { column = "updated_at" }')
+    text = GOOD.replace(
+        'ended_at = { timestamp = "end", format = "%d/%m/%Y %H:%M" }',
+        'ended_at = { column = "updated_at" }',
+    )
     assert "cycle" in str(error_of(tmp_path, text))
     err = error_of(tmp_path, GOOD.replace('version = "1"', "version = "))
     assert err.line == 3 and "not valid TOML" in str(err)
 
 
 def test_bad_timezone_and_format(tmp_path: Path) -> None:
-    err = error_of(tmp_path, GOOD.replace('format = "csv"', 'format = "csv"\ntimezone = "Europe/Londn"'))
+    err = error_of(
+        tmp_path, GOOD.replace('format = "csv"', 'format = "csv"\ntimezone = "Europe/Londn"')
+    )
     assert err.key == "source.timezone" and "Europe/Londn" in str(err)
     err = error_of(tmp_path, GOOD.replace('format = "csv"', 'format = "xml"'))
     assert err.key == "source.format"
@@ -94,7 +99,11 @@ def test_bad_timezone_and_format(tmp_path: Path) -> None:
 def test_folder_reports_every_broken_file_at_once(tmp_path: Path) -> None:
     write(tmp_path, GOOD, "a.toml")
     write(tmp_path, GOOD.replace("glob =", "glb ="), "b.toml")
-    write(tmp_path, GOOD.replace('name = "demo"', 'name = "other"').replace("abandoned", "#"), "c.toml")
+    write(
+        tmp_path,
+        GOOD.replace('name = "demo"', 'name = "other"').replace("abandoned", "#"),
+        "c.toml",
+    )
     with pytest.raises(SourcesError) as info:
         load_sources(tmp_path, "Europe/London")
     files = sorted(Path(e.file).name for e in info.value.errors)

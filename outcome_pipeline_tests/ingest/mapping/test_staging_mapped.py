@@ -27,7 +27,14 @@ def land(root: Path) -> None:
     day = DAY.isoformat()
     records = [ctr("c1", day), ctr("c2", day, Agent=None), ctr("c3", day, Channel="TASK")]
     # c1 delivered twice (at least once): the later LastUpdateTimestamp wins.
-    records.append(ctr("c1", day, LastUpdateTimestamp=f"{day}T11:00:00Z", Queue={"Name": "sales", "EnqueueTimestamp": f"{day}T10:00:10Z"}))
+    records.append(
+        ctr(
+            "c1",
+            day,
+            LastUpdateTimestamp=f"{day}T11:00:00Z",
+            Queue={"Name": "sales", "EnqueueTimestamp": f"{day}T10:00:10Z"},
+        )
+    )
     write_firehose(root / "amazon_connect" / day, records, "ctr-1")
 
 
@@ -60,14 +67,18 @@ def test_mapped_sources_stage_through_the_asset(tmp_path: Path, warehouse_url) -
     try:
         staged = {r["interaction_id"]: r for r in wh.read_table("stg_interactions").to_pylist()}
         quarantined = wh.read_table("quarantine_interactions").to_pylist()
-        (audit,) = [a for a in wh.read_table("load_audit").to_pylist() if a["feed"] == "interactions"]
+        (audit,) = [
+            a for a in wh.read_table("load_audit").to_pylist() if a["feed"] == "interactions"
+        ]
     finally:
         wh.dispose()
     assert {"c1", "c2", "AA0101-44749", "AA0102-44751", "AA0104-44749"} <= set(staged)
     assert staged["c1"]["queue"] == "sales"  # the later delivery
     assert staged["c1"]["source_file"] == "amazon_connect/2024-01-02/ctr-1"
     assert staged["AA0101-44749"]["source_line"] == 2
-    reasons = {(q["source_file"].split("/")[0], q["source_line"]): q["reason_code"] for q in quarantined}
+    reasons = {
+        (q["source_file"].split("/")[0], q["source_line"]): q["reason_code"] for q in quarantined
+    }
     assert reasons[("bank_call_log", 6)] == "unknown_value"
     assert reasons[("bank_call_log", 8)] == "malformed_row"
     assert reasons[("amazon_connect", 3)] == "unknown_value"
@@ -79,4 +90,6 @@ def test_mapped_sources_stage_through_the_asset(tmp_path: Path, warehouse_url) -
     sources = metadata["sources"].value
     assert set(sources["mappings"]) == {"bank_call_log@1", "amazon_connect_ctr@1"}
     assert sources["files"]["amazon_connect/2024-01-02/ctr-1"] == "json via amazon_connect_ctr@1"
-    assert all(e.passed for e in result.get_asset_check_evaluations() if e.check_name == "accounting")
+    assert all(
+        e.passed for e in result.get_asset_check_evaluations() if e.check_name == "accounting"
+    )
