@@ -86,18 +86,24 @@ class CompiledMapping:
 
     def query(self, files: list[str], header: list[str] | None = None) -> str:
         """The whole mapping as one SELECT over ``files`` (absolute paths)."""
-        source = _source_sql(self, files, header or [])
-        cols = ",\n  ".join(f"{c.sql} AS {ident(n)}" for n, c in self.columns.items())
+        source, raw = _source_sql(self, files, header or [])
+        # Mapped columns are computed under private names first: a source field may carry
+        # the same name as the contract column it fills (identity mappings).
+        cols = ",\n  ".join(f"{c.sql} AS {ident('__c_' + n)}" for n, c in self.columns.items())
         codes, messages = _checks(self)
         req_codes, req_messages = _required(self)
         keep = "lambda x: x IS NOT NULL"
+        out = ", ".join(f"{ident('__c_' + n)} AS {ident(n)}" for n in self.columns)
         return (
-            f"WITH {source},\n__mapped AS (SELECT {FILE_COL}, {LINE_COL}, {RAW_COL}, {PATH_COL},"
-            f"\n  {cols},\n  {codes} AS __c,\n  {messages} AS __m\nFROM __rows)\n"
-            f"SELECT * EXCLUDE (__c, __m),\n"
+            f"WITH {source},\n__mapped AS (SELECT *,\n  {cols},\n  {codes} AS __c,\n"
+            f"  {messages} AS __m\nFROM __rows),\n"
+            f"__checked AS (SELECT *,\n"
             f"  list_sort(list_distinct(list_filter(__c || {req_codes}, {keep}))) AS {CODES_COL},\n"
             f"  nullif(array_to_string(list_sort(list_distinct(list_filter(__m || {req_messages}, "
-            f"{keep}))), '; '), '') AS {MESSAGE_COL}\nFROM __mapped"
+            f"{keep}))), '; '), '') AS {MESSAGE_COL}\nFROM __mapped)\n"
+            # The raw record is rendered only for rejected rows: it is what quarantine keeps.
+            f"SELECT {FILE_COL}, {LINE_COL}, {PATH_COL}, {out}, {CODES_COL}, {MESSAGE_COL},\n"
+            f"  CASE WHEN len({CODES_COL}) > 0 THEN {raw} END AS {RAW_COL}\nFROM __checked"
         )
 
 
@@ -230,7 +236,9 @@ def _required(m: CompiledMapping) -> tuple[str, str]:
     for name in m.contract.required_columns:
         code = "missing_key" if name == m.contract.key else "missing_required"
         fields = ", ".join(dict.fromkeys(m.columns[name].fields)) or "no source field"
-        cond = f"{ident(name)} IS NULL AND len(list_filter(__c, lambda x: x IS NOT NULL)) = 0"
+        cond = (
+            f"{ident('__c_' + name)} IS NULL AND len(list_filter(__c, lambda x: x IS NOT NULL)) = 0"
+        )
         codes.append(f"CASE WHEN {cond} THEN {lit(code)} END")
         msgs.append(f"CASE WHEN {cond} THEN {lit(f'{code}: {name} is empty (from {fields})')} END")
     return f"[{', '.join(codes)}]", f"[{', '.join(msgs)}]"
@@ -240,7 +248,8 @@ def _files(files: list[str]) -> str:
     return "[" + ", ".join(lit(f) for f in files) + "]"
 
 
-def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> str:
+def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tuple[str, str]:
+    """CTEs ending in ``__rows`` (one row per record or list element) and the raw-record SQL."""
     src = m.spec.source
     if src.format == "csv":
         o = src.csv
@@ -256,10 +265,10 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> str:
             f"quote = {lit(o.quote)}, escape = {lit(o.escape)}, encoding = {lit(o.encoding)}, "
             f"filename = '{FILE_COL}', ignore_errors = true, "
             f"store_rejects = true, rejects_table = '__rejects', rejects_scan = '__reject_scans'"
-            f") WITH ORDINALITY),\n__rows AS (SELECT *, {raw}::VARCHAR AS {RAW_COL}, "
+            f") WITH ORDINALITY),\n__rows AS (SELECT *, "
             f"'' AS {PATH_COL}, __ord - min(__ord) OVER (PARTITION BY {FILE_COL}) + {first} "
             f"AS {LINE_COL} FROM __records)"
-        )
+        ), f"{raw}::VARCHAR"
     if src.format == "parquet":
         raw = (
             "to_json(struct_pack(" + ", ".join(f"{ident(h)} := {ident(h)}" for h in header) + "))"
@@ -267,10 +276,10 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> str:
             else "NULL"
         )
         return (
-            f"__rows AS (SELECT *, {raw}::VARCHAR AS {RAW_COL}, '' AS {PATH_COL}, "
+            f"__rows AS (SELECT *, '' AS {PATH_COL}, "
             f"file_row_number + 1 AS {LINE_COL} FROM read_parquet({_files(files)}, "
             f"filename = '{FILE_COL}', file_row_number = true, union_by_name = true))"
-        )
+        ), f"{raw}::VARCHAR"
     if src.format == "jsonl":
         # One record per line: a line that is not JSON is one bad row, not a bad file.
         options = "format = 'newline_delimited', ignore_errors = true"
@@ -315,8 +324,5 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> str:
         f"AS __f_{base or 'root'}"
         for base, paths in m.json_paths.items()
     )
-    ctes.append(
-        f"__rows AS (SELECT *, __json::VARCHAR AS {RAW_COL}{', ' + extracts if extracts else ''} "
-        f"FROM {prev})"
-    )
-    return ",\n".join(ctes)
+    ctes.append(f"__rows AS (SELECT *{', ' + extracts if extracts else ''} FROM {prev})")
+    return ",\n".join(ctes), "__json::VARCHAR"

@@ -177,7 +177,9 @@ def map_day(root: Path, mapping: CompiledMapping, day: date) -> MappedDay:
 
 def _with_raw_lines(con: duckdb.DuckDBPyConnection, result: pa.Table) -> pa.Table:
     """Lines that are not JSON keep their text as the raw record (read only when there are some)."""
-    missing = pc.is_null(result[RAW_COL])
+    missing = pc.and_(
+        pc.is_null(result[RAW_COL]), pc.greater(pc.list_value_length(result[CODES_COL]), 0)
+    )
     if not pc.any(missing).as_py():
         return result
     bad = result.filter(missing).select([FILE_COL, LINE_COL])

@@ -1,0 +1,225 @@
+"""Source mappings against the native reader: read + typed rows per second, peak memory.
+
+One run writes the same N interactions three ways — the native CSV, native JSON lines, and
+Amazon Connect contact records (JSON, the shape of the CTR data model) — then reads each in
+a fresh child process: the native reader (``read_raw`` + ``conform``) on the native files,
+and ``map_files`` with (a) an identity mapping of the native CSV and (b) the shipped Connect
+mapping. Ratios within one run are the stable figure on a shared machine.
+
+    .venv/bin/python -m benchmarks.mapping_bench --rows 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+
+from outcome_pipeline.contracts.feeds import INTERACTIONS
+
+TZ = "Europe/London"
+
+
+def synth(n: int, seed: int = 7) -> pa.Table:
+    rng = np.random.default_rng(seed)
+    base = np.datetime64("2024-01-02T07:00:00", "us")
+    queued = base + rng.integers(0, 14 * 3600, n).astype("timedelta64[s]")
+    wait = rng.integers(5, 300, n).astype("timedelta64[s]")
+    talk = rng.integers(30, 900, n)
+    abandoned = rng.random(n) < 0.1
+    answered = np.where(abandoned, np.datetime64("NaT"), queued + wait)
+    ended = np.where(abandoned, queued + wait, answered + talk.astype("timedelta64[s]"))
+    channel = rng.choice(np.array(["phone", "chat", "email"]), n)
+    ts = pa.timestamp("us", tz="UTC")
+    return pa.table(
+        {
+            "interaction_id": [f"i{i:08d}" for i in range(n)],
+            "parent_interaction_id": pa.nulls(n, pa.string()),
+            "channel": channel,
+            "direction": np.where(rng.random(n) < 0.9, "inbound", "outbound"),
+            "customer_phone": [f"+4477{x:08d}" for x in rng.integers(0, 10**8, n)],
+            "queue": rng.choice(np.array(["billing", "tech", "sales"]), n),
+            "team": rng.choice(np.array(["Team A", "Team B"]), n),
+            "agent_id": np.where(abandoned, None, rng.choice(np.array(["ann", "bob", "cy"]), n)),
+            "queued_at": pa.array(queued, ts),
+            "answered_at": pa.array(answered, ts),
+            "ended_at": pa.array(ended, ts),
+            "talk_seconds": np.where(abandoned, 0, talk),
+            "hold_seconds": rng.integers(0, 60, n),
+            "acw_seconds": rng.integers(0, 120, n),
+            "abandoned": abandoned,
+            "updated_at": pa.array(ended, ts),
+        }
+    )
+
+
+def write_files(table: pa.Table, folder: Path) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = {
+        k: folder / n
+        for k, n in [
+            ("csv", "interactions.csv"),
+            ("jsonl", "interactions.jsonl"),
+            ("connect", "connect-ctr"),
+        ]
+    }
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("t", table)
+    iso = "strftime({c}, '%Y-%m-%dT%H:%M:%SZ')"
+    cols = ", ".join(
+        iso.format(c=f.name) + f" AS {f.name}" if pa.types.is_timestamp(f.type) else f.name
+        for f in table.schema
+    )
+    con.execute(f"COPY (SELECT {cols} FROM t) TO '{out['csv']}' (HEADER, DELIMITER ',')")
+    con.execute(f"COPY (SELECT {cols} FROM t) TO '{out['jsonl']}' (FORMAT json)")
+    con.execute(
+        f"""COPY (SELECT interaction_id AS ContactId, parent_interaction_id AS PreviousContactId,
+        CASE channel WHEN 'phone' THEN 'VOICE' WHEN 'chat' THEN 'CHAT' ELSE 'EMAIL' END AS Channel,
+        CASE direction WHEN 'inbound' THEN 'INBOUND' ELSE 'OUTBOUND' END AS InitiationMethod,
+        {iso.format(c="queued_at")} AS InitiationTimestamp,
+        {iso.format(c="ended_at")} AS DisconnectTimestamp,
+        {iso.format(c="updated_at")} AS LastUpdateTimestamp,
+        {{'Address': customer_phone, 'Type': 'TELEPHONE_NUMBER'}} AS CustomerEndpoint,
+        {{'Name': queue, 'EnqueueTimestamp': {iso.format(c="queued_at")}}} AS Queue,
+        CASE WHEN answered_at IS NULL THEN NULL ELSE {{'Username': agent_id,
+          'ConnectedToAgentTimestamp': {iso.format(c="answered_at")},
+          'AgentInteractionDuration': talk_seconds, 'CustomerHoldDuration': hold_seconds,
+          'AfterContactWorkDuration': acw_seconds,
+          'HierarchyGroups': {{'Level1': {{'GroupName': team}}}}}} END AS Agent
+        FROM t) TO '{out["connect"]}' (FORMAT json)"""
+    )
+    con.close()
+    return out
+
+
+def identity_mapping(folder: Path) -> Path:
+    """The native interactions CSV through a mapping: every contract column by its name."""
+    lines = [
+        "[source]",
+        'name = "native_csv"',
+        'version = "1"',
+        'table = "interactions"',
+        'feed = "bench"',
+        'glob = "interactions.csv"',
+        'format = "csv"',
+        "",
+        "[columns]",
+    ]
+    present = {f.name for f in synth(1).schema}
+    lines += [f'{c} = "{c}"' for c in INTERACTIONS.column_names if c in present]
+    path = folder / "native_csv.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _peak_mib() -> float:
+    # VmHWM of this process (a fresh address space after exec, unlike ru_maxrss).
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(case: str, file: Path, mapping: Path | None) -> dict[str, float]:
+    # Imports before the clock: both paths are timed from the file to typed Arrow.
+    from outcome_pipeline.ingest.conform import conform
+    from outcome_pipeline.ingest.mapping import compile_mapping, map_files
+    from outcome_pipeline.ingest.readers import read_raw
+
+    base = _peak_mib()
+    t0 = time.perf_counter()
+    if mapping is None:
+        raw = read_raw(file, INTERACTIONS)
+        out = conform(raw.table, INTERACTIONS, TZ)
+        rows, rejected = out.table.num_rows, out.rejects.num_rows
+    else:
+        m = compile_mapping(mapping, TZ)
+        res = map_files(m, [(file, file.name)])
+        rows, rejected = res.typed.num_rows, res.rejects.num_rows
+    seconds = time.perf_counter() - t0
+    peak = _peak_mib()
+    return {
+        "case": case,
+        "seconds": seconds,
+        "rows": rows,
+        "rejected": rejected,
+        "peak_mib": peak,
+        "added_mib": peak - base,
+    }
+
+
+def run_child(case: str, file: Path, mapping: Path | None) -> dict[str, float]:
+    args = [sys.executable, "-m", "benchmarks.mapping_bench", "--child", case, "--file", str(file)]
+    if mapping:
+        args += ["--mapping", str(mapping)]
+    done = subprocess.run(args, check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser()
+    p.add_argument("--rows", type=int, default=100_000)
+    p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--child")
+    p.add_argument("--file", type=Path)
+    p.add_argument("--mapping", type=Path)
+    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    a = p.parse_args(argv)
+    if a.child:
+        print(json.dumps(child(a.child, a.file, a.mapping)))
+        return 0
+    from outcome_pipeline.ingest.mapping import SHIPPED_DIR
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = write_files(synth(a.rows), Path(tmp))
+        ident = identity_mapping(Path(tmp))
+        cases = [
+            ("native CSV (native reader)", files["csv"], None),
+            ("native CSV (identity mapping)", files["csv"], ident),
+            ("native JSON lines (native reader)", files["jsonl"], None),
+            (
+                "Connect CTR JSON (amazon_connect_ctr)",
+                files["connect"],
+                SHIPPED_DIR / "amazon_connect_ctr.toml",
+            ),
+        ]
+        results = []
+        for case, file, mapping in cases:
+            runs = [run_child(case, file, mapping) for _ in range(a.repeat)]
+            best = min(runs, key=lambda r: r["seconds"])
+            best["size_mib"] = file.stat().st_size / 2**20
+            results.append(best)
+    lines = [
+        f"# Source mappings vs native reader, {a.rows} rows, {date.today()}",
+        "",
+        "| case | rows typed | rejected | seconds (best of "
+        f"{a.repeat}) | rows/s | peak RSS MiB (above imports) | file MiB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['case']} | {r['rows']} | {r['rejected']} | {r['seconds']:.2f} | "
+            f"{r['rows'] / r['seconds']:,.0f} | {r['peak_mib']:.0f} ({r['added_mib']:.0f}) | "
+            f"{r['size_mib']:.1f} |"
+        )
+    report = "\n".join(lines) + "\n"
+    print(report)
+    a.out.mkdir(parents=True, exist_ok=True)
+    (a.out / f"mapping_{a.rows}.md").write_text(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
