@@ -3,7 +3,7 @@
 An expression is a bare string (a source field, ``Agent.ConnectedToAgentTimestamp``) or an
 inline table with one operator key (``const``, ``concat``, ``timestamp``, ``date`` + ``time``,
 ``plus_seconds``, ``seconds_between``, ``int``, ``float``, ``bool``, ``map``, ``coalesce``,
-``column``, ``present``, ``missing``, ``all``, ``any``). Compiling yields one SQL expression
+``column``, ``if``, ``present``, ``missing``, ``all``, ``any``). Compiling yields one SQL expression
 over the whole file set plus the checks that flag a row which cannot be mapped (value,
 reason code, message naming the source field): rows are split by those flags, never by a
 Python loop.
@@ -90,6 +90,7 @@ _OPERATORS = {
     "map": {"map", "values", "default", "unmapped"},
     "coalesce": {"coalesce"},
     "column": {"column"},
+    "if": {"if", "then", "else"},
     "present": {"present"},
     "missing": {"missing"},
     "all": {"all"},
@@ -354,6 +355,22 @@ def _c_column(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
     return Compiled(ref.sql, ref.kind, (), ref.fields)
 
 
+def _c_if(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
+    cond = compile_expr(v["if"], (*key, "if"), ctx)
+    if cond.kind != BOOL:
+        raise ExprError((*key, "if"), "if needs a boolean (present, missing, bool, map, all, any)")
+    if "then" not in v:
+        raise ExprError(key, "if needs then (and optionally else)")
+    then = compile_expr(v["then"], (*key, "then"), ctx)
+    other = compile_expr(v["else"], (*key, "else"), ctx) if "else" in v else None
+    if other is not None and other.kind != then.kind:
+        raise ExprError(key, f"then is a {then.kind}, else a {other.kind}: they must agree")
+    otherwise = other.sql if other else "NULL"
+    sql = f"CASE WHEN coalesce({cond.sql}, FALSE) THEN {then.sql} ELSE {otherwise} END"
+    parts = [cond, then] + ([other] if other else [])
+    return Compiled(sql, then.kind, *_merge(parts))
+
+
 def _c_present(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
     p = compile_expr(v["present"], (*key, "present"), ctx)
     return Compiled(f"(({p.sql}) IS NOT NULL)", BOOL, p.checks, p.fields)
@@ -422,6 +439,7 @@ _COMPILERS: dict[str, Callable[[dict, tuple[str, ...], Context], Compiled]] = {
     "map": _c_map,
     "coalesce": _c_coalesce,
     "column": _c_column,
+    "if": _c_if,
     "present": _c_present,
     "missing": _c_missing,
     "all": _logical("all"),

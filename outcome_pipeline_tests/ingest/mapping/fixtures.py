@@ -67,3 +67,38 @@ def write_firehose(folder: Path, records: list[dict], name: str) -> Path:
     path = folder / name
     path.write_text("".join(json.dumps(r) for r in records))
     return path
+
+
+# Header of the Fivetran Zendesk TICKET table (dbt_zendesk integration-test seed).
+ZENDESK_TICKET_HEADER = (
+    "id,_fivetran_synced,allow_channelback,assignee_id,brand_id,created_at,description,due_at,"
+    "external_id,forum_topic_id,group_id,has_incidents,is_public,organization_id,priority,"
+    "problem_id,recipient,requester_id,status,subject,submitter_id,system_client,ticket_form_id,"
+    "type,updated_at,url,via_channel,via_source_from_id,via_source_from_title,via_source_rel,"
+    "via_source_to_address,via_source_to_name,merged_ticket_ids,via_source_from_address,"
+    "followup_ids,via_followup_source_id"
+)
+
+
+def zendesk_ticket(
+    ticket_id: int, status: str, created: str, updated: str, kind: str = "question"
+) -> str:
+    values = dict.fromkeys(ZENDESK_TICKET_HEADER.split(","), "")
+    values.update(
+        id=str(ticket_id),
+        created_at=created,
+        updated_at=updated,
+        status=status,
+        requester_id=str(9000 + ticket_id),
+        type=kind,
+        via_channel="email",
+        subject="subject",
+    )
+    return ",".join(values.values())
+
+
+def write_zendesk_tickets(folder: Path, rows: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "ticket.csv"
+    path.write_text("\n".join([ZENDESK_TICKET_HEADER, *rows]) + "\n")
+    return path

@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 
 from outcome_pipeline.ingest.mapping import SHIPPED_DIR, compile_mapping, map_day
-from outcome_pipeline_tests.ingest.mapping.fixtures import ctr, write_bank_log, write_firehose
+from outcome_pipeline_tests.ingest.mapping.fixtures import (
+    ctr,
+    write_bank_log,
+    write_firehose,
+    write_zendesk_tickets,
+    zendesk_ticket,
+)
 
 DAY = date(2024, 1, 2)
 
@@ -206,3 +212,26 @@ def test_one_record_becomes_one_row_per_list_element(tmp_path: Path) -> None:
     assert rejects[2]["raw_record"] == "not json"
     (count,) = out.files
     assert (count.rows_read, count.rows_quarantined) == (5, 3)
+
+
+def test_zendesk_tickets_as_cases(tmp_path: Path) -> None:
+    write_zendesk_tickets(
+        tmp_path / "zendesk" / DAY.isoformat(),
+        [
+            zendesk_ticket(1, "open", "2024-01-01 09:00:00", "2024-01-02 10:00:00"),
+            zendesk_ticket(2, "solved", "2024-01-01 09:00:00", "2024-01-02 11:30:00", "problem"),
+            zendesk_ticket(3, "hold", "2024-01-02 08:00:00", "2024-01-02 09:00:00"),
+            zendesk_ticket(4, "deleted", "2024-01-02 08:00:00", "2024-01-02 09:00:00"),
+        ],
+    )
+    m = compile_mapping(SHIPPED_DIR / "zendesk_tickets.toml", "Europe/London")
+    out = map_day(tmp_path, m, DAY)
+    rows = {r["case_id"]: r for r in out.typed.to_pylist()}
+    assert set(rows) == {"1", "2", "3"}
+    assert rows["1"]["status"] == "open" and rows["1"]["closed_at"] is None
+    assert rows["2"]["status"] == "solved" and rows["2"]["closed_at"] == utc("2024-01-02T11:30:00")
+    assert rows["2"]["reason"] == "problem" and rows["2"]["customer_id"] == "9002"
+    assert rows["3"]["status"] == "pending"
+    assert rows["1"]["opened_at"] == utc("2024-01-01T09:00:00")  # Fivetran writes UTC
+    (reject,) = out.rejects.to_pylist()
+    assert reject["record_key"] == "4" and "status='deleted'" in reject["message"]
