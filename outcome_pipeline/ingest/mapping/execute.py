@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -168,7 +169,33 @@ def _run(
         )
     finally:
         con.close()
+    if malformed.num_rows:
+        result = _skip_malformed_lines(result, malformed, rel_of)
     _split(out, result, malformed, rel_of, [r for _, r in group])
+
+
+def _skip_malformed_lines(
+    result: pa.Table, malformed: pa.Table, rel_of: dict[str, str]
+) -> pa.Table:
+    """Renumber records past the CSV lines the reader skipped, so each keeps its true line.
+
+    The scan numbers only the records it kept; the k-th kept record of a file is the k-th
+    line that is not a skipped one: line = n + #{skipped lines at or before it}, found with
+    one sorted search per file (``s_i = skipped_i - i`` is non-decreasing).
+    """
+    abs_of = {r: a for a, r in rel_of.items()}
+    files = result[FILE_COL].to_numpy(zero_copy_only=False)
+    lines = result[LINE_COL].to_numpy(zero_copy_only=False).astype(np.int64)
+    bad_files = malformed["source_file"].to_pylist()
+    bad_lines = malformed["source_line"].to_numpy(zero_copy_only=False)
+    for rel in set(bad_files):
+        skipped = np.sort(bad_lines[[f == rel for f in bad_files]])
+        shifted = skipped - np.arange(len(skipped))
+        mask = files == abs_of.get(rel, rel)
+        lines[mask] = lines[mask] + np.searchsorted(shifted, lines[mask], side="right")
+    return result.set_column(
+        result.column_names.index(LINE_COL), LINE_COL, pa.array(lines, pa.int64())
+    )
 
 
 def map_day(root: Path, mapping: CompiledMapping, day: date) -> MappedDay:

@@ -235,3 +235,14 @@ def test_zendesk_tickets_as_cases(tmp_path: Path) -> None:
     assert rows["1"]["opened_at"] == utc("2024-01-01T09:00:00")  # Fivetran writes UTC
     (reject,) = out.rejects.to_pylist()
     assert reject["record_key"] == "4" and "status='deleted'" in reject["message"]
+
+
+def test_several_files_of_a_day_keep_their_own_line_numbers(tmp_path: Path) -> None:
+    folder = tmp_path / "bank_call_log" / DAY.isoformat()
+    write_bank_log(folder, "240102", "a.txt")
+    write_bank_log(folder, "240102", "b.txt")
+    m = compile_mapping(SHIPPED_DIR / "bank_call_log.toml", "Europe/London")
+    out = map_day(tmp_path, m, DAY)
+    lines = {(r["_source_file"][-5:], r["_source_line"]) for r in out.typed.to_pylist()}
+    assert lines == {(f, n) for f in ("a.txt", "b.txt") for n in (2, 3, 4, 5, 9)}
+    assert [(c.rows_read, c.rows_quarantined) for c in out.files] == [(8, 3), (8, 3)]
