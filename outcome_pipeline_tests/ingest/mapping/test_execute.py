@@ -246,3 +246,33 @@ def test_several_files_of_a_day_keep_their_own_line_numbers(tmp_path: Path) -> N
     lines = {(r["_source_file"][-5:], r["_source_line"]) for r in out.typed.to_pylist()}
     assert lines == {(f, n) for f in ("a.txt", "b.txt") for n in (2, 3, 4, 5, 9)}
     assert [(c.rows_read, c.rows_quarantined) for c in out.files] == [(8, 3), (8, 3)]
+
+
+def test_salesforce_cases_from_data_loader(tmp_path: Path) -> None:
+    folder = tmp_path / "salesforce" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    header = (
+        "Id,CaseNumber,AccountId,ContactId,Status,IsClosed,Origin,Reason,CreatedDate,"
+        "ClosedDate,LastModifiedDate"
+    )
+    t1, t2 = "2024-01-01T09:00:00.000Z", "2024-01-02T11:00:00.000Z"
+    rows = [
+        f"5001,00001,0011,0031,Working,false,Phone,Billing,{t1},,2024-01-02T10:00:00.000Z",
+        f"5002,00002,0012,0032,Closed,true,Email,Login,{t1},{t2},{t2}",
+        f"5003,00003,0013,0033,On Hold,false,Web,,{t1},,2024-01-02T08:30:00.000Z",
+        f"5004,00004,,0034,New,false,Web,,{t1},,2024-01-02T08:30:00.000Z",
+    ]
+    (folder / "Case_export.csv").write_text("\n".join([header, *rows]) + "\n")
+    m = compile_mapping(SHIPPED_DIR / "salesforce_cases.toml", "Europe/London")
+    out = map_day(tmp_path, m, DAY)
+    got = {
+        r["case_id"]: (r["status"], r["closed_at"], r["customer_id"]) for r in out.typed.to_pylist()
+    }
+    assert got == {
+        "5001": ("open", None, "0011"),
+        "5002": ("closed", utc("2024-01-02T11:00:00"), "0012"),
+        "5003": ("pending", None, "0013"),
+    }
+    (reject,) = out.rejects.to_pylist()
+    assert reject["record_key"] == "5004" and reject["reason_code"] == "missing_required"
+    assert "customer_id is empty (from AccountId)" in reject["message"]
