@@ -179,7 +179,8 @@ class _Compiler:
                 key, f"columns refer to each other in a cycle: {' -> '.join([*self.active, name])}"
             )
         self.active.append(name)
-        ctx = Context(self.field_sql, self.column, self.timezone, column_name=name)
+        pii = name in self.contract.column_names and self.contract.column(name).pii
+        ctx = Context(self.field_sql, self.column, self.timezone, column_name=name, pii=pii)
         if is_let:
             ctx.column_name = name
             compiled = compile_expr(self.spec.let[name], (name,), ctx)

@@ -58,6 +58,7 @@ class Context:
     timezone: str
     column_name: str = ""
     used_fields: set[str] = field(default_factory=set)
+    pii: bool = False  # the column holds personal data: messages never show its values
 
 
 def lit(value: Any) -> str:
@@ -71,8 +72,11 @@ def lit(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _shown(sql: str) -> str:
-    # The offending value inside the message, quoted and cut to 60 characters.
+def _shown(sql: str, ctx: Context) -> str:
+    # The offending value inside the message, quoted and cut to 60 characters; the raw record
+    # (quarantine only) keeps it, the message (logs, checks) never shows personal data.
+    if ctx.pii:
+        return "'<masked>'"
     return f"'''' || left(CAST({sql} AS VARCHAR), 60) || ''''"
 
 
@@ -173,7 +177,7 @@ def _parsed(raw: Compiled, sql: str, kind: str, what: str, ctx: Context) -> Comp
     check = Check(
         f"({raw.sql}) IS NOT NULL AND ({sql}) IS NULL",
         "bad_type",
-        f"'{ctx.column_name}: source field {names}=' || {_shown(raw.sql)} || ' is not {what}'",
+        f"'{ctx.column_name}: source field {names}=' || {_shown(raw.sql, ctx)} || ' is not {what}'",
     )
     return Compiled(sql, kind, (*raw.checks, check), raw.fields)
 
@@ -331,7 +335,8 @@ def _c_map(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
             Check(
                 f"{x} IS NOT NULL AND {x} NOT IN {known}",
                 "unknown_value",
-                f"'{ctx.column_name}: source field {names}=' || {_shown(x)} || ' has no mapping'",
+                f"'{ctx.column_name}: source field {names}=' || {_shown(x, ctx)} "
+                "|| ' has no mapping'",
             ),
         )
     return Compiled(sql, kind, checks, raw.fields)

@@ -276,3 +276,18 @@ def test_salesforce_cases_from_data_loader(tmp_path: Path) -> None:
     (reject,) = out.rejects.to_pylist()
     assert reject["record_key"] == "5004" and reject["reason_code"] == "missing_required"
     assert "customer_id is empty (from AccountId)" in reject["message"]
+
+
+def test_messages_never_show_a_personal_value(tmp_path: Path) -> None:
+    text = (SHIPPED_DIR / "bank_call_log.toml").read_text()
+    text = text.replace(
+        'queue = "type"',
+        'queue = "type"\ncustomer_phone = { map = "priority", values = { "1" = "x" }, '
+        'unmapped = "quarantine" }',
+    )
+    (tmp_path / "m.toml").write_text(text)
+    write_bank_log(tmp_path / "bank_call_log" / DAY.isoformat(), "240102")
+    out = map_day(tmp_path, compile_mapping(tmp_path / "m.toml", "Europe/London"), DAY)
+    messages = [r["message"] for r in out.rejects.to_pylist() if "customer_phone" in r["message"]]
+    assert messages and all("priority=<masked>" in m for m in messages)
+    assert not any("priority='2'" in m for m in messages)
