@@ -30,6 +30,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--interactions-per-day", type=int, default=10_000)
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--defect-rate", type=float, default=0.0)
+    g.add_argument(
+        "--format",
+        action="append",
+        default=[],
+        metavar="FEED=FORMAT",
+        help="write a feed in a vendor's export format (interactions=amazon-connect)",
+    )
 
     r = sub.add_parser("run", help="materialise every asset for a range of days, in-process")
     r.add_argument("--start", type=_day, required=True)
@@ -102,14 +109,25 @@ def main(argv: list[str] | None = None) -> int:
         if args.days < 1 or args.interactions_per_day < 1 or not 0 <= args.defect_rate < 1:
             print("error: --days and --interactions-per-day must be >= 1, --defect-rate in [0, 1)")
             return 2
+        from outcome_pipeline.generator.vendor import apply_formats, parse_formats
+
+        try:
+            formats = parse_formats(args.format)
+        except ValueError as exc:
+            print(f"error: {exc}")
+            return 2
+        if any(f != "native" for f in formats.values()) and args.defect_rate:
+            print("error: vendor formats are written from clean feeds: use --defect-rate 0")
+            return 2
+        out = _landing(args.out)
         _generate(
-            _landing(args.out),
-            args.start,
-            args.days,
-            args.interactions_per_day,
-            args.seed,
-            args.defect_rate,
+            out, args.start, args.days, args.interactions_per_day, args.seed, args.defect_rate
         )
+        days = [args.start + timedelta(days=i) for i in range(args.days)]
+        from outcome_pipeline.settings import Settings
+
+        for note in apply_formats(out, days, formats, Settings.from_env().timezone):
+            print(note)
         return 0
     if args.command == "run":
         if args.end < args.start:

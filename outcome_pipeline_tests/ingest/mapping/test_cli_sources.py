@@ -76,3 +76,18 @@ def test_a_broken_mapping_stops_the_code_location_loading(env) -> None:
     (sources / "broken.toml").write_text('[source]\nname = "x"\n')
     with pytest.raises(SourcesError, match=r"broken.toml.*source"):
         ingest()
+
+
+def test_generate_writes_interactions_as_connect_records(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "land"
+    args = ["generate", "--out", str(out), "--start", "2024-01-01", "--days", "1"]
+    assert (
+        main([*args, "--interactions-per-day", "50", "--format", "interactions=amazon-connect"])
+        == 0
+    )
+    assert "Amazon Connect contact records" in capsys.readouterr().out
+    assert list((out / "amazon_connect" / "2024-01-01").iterdir())
+    assert not (out / "interactions").exists()
+    assert main([*args, "--format", "interactions=genesys"]) == 2
+    assert "available: interactions=native|amazon-connect" in capsys.readouterr().out
+    assert main([*args, "--format", "interactions=amazon-connect", "--defect-rate", "0.1"]) == 2
