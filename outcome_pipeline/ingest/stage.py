@@ -28,6 +28,10 @@ from outcome_pipeline.ingest.landing import LandingFile, list_day_files
 from outcome_pipeline.ingest.mapping import CompiledMapping, MappedDay, map_day
 from outcome_pipeline.ingest.readers import FILE, LandingFileError, read_raw
 
+# Lineage of a typed row: the source mapping (name@version) it came through; null when the
+# native contract reader read it.
+MAPPING = "_source_mapping"
+
 QUARANTINE_SCHEMA = pa.schema(
     [
         ("partition_date", pa.date32()),
@@ -100,6 +104,7 @@ def staging_schema(contract: TableContract) -> pa.Schema:
             ("extra_fields", pa.string()),
             ("source_file", pa.string()),
             ("source_line", pa.int64()),
+            ("source_mapping", pa.string()),
         ]
     )
 
@@ -175,7 +180,8 @@ def _add_mapped(
     reports: list[FileReport],
     bad_files: list[dict[str, object]],
 ) -> None:
-    typed_parts.append(md.typed)
+    lineage = pa.array([md.mapping.lineage] * md.typed.num_rows, pa.string())
+    typed_parts.append(md.typed.append_column(MAPPING, lineage))
     reject_parts.append(md.rejects)
     fmt = f"{md.mapping.fmt} via {md.mapping.lineage}"
     reports.extend(FileReport(f.file, fmt, f.rows_read, f.rows_quarantined) for f in md.files)
@@ -206,7 +212,7 @@ def _with_run_id(rejects: pa.Table, day: date, run_id: str) -> pa.Table:
 def _empty_typed(contract: TableContract) -> pa.Table:
     schema = pa.schema(
         [(c.name, c.type) for c in contract.columns]
-        + [(LINE, pa.int64()), (EXTRA, pa.string()), (FILE, pa.string())]
+        + [(LINE, pa.int64()), (EXTRA, pa.string()), (FILE, pa.string()), (MAPPING, pa.string())]
     )
     return schema.empty_table()
 
@@ -242,6 +248,7 @@ def _read_one(
         len(raw.malformed),
     )
     typed = result.table.append_column(FILE, pa.array([lf.relative] * n_typed, pa.string()))
+    typed = typed.append_column(MAPPING, pa.nulls(n_typed, pa.string()))
     rejects = _rejects_table(
         pa.array([lf.relative] * n_rejected, pa.string()),
         result.rejects[LINE],
@@ -339,6 +346,7 @@ def _finish(staged: pa.Table, schema: pa.Schema, day: date) -> pa.Table:
         "extra_fields": staged[EXTRA],
         "source_file": staged[FILE],
         "source_line": staged[LINE],
+        "source_mapping": staged[MAPPING],
     }
     return pa.table(columns).select(schema.names).cast(schema)
 

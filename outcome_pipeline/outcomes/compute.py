@@ -251,11 +251,11 @@ def input_selects(qualify: Callable[[str], str], window: InputWindow, z: Zones) 
 # 1M-interaction day's inputs). A step that starts using one fails loudly (binder error)
 # until it is removed from here.
 UNUSED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "interactions": ("contact_reason", "extra_fields"),
-    "customers": ("plan", "region", "created_at", "extra_fields"),
-    "cases": ("opened_at", "reason", "extra_fields"),
-    "subscription_events": ("mrr_before", "mrr_after", "extra_fields"),
-    "survey_responses": ("resolved_self_reported", "comment", "extra_fields"),
+    "interactions": ("contact_reason", "extra_fields", "source_mapping"),
+    "customers": ("plan", "region", "created_at", "extra_fields", "source_mapping"),
+    "cases": ("opened_at", "reason", "extra_fields", "source_mapping"),
+    "subscription_events": ("mrr_before", "mrr_after", "extra_fields", "source_mapping"),
+    "survey_responses": ("resolved_self_reported", "comment", "extra_fields", "source_mapping"),
 }
 
 

@@ -174,9 +174,11 @@ _EXTRA: dict[str, _Extra] = {
 LINEAGE_COLUMNS = (
     "_source_file",
     "_source_line",
+    "_source_mapping",
     "_extra",
     "source_file",
     "source_line",
+    "source_mapping",
     "extra_fields",
     "partition_date",
 )

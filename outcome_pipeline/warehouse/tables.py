@@ -63,6 +63,8 @@ _LINEAGE = {
     "partition_date": _PARTITION + "the Dagster partition key.",
     "source_file": "Landing file the row came from, relative to the landing root.",
     "source_line": "1-based line of the row in its file (CSV header = line 1; Parquet: row).",
+    "source_mapping": "Source mapping (name@version, docs/sources/) the row was read through; "
+    "empty when the native contract reader read it.",
     "extra_fields": "Columns the file had beyond its contract, as a JSON object (schema drift: "
     "kept and reported, not fatal); empty when the file matched its contract.",
     "run_id": "Dagster run that wrote the row (audit column; differs between reruns).",

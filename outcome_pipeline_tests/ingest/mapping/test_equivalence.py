@@ -60,6 +60,9 @@ def test_connect_mapping_stages_what_the_native_contract_stages(landed) -> None:
     got = vendor.select(carried).sort_by("interaction_id")
     assert got.num_rows > 1000
     assert got.to_pylist() == want.to_pylist()
+    # Lineage: each row names the mapping it came through; native rows name none.
+    assert set(vendor["source_mapping"].to_pylist()) == {"amazon_connect_ctr@1"}
+    assert native["source_mapping"].null_count == native.num_rows
     # Nothing quarantined, and the accounting closes day by day.
     for d in vendor_days:
         assert d.rows_quarantined == 0 and d.files_quarantined == 0

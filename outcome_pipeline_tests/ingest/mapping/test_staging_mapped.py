@@ -74,6 +74,8 @@ def test_mapped_sources_stage_through_the_asset(tmp_path: Path, warehouse_url) -
         wh.dispose()
     assert {"c1", "c2", "AA0101-44749", "AA0102-44751", "AA0104-44749"} <= set(staged)
     assert staged["c1"]["queue"] == "sales"  # the later delivery
+    assert staged["c1"]["source_mapping"] == "amazon_connect_ctr@1"
+    assert staged["AA0101-44749"]["source_mapping"] == "bank_call_log@1"
     assert staged["c1"]["source_file"] == "amazon_connect/2024-01-02/ctr-1"
     assert staged["AA0101-44749"]["source_line"] == 2
     reasons = {
