@@ -35,6 +35,9 @@ class CsvOptions(_Strict):
     quote: str = '"'
     escape: str = '"'
     encoding: Literal["utf-8", "utf-16", "latin-1"] = "utf-8"
+    # Lines after the header that are not records (a Qualtrics export has two: the question
+    # texts and the import ids); they keep their line numbers and are not counted as rows.
+    skip_after_header: int = Field(default=0, ge=0)
 
 
 class JsonOptions(_Strict):

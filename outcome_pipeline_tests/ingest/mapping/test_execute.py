@@ -291,3 +291,37 @@ def test_messages_never_show_a_personal_value(tmp_path: Path) -> None:
     messages = [r["message"] for r in out.rejects.to_pylist() if "customer_phone" in r["message"]]
     assert messages and all("priority=<masked>" in m for m in messages)
     assert not any("priority='2'" in m for m in messages)
+
+
+def test_qualtrics_export_skips_its_two_extra_header_lines(tmp_path: Path) -> None:
+    folder = tmp_path / "qualtrics" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    fields = (
+        "StartDate,EndDate,Status,IPAddress,Progress,Duration (in seconds),Finished,RecordedDate,"
+        "ResponseId,RecipientLastName,RecipientFirstName,RecipientEmail,ExternalReference,"
+        "LocationLatitude,LocationLongitude,DistributionChannel,UserLanguage,Q1,Q2,Q3"
+    )
+    texts = ",".join(f'"{f} text"' for f in fields.split(","))
+    ids = ",".join('"{""ImportId"":""x""}"' for _ in fields.split(","))
+    answer = "0,,100,60,True,{rec},{rid},L,F,a@example.com,{ref},,,email,EN,{q1},{q2},{q3}"
+    lines = [
+        fields,
+        texts,
+        ids,
+        "2024-01-02 08:00:00,2024-01-02 08:01:00,"
+        + answer.format(rec="2024-01-02 08:01:01", rid="R_1", ref="ix-1", q1=4, q2=1, q3="quick"),
+        "2024-01-02 09:00:00,2024-01-02 09:02:00,"
+        + answer.format(rec="2024-01-02 09:02:01", rid="R_2", ref="ix-2", q1="", q2=2, q3=""),
+    ]
+    (folder / "Post contact CSAT.csv").write_text("\n".join(lines) + "\n")
+    m = compile_mapping(SHIPPED_DIR / "qualtrics_csat.toml", "Europe/London")
+    out = map_day(tmp_path, m, DAY)
+    (row,) = out.typed.to_pylist()
+    assert (row["response_id"], row["score"], row["interaction_id"]) == ("R_1", 4, "ix-1")
+    assert row["resolved_self_reported"] is True and row["comment"] == "quick"
+    assert row["sent_at"] == utc("2024-01-02T15:00:00")  # Denver is UTC-7 in January
+    assert row["_source_line"] == 4
+    (reject,) = out.rejects.to_pylist()
+    assert reject["source_line"] == 5 and reject["reason_code"] == "missing_required"
+    (count,) = out.files
+    assert (count.rows_read, count.rows_quarantined) == (2, 1)
