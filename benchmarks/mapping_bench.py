@@ -103,6 +103,89 @@ def write_files(table: pa.Table, folder: Path) -> dict[str, Path]:
     return out
 
 
+def _repeat_csv(path: Path, header: str, rows: list[str], n: int, skip: list[str] = ()) -> Path:
+    """A CSV of ``n`` data rows cycling through ``rows`` (ids repeat: reading is measured,
+    not deduplication)."""
+    reps = -(-n // len(rows))
+    body = "\n".join((rows * reps)[:n])
+    path.write_text("\n".join([header, *skip, body]) + "\n")
+    return path
+
+
+def vendor_files(folder: Path, n: int) -> list[tuple[str, Path, str]]:
+    """(mapping file name, sample file, note) for the shipped CSV mappings, n rows each."""
+    bank_header = (
+        "vru+line\tcall_id\tcustomer_id\tpriority\ttype\tdate\tvru_entry\tvru_exit\tvru_time\t"
+        "q_start\tq_exit\tq_time\toutcome\tser_start\tser_exit\tser_time\tserver"
+    )
+    bank = [
+        "AA0101\t44749\t27644400\t2\tPS\t240102\t0:00:31\t0:00:36\t5\t0:00:36\t0:03:09\t153\t"
+        "AGENT\t0:03:09\t0:06:49\t220\tMICHAL",
+        "AA0101\t44967\t58660291\t2\tPS\t240102\t6:55:20\t6:55:26\t6\t6:55:26\t6:55:43\t17\t"
+        "HANG\t0:00:00\t0:00:00\t0\tNO_SERVER",
+        "AA0102\t44751\t0\t0\tNW\t240102\t23:59:50\t23:59:58\t8\t23:59:58\t0:00:20\t22\t"
+        "AGENT\t0:00:20\t0:02:00\t100\tDORIT",
+    ]
+    sf_header = (
+        "Id,CaseNumber,AccountId,ContactId,Status,IsClosed,Origin,Reason,CreatedDate,"
+        "ClosedDate,LastModifiedDate"
+    )
+    t1, t2 = "2024-01-01T09:00:00.000Z", "2024-01-02T11:00:00.000Z"
+    sf = [
+        f"5001,00001,0011,0031,Working,false,Phone,Billing,{t1},,{t2}",
+        f"5002,00002,0012,0032,Closed,true,Email,Login,{t1},{t2},{t2}",
+    ]
+    q_fields = (
+        "StartDate,EndDate,Status,IPAddress,Progress,Duration (in seconds),Finished,"
+        "RecordedDate,ResponseId,RecipientLastName,RecipientFirstName,RecipientEmail,"
+        "ExternalReference,LocationLatitude,LocationLongitude,DistributionChannel,"
+        "UserLanguage,Q1,Q2,Q3"
+    )
+    qualtrics = [
+        "2024-01-02 08:00:00,2024-01-02 08:01:00,0,,100,60,True,2024-01-02 08:01:01,R_1,L,F,"
+        "a@example.com,ix-1,,,email,EN,4,1,quick"
+    ]
+    zd_fields = (
+        "id,_fivetran_synced,allow_channelback,assignee_id,brand_id,created_at,description,"
+        "due_at,external_id,forum_topic_id,group_id,has_incidents,is_public,organization_id,"
+        "priority,problem_id,recipient,requester_id,status,subject,submitter_id,system_client,"
+        "ticket_form_id,type,updated_at,url,via_channel,via_source_from_id,"
+        "via_source_from_title,via_source_rel,via_source_to_address,via_source_to_name,"
+        "merged_ticket_ids,via_source_from_address,followup_ids,via_followup_source_id"
+    )
+
+    def ticket(status: str) -> str:
+        values = dict.fromkeys(zd_fields.split(","), "")
+        values.update(
+            id="16988",
+            created_at="2024-01-01 09:00:00",
+            status=status,
+            updated_at="2024-01-02 10:00:00",
+            requester_id="1500",
+            type="question",
+        )
+        return ",".join(values.values())
+
+    zendesk = [ticket("open"), ticket("solved"), ticket("hold")]
+    cfpb = Path(__file__).parents[1] / "outcome_pipeline_tests/ingest/mapping/data"
+    cfpb_lines = (cfpb / "cfpb_complaints_2016-09.csv").read_text().splitlines()
+    return [
+        ("bank_call_log.toml", _repeat_csv(folder / "calls.txt", bank_header, bank, n), ""),
+        ("salesforce_cases.toml", _repeat_csv(folder / "Case.csv", sf_header, sf, n), ""),
+        ("zendesk_tickets.toml", _repeat_csv(folder / "ticket.csv", zd_fields, zendesk, n), ""),
+        (
+            "qualtrics_csat.toml",
+            _repeat_csv(folder / "CSAT.csv", q_fields, qualtrics, n, [q_fields, q_fields]),
+            "",
+        ),
+        (
+            "cfpb_complaints.toml",
+            _repeat_csv(folder / "cfpb.csv", cfpb_lines[0], cfpb_lines[1:], n),
+            "5 % quarantined",
+        ),
+    ]
+
+
 def identity_mapping(folder: Path) -> Path:
     """The native interactions CSV through a mapping: every contract column by its name."""
     lines = [
@@ -172,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser()
     p.add_argument("--rows", type=int, default=100_000)
     p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--vendors", action="store_true", help="also every shipped CSV mapping")
     p.add_argument("--child")
     p.add_argument("--file", type=Path)
     p.add_argument("--mapping", type=Path)
@@ -195,6 +279,11 @@ def main(argv: list[str] | None = None) -> int:
                 SHIPPED_DIR / "amazon_connect_ctr.toml",
             ),
         ]
+        if a.vendors:
+            cases += [
+                (f"{name.removesuffix('.toml')} (shipped mapping)", path, SHIPPED_DIR / name)
+                for name, path, _ in vendor_files(Path(tmp), a.rows)
+            ]
         results = []
         for case, file, mapping in cases:
             runs = [run_child(case, file, mapping) for _ in range(a.repeat)]
