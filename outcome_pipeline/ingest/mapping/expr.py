@@ -182,113 +182,6 @@ def _parsed(raw: Compiled, sql: str, kind: str, what: str, ctx: Context) -> Comp
     return Compiled(sql, kind, (*raw.checks, check), raw.fields)
 
 
-def _zone(v: dict, key: tuple[str, ...], ctx: Context) -> str:
-    tz = v.get("timezone", ctx.timezone)
-    if not isinstance(tz, str):
-        raise ExprError((*key, "timezone"), "timezone is an IANA name")
-    return tz
-
-
-def _c_timestamp(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    raw = compile_expr(v["timestamp"], (*key, "timestamp"), ctx)
-    return _to_timestamp(raw, v.get("format", "iso8601"), _zone(v, key, ctx), key, ctx)
-
-
-def _to_timestamp(raw: Compiled, fmt: Any, tz: str, key: tuple[str, ...], ctx: Context) -> Compiled:
-    if raw.kind == TIMESTAMP:
-        return raw
-    x = f"CAST({raw.sql} AS VARCHAR)"
-    if fmt == "iso8601":
-        # With an offset the text says its instant; without one it is the source's local time.
-        sql = (
-            f"CASE WHEN regexp_matches({x}, '{_OFFSET}') THEN try_cast({x} AS TIMESTAMPTZ) "
-            f"ELSE timezone({lit(tz)}, try_cast({x} AS TIMESTAMP)) END"
-        )
-        what = "an ISO 8601 timestamp"
-    elif fmt in ("epoch_ms", "epoch_s"):
-        scale = "1000.0" if fmt == "epoch_ms" else "1.0"
-        sql = f"to_timestamp(try_cast({x} AS DOUBLE) / {scale})"
-        what = f"a timestamp ({fmt})"
-    elif isinstance(fmt, str) and "%" in fmt:
-        sql = f"timezone({lit(tz)}, try_strptime({x}, {lit(fmt)}))"
-        what = f"a timestamp in format {fmt}"
-    else:
-        raise ExprError(
-            (*key, "format"),
-            f"format is iso8601, epoch_ms, epoch_s or a strptime pattern: {fmt!r}",
-        )
-    return _parsed(raw, sql, TIMESTAMP, what, ctx)
-
-
-def _c_date(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    """A day and a time of day read apart, joined in the source's zone.
-
-    ``not_before``: when the joined time is earlier than that timestamp the clock passed
-    midnight between the two events, so the next day is meant.
-    """
-    if "time" not in v:
-        raise ExprError(key, "date needs time (the time of day to join it with)")
-    day = compile_expr(v["date"], (*key, "date"), ctx)
-    tod = compile_expr(v["time"], (*key, "time"), ctx)
-    dfmt, tfmt = v.get("date_format", "%Y-%m-%d"), v.get("time_format", "%H:%M:%S")
-    if not (isinstance(dfmt, str) and isinstance(tfmt, str)):
-        raise ExprError(key, "date_format and time_format are strptime patterns")
-    d = _parsed(
-        day,
-        f"CAST(try_strptime({day.sql}, {lit(dfmt)}) AS DATE)",
-        "date",
-        f"a date in format {dfmt}",
-        ctx,
-    )
-    t = _parsed(
-        tod,
-        f"CAST(try_strptime({tod.sql}, {lit(tfmt)}) AS TIME)",
-        "time",
-        f"a time in format {tfmt}",
-        ctx,
-    )
-    local = f"({d.sql} + {t.sql})"
-    tz = _zone(v, key, ctx)
-    sql = f"timezone({lit(tz)}, {local})"
-    checks, fields = d.checks + t.checks, d.fields + t.fields
-    if "not_before" in v:
-        ref = compile_expr(v["not_before"], (*key, "not_before"), ctx)
-        ref = _to_timestamp(ref, "iso8601", tz, key, ctx)
-        sql = (
-            f"CASE WHEN {sql} < {ref.sql} THEN timezone({lit(tz)}, {local} + INTERVAL 1 DAY) "
-            f"ELSE {sql} END"
-        )
-        checks += ref.checks
-    return Compiled(sql, TIMESTAMP, checks, fields)
-
-
-def _seconds(p: Compiled, key: tuple[str, ...], ctx: Context) -> Compiled:
-    if p.kind in (INT, FLOAT):
-        return p
-    if p.kind != TEXT:
-        raise ExprError(key, f"expected a number of seconds, found a {p.kind}")
-    return _parsed(p, f"try_cast({p.sql} AS DOUBLE)", FLOAT, "a number of seconds", ctx)
-
-
-def _c_plus_seconds(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    k = (*key, "plus_seconds")
-    start, secs = _parts(v["plus_seconds"], k, ctx, 2)
-    start = _to_timestamp(start, "iso8601", ctx.timezone, k, ctx)
-    secs = _seconds(secs, k, ctx)
-    sql = f"({start.sql} + to_microseconds(CAST(round({secs.sql} * 1000000) AS BIGINT)))"
-    return Compiled(sql, TIMESTAMP, *_merge([start, secs]))
-
-
-def _c_seconds_between(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
-    k = (*key, "seconds_between")
-    a, b = (
-        _to_timestamp(p, "iso8601", ctx.timezone, k, ctx)
-        for p in _parts(v["seconds_between"], k, ctx, 2)
-    )
-    sql = f"CAST(round(epoch({b.sql}) - epoch({a.sql})) AS BIGINT)"
-    return Compiled(sql, INT, *_merge([a, b]))
-
-
 def _c_int(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
     return to_kind(compile_expr(v["int"], (*key, "int"), ctx), INT, key, ctx)
 
@@ -404,7 +297,9 @@ def to_kind(c: Compiled, kind: str, key: tuple[str, ...], ctx: Context) -> Compi
     if kind == TEXT:
         return Compiled(f"CAST({c.sql} AS VARCHAR)", TEXT, c.checks, c.fields)
     if kind == TIMESTAMP:
-        return _to_timestamp(c, "iso8601", ctx.timezone, key, ctx)
+        from outcome_pipeline.ingest.mapping.expr_time import to_timestamp
+
+        return to_timestamp(c, "iso8601", ctx.timezone, key, ctx)
     if kind == BOOL:
         if c.kind != TEXT:
             raise ExprError(key, f"cannot use a {c.kind} as a boolean")
@@ -429,6 +324,14 @@ def _bool_text(c: Compiled, ctx: Context) -> Compiled:
     )
     return _parsed(c, sql, BOOL, "a boolean", ctx)
 
+
+# The time operators live in expr_time (it imports this module, hence the late import).
+from outcome_pipeline.ingest.mapping.expr_time import (  # noqa: E402
+    _c_date,
+    _c_plus_seconds,
+    _c_seconds_between,
+    _c_timestamp,
+)
 
 _COMPILERS: dict[str, Callable[[dict, tuple[str, ...], Context], Compiled]] = {
     "field": _c_field,
