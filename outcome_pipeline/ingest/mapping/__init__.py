@@ -1,9 +1,8 @@
 """Source mappings: vendor exports onto the feed contracts by configuration, not code.
 
 Pure (no Dagster): :mod:`spec` reads and checks a mapping file, :mod:`expr` (with
-:mod:`expr_time`) and
-:mod:`compile` turn it into one DuckDB query, :mod:`execute` runs it over a day's files,
-:mod:`registry` loads the sources folder.
+:mod:`expr_time`) and :mod:`compile` turn it into one DuckDB query, :mod:`execute` runs it
+over a day's files, :mod:`registry` loads the sources folder.
 """
 
 from outcome_pipeline.ingest.mapping.compile import CompiledMapping, compile_mapping
