@@ -325,3 +325,31 @@ def test_qualtrics_export_skips_its_two_extra_header_lines(tmp_path: Path) -> No
     assert reject["source_line"] == 5 and reject["reason_code"] == "missing_required"
     (count,) = out.files
     assert (count.rows_read, count.rows_quarantined) == (2, 1)
+
+
+def test_same_id_from_two_sources_keeps_the_latest_delivery(tmp_path: Path) -> None:
+    """Across sources the contract's rule holds: the latest updated_at wins, whoever sent it."""
+    from outcome_pipeline.contracts import CONTRACTS
+    from outcome_pipeline.ingest.stage import stage_day
+
+    day = DAY.isoformat()
+    write_firehose(
+        tmp_path / "amazon_connect" / day,
+        [ctr("c1", day, LastUpdateTimestamp=f"{day}T12:00:00Z"), ctr("c2", day)],
+        "ctr-1",
+    )
+    native = tmp_path / "interactions" / day
+    native.mkdir(parents=True)
+    (native / "interactions.csv").write_text(
+        "interaction_id,channel,direction,queued_at,ended_at,abandoned,updated_at,queue\n"
+        f"c1,phone,inbound,{day}T10:00:10Z,{day}T10:05:00Z,false,{day}T11:00:00Z,native\n"
+        f"c2,phone,inbound,{day}T10:00:10Z,{day}T10:05:00Z,false,{day}T13:00:00Z,native\n"
+    )
+    connect = compile_mapping(SHIPPED_DIR / "amazon_connect_ctr.toml", "Europe/London")
+    staged = stage_day(
+        tmp_path, CONTRACTS["interactions"], DAY, "Europe/London", mappings=[connect]
+    )
+    rows = {r["interaction_id"]: r for r in staged.staged.to_pylist()}
+    assert staged.rows_read == 4 and staged.rows_duplicate == 2
+    assert rows["c1"]["source_mapping"] == "amazon_connect_ctr@1"  # 12:00 beats 11:00
+    assert rows["c2"]["source_mapping"] is None and rows["c2"]["queue"] == "native"  # 13:00
