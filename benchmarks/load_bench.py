@@ -170,6 +170,7 @@ def interactions(n: int, seed: int = 7) -> pa.Table:
         "extra_fields": extra,
         "source_file": source,
         "source_line": pa.array(np.arange(1, n + 1)),
+        "source_mapping": pa.nulls(n, pa.string()),  # read by the native contract reader
     }
     return pa.table(columns).cast(TABLE.arrow_schema)
 
