@@ -75,7 +75,33 @@ def check(folder: Path | None, landing: Path, timezone: str) -> int:
         )
     if not compiled and not errors:
         print(f"no mapping files (*.toml) in {folder}")
+    for rel, globs in _unclaimed(landing, compiled):
+        print(f"error: {rel} is read by no mapping (this feed folder's globs: {globs})")
+        failed = True
     return 1 if failed else 0
+
+
+def _unclaimed(landing: Path, compiled: list[CompiledMapping]) -> list[tuple[str, str]]:
+    """Files in the latest day folder of a mapped feed that no mapping's glob matches.
+
+    The staging run reads only matched files; a file nobody reads is named here rather than
+    left to go unnoticed.
+    """
+    by_feed: dict[str, list[CompiledMapping]] = {}
+    for m in compiled:
+        by_feed.setdefault(m.spec.source.feed, []).append(m)
+    out = []
+    for feed, ms in sorted(by_feed.items()):
+        days = [d for m in ms if (d := _latest_day_files(landing, m)[0]) is not None]
+        if not days:
+            continue
+        folder = landing / feed / max(days).isoformat()
+        claimed = {p.name for m in ms for p, _ in day_files(landing, m, max(days))}
+        globs = ", ".join(sorted({m.spec.source.glob for m in ms}))
+        for path in sorted(folder.iterdir()):
+            if path.is_file() and path.name not in claimed:
+                out.append((path.relative_to(landing).as_posix(), globs))
+    return out
 
 
 def preview(
@@ -94,6 +120,10 @@ def preview(
         print(f"error: no usable source mapping named {name!r} in {folder} (known: {known}).")
         return 2
     result = map_day(landing, chosen[0], day)
+    if not result.files and not result.bad_files:
+        src = chosen[0].spec.source
+        print(f"no files matching {src.glob!r} under {landing / src.feed / day.isoformat()}")
+        return 1
     _print_preview(result, rows, day)
     return 1 if result.bad_files else 0
 

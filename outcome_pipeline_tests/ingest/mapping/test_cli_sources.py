@@ -91,3 +91,16 @@ def test_generate_writes_interactions_as_connect_records(tmp_path: Path, capsys)
     assert main([*args, "--format", "interactions=genesys"]) == 2
     assert "available: interactions=native|amazon-connect" in capsys.readouterr().out
     assert main([*args, "--format", "interactions=amazon-connect", "--defect-rate", "0.1"]) == 2
+
+
+def test_check_names_a_landed_file_no_mapping_reads(env, capsys) -> None:
+    _, landing = env
+    (landing / "bank_call_log" / "2024-01-02" / "calls.csv").write_text("a,b\n1,2\n")
+    assert main(["sources", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "bank_call_log/2024-01-02/calls.csv is read by no mapping" in out and "*.txt" in out
+
+
+def test_preview_of_a_day_without_files_says_so(env, capsys) -> None:
+    assert main(["sources", "preview", "bank_call_log", "--day", "2024-01-03"]) == 1
+    assert "no files matching '*.txt' under" in capsys.readouterr().out
