@@ -53,6 +53,11 @@ class OutcomeConfig:
       end + this many days.
     - ``default_country_code`` ("44"): country code given to national phone numbers
       (leading trunk ``0``) when normalising to E.164.
+    - ``max_journey_days`` (H, default 30): the journey horizon. A journey's outcome is
+      evaluated over its contacts starting within H of its first contact; one still
+      contacting after H is capped (not resolved). Bounds every day's finality to day + 1 +
+      H + W (METRICS "Journey horizon", decided 2026-12).
+    - ``unassigned_label`` ("unassigned"): queue, team and agent of a leg that has none.
     """
 
     repeat_window_days: int = 7
@@ -62,6 +67,8 @@ class OutcomeConfig:
     short_abandon_seconds: int = 5
     survey_grace_days: int = 3
     default_country_code: str = "44"
+    max_journey_days: int = 30
+    unassigned_label: str = UNASSIGNED
 
     def __post_init__(self) -> None:
         if not 1 <= self.repeat_window_days <= 90:
@@ -78,6 +85,12 @@ class OutcomeConfig:
             raise ValueError("survey_grace_days must be in 0..repeat_window_days")
         if not self.default_country_code.isdigit():
             raise ValueError("default_country_code must be digits, e.g. '44'")
+        if not self.repeat_window_days <= self.max_journey_days <= 366:
+            raise ValueError(
+                f"max_journey_days must be in repeat_window_days..366, got {self.max_journey_days}"
+            )
+        if not self.unassigned_label.strip():
+            raise ValueError("unassigned_label must not be blank")
 
     @classmethod
     def from_env(

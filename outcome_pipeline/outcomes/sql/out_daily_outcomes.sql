@@ -59,6 +59,8 @@ cagg AS (
         count(*) FILTER (WHERE NOT f.is_anonymous) AS contacts,
         count(*) FILTER (WHERE NOT f.is_anonymous AND f.is_repeat) AS repeats,
         count(*) FILTER (WHERE f.is_anonymous) AS anonymous,
+        count(*) FILTER (WHERE NOT f.is_anonymous AND f.claim_known AND f.window_closed)
+            AS claims_known,
         count(*) FILTER (WHERE NOT f.is_anonymous AND f.claimed AND f.window_closed) AS claims,
         count(*) FILTER (
             WHERE NOT f.is_anonymous AND f.claimed AND f.window_closed AND f.followed
@@ -122,9 +124,11 @@ SELECT
     coalesce(c.repeats, 0) AS repeat_contacts,
     ratio(coalesce(c.repeats, 0), coalesce(c.contacts, 0)) AS repeat_contact_rate,
     coalesce(c.anonymous, 0) AS anonymous_contacts,
-    coalesce(c.claims, 0) AS resolved_claims,
-    coalesce(c.false_claims, 0) AS false_resolutions,
-    ratio(coalesce(c.false_claims, 0), coalesce(c.claims, 0)) AS false_resolution_rate,
+    -- Claim-based: NULL where no closed contact of the row carries a claim (no disposition,
+    -- no case), never a confident zero.
+    CASE WHEN c.claims_known > 0 THEN c.claims END AS resolved_claims,
+    CASE WHEN c.claims_known > 0 THEN c.false_claims END AS false_resolutions,
+    ratio(c.false_claims, CASE WHEN c.claims_known > 0 THEN c.claims END) AS false_resolution_rate,
     t.is_final,
     t.is_final AND getvariable('as_of_us') >= t.last_end_us + 30 * 86400000000 AS churn_30d_is_final,
     t.is_final AND getvariable('as_of_us') >= t.last_end_us + 90 * 86400000000 AS churn_90d_is_final,
