@@ -5,11 +5,18 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
 from outcome_pipeline.settings import Settings
+from outcome_pipeline.validation.config import (
+    DEFAULT_CLOCK_SKEW_SECONDS,
+    DEFAULT_FOLLOW_UP_DAYS,
+    DEFAULT_PLAUSIBLE_FROM,
+    ValidationConfig,
+)
 from outcome_pipeline.warehouse import Warehouse
 
 
@@ -55,6 +62,18 @@ class ValidationResource(dg.ConfigurableResource):
     data_docs_dir: str = "data/data_docs"
     # auto: vectorised pre-checks decide, GX confirms (and overrules on disagreement).
     engine: str = "auto"
+    # Metric-changing validation settings (validation/config.py; OUTCOME_CLOCK_SKEW_SECONDS,
+    # OUTCOME_PLAUSIBLE_FROM, OUTCOME_FOLLOW_UP_DAYS).
+    clock_skew_seconds: int = DEFAULT_CLOCK_SKEW_SECONDS
+    plausible_from: str = DEFAULT_PLAUSIBLE_FROM.isoformat()
+    follow_up_days: int = DEFAULT_FOLLOW_UP_DAYS
+
+    def config(self) -> ValidationConfig:
+        return ValidationConfig(
+            clock_skew_seconds=self.clock_skew_seconds,
+            plausible_from=date.fromisoformat(self.plausible_from),
+            follow_up_days=self.follow_up_days,
+        )
 
     def docs_folder(self, table: str) -> Path:
         return Path(self.data_docs_dir) / table
@@ -63,6 +82,7 @@ class ValidationResource(dg.ConfigurableResource):
 def build_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
     """Resources from the environment. The URL is an EnvVar when set (it may hold a secret)."""
     s = settings or Settings.from_env()
+    v = ValidationConfig.from_env()
     url = (
         dg.EnvVar("OUTCOME_WAREHOUSE_URL")
         if "OUTCOME_WAREHOUSE_URL" in os.environ
@@ -72,7 +92,11 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
         "warehouse": WarehouseResource(url=url, schema_name=s.warehouse_schema),
         "landing": LandingResource(root=s.landing_dir, timezone=s.timezone),
         "validation": ValidationResource(
-            max_quarantine_share=s.max_quarantine_share, data_docs_dir=s.data_docs_dir
+            max_quarantine_share=s.max_quarantine_share,
+            data_docs_dir=s.data_docs_dir,
+            clock_skew_seconds=v.clock_skew_seconds,
+            plausible_from=v.plausible_from.isoformat(),
+            follow_up_days=v.follow_up_days,
         ),
     }
 

@@ -26,6 +26,7 @@ from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.ingest.conform import EXTRA, LINE, conform
 from outcome_pipeline.ingest.landing import LandingFile, list_day_files
 from outcome_pipeline.ingest.readers import FILE, LandingFileError, read_raw
+from outcome_pipeline.validation.repair import repair_clock_skew
 
 QUARANTINE_SCHEMA = pa.schema(
     [
@@ -80,6 +81,8 @@ class StagedDay:
     rows_duplicate: int
     rows_staged: int
     late_rows: int
+    # Staged rows whose timestamps were put in order (clock skew within the tolerance).
+    rows_repaired: int = 0
 
     @property
     def rows_quarantined(self) -> int:
@@ -110,8 +113,14 @@ def stage_day(
     timezone: str,
     run_id: str = "",
     validator: RowValidator | None = None,
+    clock_skew_seconds: int = 0,
 ) -> StagedDay:
-    """Read, type, dedupe and validate every file of ``contract`` delivered for ``day``."""
+    """Read, type, dedupe and validate every file of ``contract`` delivered for ``day``.
+
+    Before validation, timestamps out of order by at most ``clock_skew_seconds`` are put in
+    order (:func:`~outcome_pipeline.validation.repair.repair_clock_skew`); those rows are
+    staged and counted in ``rows_repaired``.
+    """
     typed_parts, reject_parts, reports, bad_files = [], [], [], []
     for lf in list_day_files(root, contract, day):
         try:
@@ -132,6 +141,7 @@ def stage_day(
         reports.append(report)
     typed_all = pa.concat_tables(typed_parts) if typed_parts else _empty_typed(contract)
     latest, duplicates = _dedupe(typed_all, contract)
+    latest, repaired = repair_clock_skew(latest, contract.name, clock_skew_seconds)
     if validator is not None and latest.num_rows:
         latest, invalid = _apply_validator(latest, contract, day, validator)
         reject_parts.append(invalid)
@@ -150,6 +160,7 @@ def stage_day(
         rows_duplicate=duplicates,
         rows_staged=staged.num_rows,
         late_rows=count_late_rows(staged, contract, day, timezone),
+        rows_repaired=repaired,
     )
 
 
@@ -326,4 +337,5 @@ def audit_row(day: StagedDay) -> dict[str, object]:
         "rows_staged": day.rows_staged,
         "rows_quarantined": day.rows_quarantined,
         "rows_late": day.late_rows,
+        "rows_repaired": day.rows_repaired,
     }

@@ -137,6 +137,12 @@ LOAD_AUDIT = TableDef(
         ColumnDef("rows_staged", pa.int64(), "Rows written to the staging table."),
         ColumnDef("rows_quarantined", pa.int64(), "Rows written to the quarantine table."),
         ColumnDef("rows_late", pa.int64(), "Staged rows whose event time is on another day."),
+        ColumnDef(
+            "rows_repaired",
+            pa.int64(),
+            "Staged rows whose timestamps were out of order by at most the clock-skew "
+            "tolerance (OUTCOME_CLOCK_SKEW_SECONDS) and were put in order.",
+        ),
     ),
     order_by=("feed",),
 )

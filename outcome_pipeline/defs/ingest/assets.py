@@ -127,7 +127,8 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
         validation: ValidationResource,
     ) -> dg.MaterializeResult:
         days = window_days(context.partition_time_window)
-        validations = DayValidations(landing.timezone, validation.engine)
+        vcfg = validation.config()
+        validations = DayValidations(landing.timezone, validation.engine, vcfg)
         start, end = days[0], days[-1] + timedelta(days=1)
         staged_days: list[StagedDay] = []
         with warehouse.open() as wh:
@@ -147,6 +148,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                         landing.timezone,
                         run_id=context.run_id,
                         validator=validations,
+                        clock_skew_seconds=vcfg.clock_skew_seconds,
                     )
                     _log_day(context, result, landing)
                     wh.insert_rows(conn, staging, result.staged)
@@ -179,6 +181,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                 "rows_quarantined": sum(a["rows_quarantined"] for a in audits),
                 "files_quarantined": sum(a["files_quarantined"] for a in audits),
                 "rows_late": sum(a["rows_late"] for a in audits),
+                "rows_repaired": sum(a["rows_repaired"] for a in audits),
                 "files_read": sum(a["files"] for a in audits),
                 "days": dg.MetadataValue.md(_day_summary(audits)),
                 "validation_seconds": dg.MetadataValue.json(validations.seconds()),
