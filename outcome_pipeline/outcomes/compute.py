@@ -412,6 +412,12 @@ def _prepare(
         "margin_start_us": margin_start,
         "grace_us": cfg.survey_grace_days * 86_400 * _US,
         "sl_seconds": cfg.service_level_seconds,
+        "churn_short_us": cfg.churn_short_days * 86_400 * _US,
+        "churn_long_us": cfg.churn_long_days * 86_400 * _US,
+        "csat_satisfied_min": cfg.csat_satisfied_min,
+        "nps_promoter_min": cfg.nps_promoter_min,
+        "nps_detractor_max": cfg.nps_detractor_max,
+        "ces_easy_min": cfg.ces_easy_min,
         "short_abandon_seconds": cfg.short_abandon_seconds,
         "fixed_offset_us": _fixed_offset_us(
             margin_start, max(as_of_us, bounds[-1][1]), cfg.timezone

@@ -117,8 +117,20 @@ JOURNEYS = TableDef(
             "Customer MRR from the CRM version valid at the first contact; NULL if not a CRM "
             "customer.",
         ),
-        col("churned_within_30d", BOOL, "Churned: " + _CHURN_WINDOW.format(n=30) + "."),
-        col("churned_within_90d", BOOL, "Churned: " + _CHURN_WINDOW.format(n=90) + "."),
+        col(
+            "churned_within_30d",
+            BOOL,
+            "Churned: "
+            + _CHURN_WINDOW.format(n="30 (the short churn window, OUTCOME_CHURN_SHORT_DAYS)")
+            + ".",
+        ),
+        col(
+            "churned_within_90d",
+            BOOL,
+            "Churned: "
+            + _CHURN_WINDOW.format(n="90 (the long churn window, OUTCOME_CHURN_LONG_DAYS)")
+            + ".",
+        ),
         col("churn_type", STR, "voluntary/involuntary of that first churn event (within 90 days)."),
         col("churned_at", TS, "When that churn event occurred."),
         col("churn_30d_is_final", BOOL, "Ended and as_of >= last contact end + 30 days."),

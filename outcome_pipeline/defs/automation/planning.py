@@ -21,12 +21,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from outcome_pipeline.outcomes.config import OutcomeConfig
+
 # Rows of a day that arrive in the next day's folder (the feeds' "late rows"): a staged
 # partition D may hold contacts of D - 1, so its reach starts one day earlier.
 LATE_ROW_DAYS = 1
-# The outcomes asset reads W + 2 days before a day (DST and transfer-leg margin); the Dagster
-# lineage maps a staged day onto the same span of outcome days, so a late file restates it all.
-LOOKBACK_MARGIN_DAYS = 2
+# The outcomes asset reads W + the lookback margin (OutcomeConfig.lookback_margin_days,
+# OUTCOME_LOOKBACK_MARGIN_DAYS, default 2: DST and transfer legs) days before a day; the
+# Dagster lineage maps a staged day onto the same span of outcome days, so a late file
+# restates it all.
+LOOKBACK_MARGIN_DAYS = OutcomeConfig.from_env().lookback_margin_days
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from outcome_pipeline.defs.automation.retries import WAREHOUSE_RETRY_POLICY
 from outcome_pipeline.defs.metadata import column_schema
 from outcome_pipeline.defs.partitions import daily_partitions, window_days
 from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
+from outcome_pipeline.metric_settings import metric_settings, settings_hash
 from outcome_pipeline.outcomes import (
     ATTACHED,
     CONTEXT_SCHEMA,
@@ -37,6 +38,7 @@ from outcome_pipeline.outcomes import (
 )
 from outcome_pipeline.outcomes.maturity import final_on_days, open_journey_count
 from outcome_pipeline.settings import Settings
+from outcome_pipeline.validation.config import ValidationConfig
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
 from outcome_pipeline.warehouse.tables import STAGING_TABLES
 
@@ -44,9 +46,13 @@ AS_OF_TAG = "outcome/as_of"
 # daily_outcomes metadata: {"computed": [first, last] | None, "pending": {provisional day:
 # business day whose load can make it final}}; read by the nightly schedule.
 PENDING_FINAL_KEY = "pending_final_on"
-REPEAT_WINDOW_DAYS = 7
-# Journeys of day D need contacts from W (+2 days of margin, see input_window) before D.
-LOOKBACK_DAYS = REPEAT_WINDOW_DAYS + 2
+# The metric configuration (one place: OutcomeConfig / ValidationConfig, from the environment,
+# README "Metric settings"), read when the definitions load: W also shapes the partition
+# mappings, the nightly plan and the late-file sensor.
+METRIC_CONFIG = OutcomeConfig.from_env()
+REPEAT_WINDOW_DAYS = METRIC_CONFIG.repeat_window_days
+# Journeys of day D need contacts from W (+ the margin, see input_window) before D.
+LOOKBACK_DAYS = REPEAT_WINDOW_DAYS + METRIC_CONFIG.lookback_margin_days
 
 
 def end_of_business_day(day: date, timezone: str) -> datetime:
@@ -164,6 +170,7 @@ def outcome_tables(
     """Identity resolution, contacts, journeys and the daily tables for the run's days."""
     requested = window_days(context.partition_time_window)
     cfg = OutcomeConfig.from_env(timezone=landing.timezone, repeat_window_days=REPEAT_WINDOW_DAYS)
+    settings = metric_settings(cfg, ValidationConfig.from_env())
     with warehouse.open() as wh:
         wh.create_tables([*STAGING_TABLES.values(), LOAD_AUDIT, *OUTCOME_TABLES.values()])
         wh.create_view("customer_lifetime", LIFETIME_VIEW_SQL)
@@ -204,6 +211,9 @@ def outcome_tables(
             "as_of": as_of_day.isoformat() if as_of_day else None,
             "computed_days": f"{days[0]}..{days[-1]}" if days else "none",
             "window_days": len(days),
+            # The values every figure of this run was computed with, and their name.
+            "metric_settings": dg.MetadataValue.json(settings),
+            "metric_settings_hash": settings_hash(settings),
         }
         if name in tables:
             metadata["dagster/row_count"] = tables[name].num_rows
