@@ -57,6 +57,7 @@ from outcome_pipeline.validation.suites import expectation_type
 Engine = Literal["auto", "gx", "precheck"]
 ENGINES: tuple[str, ...] = ("auto", "gx", "precheck")
 DEFAULT_CONFIRM_ROWS = 10_000
+_NOT_EVALUATED = "not evaluated"
 
 
 @dataclass(frozen=True)
@@ -190,7 +191,7 @@ def validate_day(
         _run_gx(plan, verdict, v, confirm_rows=confirm_rows if engine == "auto" else None)
 
     _collect_row_failures(v, plan.table, plan.row_rules, verdict.masks)
-    not_evaluated = P.Counts(False, 0, n, observed="not evaluated: column missing or mistyped")
+    not_evaluated = P.Counts(False, 0, n, observed=f"{_NOT_EVALUATED}: column missing or mistyped")
     for rule in plan.rules:
         if rule.level == "row":
             counts, by = verdict.row_counts.get(rule.name, not_evaluated), verdict.row_engine
@@ -206,12 +207,18 @@ def validate_day(
 
 def unexplained_failures(expectations: Iterable[ExpectationOutcome]) -> list[str]:
     """Row-level error expectations that failed while flagging no row: their failure is not
-    in the quarantine, so the day must fail rather than pass with nothing quarantined."""
+    in the quarantine, so the day must fail rather than pass with nothing quarantined. Rules
+    not evaluated (their column missing or mistyped) are left out: the columns and type
+    expectations already fail the day for them."""
     return [
         f"{e.name} failed with no row flagged ({e.engine} could not evaluate it); the "
         "day cannot pass: check the rule's bounds (e.g. a day before OUTCOME_PLAUSIBLE_FROM)"
         for e in expectations
-        if e.level == "row" and e.severity == "error" and not e.success and not e.unexpected_count
+        if e.level == "row"
+        and e.severity == "error"
+        and not e.success
+        and not e.unexpected_count
+        and not (e.observed or "").startswith(_NOT_EVALUATED)
     ]
 
 

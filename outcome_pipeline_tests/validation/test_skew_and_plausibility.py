@@ -179,3 +179,12 @@ def test_validation_settings_from_the_environment() -> None:
         ValidationConfig.from_env({"OUTCOME_PLAUSIBLE_FROM": "last year"})
     with pytest.raises(ValueError, match="clock_skew_seconds"):
         ValidationConfig.from_env({"OUTCOME_CLOCK_SKEW_SECONDS": "-1"})
+
+
+def test_rules_not_evaluated_are_not_reported_as_unexplained() -> None:
+    """A day missing a column fails on the columns expectation; its row rules on that column
+    are not evaluated, which is not an unexplained failure."""
+    rows = rows_table(INTERACTIONS, [clean("interactions", "a")]).drop_columns(["answered_at"])
+    v = validate_day(rows, INTERACTIONS, DAY, TZ, engine="precheck")
+    assert v.success is False and v.unexplained == []
+    assert any(e.name == "columns_match_contract" and not e.success for e in v.expectations)
