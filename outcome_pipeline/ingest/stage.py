@@ -83,6 +83,9 @@ class StagedDay:
     late_rows: int
     # Staged rows whose timestamps were put in order (clock skew within the tolerance).
     rows_repaired: int = 0
+    # Staged rows whose event time falls on a business day before the first partition: in
+    # staging, but in no outcome table (no computed day holds them).
+    rows_before_start: int = 0
 
     @property
     def rows_quarantined(self) -> int:
@@ -114,12 +117,14 @@ def stage_day(
     run_id: str = "",
     validator: RowValidator | None = None,
     clock_skew_seconds: int = 0,
+    first_day: date | None = None,
 ) -> StagedDay:
     """Read, type, dedupe and validate every file of ``contract`` delivered for ``day``.
 
     Before validation, timestamps out of order by at most ``clock_skew_seconds`` are put in
     order (:func:`~outcome_pipeline.validation.repair.repair_clock_skew`); those rows are
-    staged and counted in ``rows_repaired``.
+    staged and counted in ``rows_repaired``. ``first_day``: the first partition; staged rows
+    whose event time is on an earlier business day are counted in ``rows_before_start``.
     """
     typed_parts, reject_parts, reports, bad_files = [], [], [], []
     for lf in list_day_files(root, contract, day):
@@ -161,6 +166,7 @@ def stage_day(
         rows_staged=staged.num_rows,
         late_rows=count_late_rows(staged, contract, day, timezone),
         rows_repaired=repaired,
+        rows_before_start=count_rows_before(staged, contract, first_day, timezone),
     )
 
 
@@ -325,6 +331,17 @@ def count_late_rows(staged: pa.Table, contract: TableContract, day: date, timezo
     return int(pc.sum(pc.not_equal(local, pa.scalar(day, pa.date32()))).as_py() or 0)
 
 
+def count_rows_before(
+    staged: pa.Table, contract: TableContract, first_day: date | None, timezone: str
+) -> int:
+    """Rows whose event time, in business time, falls on a day before ``first_day``."""
+    if first_day is None or staged.num_rows == 0 or contract.event_time is None:
+        return 0
+    in_business_tz = staged[contract.event_time].cast(pa.timestamp("us", tz=timezone))
+    local = pc.cast(pc.local_timestamp(in_business_tz), pa.date32())
+    return int(pc.sum(pc.less(local, pa.scalar(first_day, pa.date32()))).as_py() or 0)
+
+
 def audit_row(day: StagedDay) -> dict[str, object]:
     """The load_audit row of one staged day."""
     return {
@@ -338,4 +355,5 @@ def audit_row(day: StagedDay) -> dict[str, object]:
         "rows_quarantined": day.rows_quarantined,
         "rows_late": day.late_rows,
         "rows_repaired": day.rows_repaired,
+        "rows_before_start": day.rows_before_start,
     }

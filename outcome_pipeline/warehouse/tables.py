@@ -143,6 +143,12 @@ LOAD_AUDIT = TableDef(
             "Staged rows whose timestamps were out of order by at most the clock-skew "
             "tolerance (OUTCOME_CLOCK_SKEW_SECONDS) and were put in order.",
         ),
+        ColumnDef(
+            "rows_before_start",
+            pa.int64(),
+            "Staged rows whose event time falls on a business day before the first partition "
+            "(OUTCOME_START_DATE): kept in staging, counted in no outcome table.",
+        ),
     ),
     order_by=("feed",),
 )

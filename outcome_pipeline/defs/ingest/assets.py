@@ -149,6 +149,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                         run_id=context.run_id,
                         validator=validations,
                         clock_skew_seconds=vcfg.clock_skew_seconds,
+                        first_day=daily_partitions.start.date(),
                     )
                     _log_day(context, result, landing)
                     wh.insert_rows(conn, staging, result.staged)
@@ -182,6 +183,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                 "files_quarantined": sum(a["files_quarantined"] for a in audits),
                 "rows_late": sum(a["rows_late"] for a in audits),
                 "rows_repaired": sum(a["rows_repaired"] for a in audits),
+                "rows_before_start": sum(a["rows_before_start"] for a in audits),
                 "files_read": sum(a["files"] for a in audits),
                 "days": dg.MetadataValue.md(_day_summary(audits)),
                 "validation_seconds": dg.MetadataValue.json(validations.seconds()),
