@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from outcome_pipeline.errors import redact_url
+
+if TYPE_CHECKING:
+    from outcome_pipeline.errors import ConfigError
 
 
 def _day(text: str) -> date:
@@ -69,6 +77,46 @@ def _generate(out: Path, start: date, days: int, per_day: int, seed: int, defect
     print(f"generated in {time.perf_counter() - t0:.1f}s under {out}")
 
 
+def _run_guarded(days: Callable[[], tuple[date, date]]) -> int:
+    """Check the settings and the range, then run; a mistake is a paragraph, never a trace.
+
+    Exit codes: 0 every asset materialised, 1 the run failed (a check, a step, retries spent),
+    2 a usage or configuration error (found before anything runs, or a step's configuration
+    failure such as a refused login).
+    """
+    from outcome_pipeline.cli.run import check_range, log_file, preflight, unexpected_error
+    from outcome_pipeline.errors import ConfigError
+    from outcome_pipeline.settings import Settings
+
+    try:
+        settings = Settings.from_env()
+        start, end = days()
+        check_range(start, end)
+        preflight(settings)
+        path = log_file(settings)
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 2
+    try:
+        from outcome_pipeline.cli.run import run_range
+
+        return run_range(start, end, log_path=path).exit_code
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 2
+    except Exception as exc:
+        print(f"error: {unexpected_error(exc, path)}", file=sys.stderr)
+        return 1
+
+
+def _print_problems(exc: ConfigError) -> None:
+    for problem in exc.problems:
+        print(
+            textwrap.fill(f"error: {problem.paragraph()}", 100, break_on_hyphens=False),
+            file=sys.stderr,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "generate":
@@ -85,12 +133,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "run":
-        if args.end < args.start:
-            print("error: --end is before --start")
-            return 2
-        from outcome_pipeline.cli.run import run_range
-
-        return 0 if run_range(args.start, args.end).ok else 1
+        return _run_guarded(lambda: (args.start, args.end))
     if args.command == "docs":
         from outcome_pipeline.docs_gen import write_docs
 
@@ -98,17 +141,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path}")
         return 0
     if args.command == "demo":
-        landing = _landing(None)
-        os.environ.setdefault("OUTCOME_LANDING_DIR", str(landing))
-        _generate(landing, args.start, args.days, args.interactions_per_day, args.seed, 0.01)
-        from outcome_pipeline.cli.run import run_range
 
-        end = args.start + timedelta(days=args.days - 1)
-        ok = run_range(args.start, end).ok
+        def demo_range() -> tuple[date, date]:
+            landing = _landing(None)
+            os.environ.setdefault("OUTCOME_LANDING_DIR", str(landing))
+            _generate(landing, args.start, args.days, args.interactions_per_day, args.seed, 0.01)
+            return args.start, args.start + timedelta(days=args.days - 1)
+
+        code = _run_guarded(demo_range)
         from outcome_pipeline.settings import Settings
 
-        print(f"warehouse: {Settings.from_env().warehouse_url}")
-        return 0 if ok else 1
+        if code != 2:
+            print(f"warehouse: {redact_url(Settings.from_env().warehouse_url)}")
+        return code
     return 2
 
 

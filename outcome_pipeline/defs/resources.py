@@ -27,12 +27,14 @@ class WarehouseResource(dg.ConfigurableResource):
     def open(self) -> Iterator[Warehouse]:
         from outcome_pipeline.defs.automation.retries import warehouse_errors
 
-        warehouse = Warehouse(self.url, self.schema_name)
-        try:
-            with warehouse_errors():
+        # Built inside the classifier: a malformed URL or schema is a configuration error
+        # (failed at once, never retried), like a connection the server refuses for good.
+        with warehouse_errors(url=self.url):
+            warehouse = Warehouse(self.url, self.schema_name)
+            try:
                 yield warehouse
-        finally:
-            warehouse.dispose()
+            finally:
+                warehouse.dispose()
 
 
 class LandingResource(dg.ConfigurableResource):
