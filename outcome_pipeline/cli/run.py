@@ -279,12 +279,18 @@ def failure_paragraph(result: dg.ExecuteInProcessResult) -> tuple[str, str]:
 
     failed_checks = [
         f"Check {e.check_name} of {e.asset_key.to_user_string()} failed: "
-        f"{e.description or 'see the full log'}"
+        + (e.description or "see the full log").strip().rstrip(".")
+        + "."
         for e in result.get_asset_check_evaluations()
         if not e.passed and e.severity == dg.AssetCheckSeverity.ERROR
     ]
     if failed_checks:
-        return " ".join(failed_checks) + " The steps after it did not run.", ""
+        return (
+            " ".join(failed_checks) + " The steps after it did not run. Fix or remove the "
+            "landing files named (the check's details are in the full log and the Dagster UI), "
+            "then run the same days again.",
+            "",
+        )
     for event in result.all_events:
         if not (event.is_step_failure and event.step_failure_data.error):
             continue
