@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo
 
 from outcome_pipeline.errors import ConfigError, Problem
 from outcome_pipeline.warehouse import DEFAULT_SCHEMA, DEFAULT_URL
-from outcome_pipeline.warehouse.warehouse import warehouse_schema, warehouse_url
+from outcome_pipeline.warehouse.settings import warehouse_schema, warehouse_url
 
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_TIMEZONE = "Europe/London"

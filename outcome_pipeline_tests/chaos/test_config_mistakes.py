@@ -73,6 +73,8 @@ def cli(env: dict[str, str], *args: str, prefix: tuple[str, ...] = ()) -> Outcom
     done = subprocess.run(
         [*prefix, sys.executable, "-m", "outcome_pipeline.cli.main", *args],
         env=env,
+        # Away from the checkout: relative defaults (data/...) must not touch the repository.
+        cwd=Path(env["OUTCOME_LOG_DIR"]).parent,
         capture_output=True,
         text=True,
         timeout=600,
