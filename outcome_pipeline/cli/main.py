@@ -77,7 +77,7 @@ def _generate(out: Path, start: date, days: int, per_day: int, seed: int, defect
     print(f"generated in {time.perf_counter() - t0:.1f}s under {out}")
 
 
-def _run_guarded(days: Callable[[], tuple[date, date]]) -> int:
+def _run_guarded(start: date, end: date, prepare: Callable[[], None] | None = None) -> int:
     """Check the settings and the range, then run; a mistake is a paragraph, never a trace.
 
     Exit codes: 0 every asset materialised, 1 the run failed (a check, a step, retries spent),
@@ -90,7 +90,6 @@ def _run_guarded(days: Callable[[], tuple[date, date]]) -> int:
 
     try:
         settings = Settings.from_env()
-        start, end = days()
         check_range(start, end)
         preflight(settings)
         path = log_file(settings)
@@ -98,6 +97,8 @@ def _run_guarded(days: Callable[[], tuple[date, date]]) -> int:
         _print_problems(exc)
         return 2
     try:
+        if prepare is not None:
+            prepare()
         from outcome_pipeline.cli.run import run_range
 
         return run_range(start, end, log_path=path).exit_code
@@ -133,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "run":
-        return _run_guarded(lambda: (args.start, args.end))
+        return _run_guarded(args.start, args.end)
     if args.command == "docs":
         from outcome_pipeline.docs_gen import write_docs
 
@@ -142,13 +143,13 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "demo":
 
-        def demo_range() -> tuple[date, date]:
+        def generate_demo() -> None:
             landing = _landing(None)
             os.environ.setdefault("OUTCOME_LANDING_DIR", str(landing))
             _generate(landing, args.start, args.days, args.interactions_per_day, args.seed, 0.01)
-            return args.start, args.start + timedelta(days=args.days - 1)
 
-        code = _run_guarded(demo_range)
+        end = args.start + timedelta(days=args.days - 1)
+        code = _run_guarded(args.start, end, generate_demo)
         from outcome_pipeline.settings import Settings
 
         if code != 2:
