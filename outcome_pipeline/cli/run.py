@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,13 +34,26 @@ class RunSummary:
         return all(a.ok for a in self.assets)
 
 
-def _instance() -> dg.DagsterInstance:
-    # With DAGSTER_HOME set the runs land in that instance and show in the UI.
-    return (
-        dg.DagsterInstance.get()
-        if os.environ.get("DAGSTER_HOME")
-        else dg.DagsterInstance.ephemeral()
-    )
+def _instance(out: TextIO, ephemeral: bool = False) -> dg.DagsterInstance:
+    # The instance `dagster dev` shows (DAGSTER_HOME, else the project's dagster_home/), so the
+    # UI knows what the CLI materialised; in memory only when asked.
+    from outcome_pipeline.cli.project import open_instance
+
+    return open_instance(out, ephemeral)
+
+
+# Per-partition counts (a range run records one materialization per day): summed per table.
+SUMMED = ("dagster/row_count", "rows_quarantined", "rows_duplicate")
+
+
+def _collect(metas: dict[str, dict[str, object]], m: dg.AssetMaterialization) -> None:
+    meta = metas.setdefault(m.asset_key.to_user_string(), {})
+    for k, v in m.metadata.items():
+        value = _value(v)
+        if k in SUMMED and isinstance(value, int):
+            meta[k] = int(str(meta.get(k, 0))) + value
+        elif k not in SUMMED:
+            meta[k] = value
 
 
 def _value(v: object) -> object:
@@ -49,7 +61,11 @@ def _value(v: object) -> object:
 
 
 def run_range(
-    start: date, end: date, out: TextIO = sys.stdout, log_level: str = "ERROR"
+    start: date,
+    end: date,
+    out: TextIO = sys.stdout,
+    log_level: str = "ERROR",
+    ephemeral_instance: bool = False,
 ) -> RunSummary:
     """Run each asset, in dependency order, over [start, end] as one single-run range."""
     from outcome_pipeline.definitions import defs
@@ -70,7 +86,7 @@ def run_range(
         steps.append(sorted(node.assets_def.keys))
     tags = {RANGE_START: start.isoformat(), RANGE_END: end.isoformat()}
     outcomes: list[AssetOutcome] = []
-    with _instance() as instance:
+    with _instance(out, ephemeral_instance) as instance:
         for i, keys in enumerate(steps, start=1):
             name = ", ".join(k.to_user_string() for k in keys)
             if len(name) > 28:
@@ -88,8 +104,7 @@ def run_range(
             seconds = time.perf_counter() - t0
             metas: dict[str, dict[str, object]] = {}
             for m in result.get_asset_materialization_events():
-                meta = metas.setdefault(m.asset_key.to_user_string(), {})
-                meta.update({k: _value(v) for k, v in m.materialization.metadata.items()})
+                _collect(metas, m.materialization)
             if result.success:
                 rows = sum(int(m.get("dagster/row_count", 0)) for m in metas.values())
                 out.write(f"ok   {rows:>10} rows  {seconds:6.1f}s\n")
