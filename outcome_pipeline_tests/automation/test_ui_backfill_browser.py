@@ -126,7 +126,6 @@ def _launch_from_the_asset_page(page: Page, url: str) -> list[str]:
 def test_ui_backfill_of_an_outcome_asset_through_the_dialogs(
     project: Dagster, chromium: str
 ) -> None:
-    webserver = project.start("dagster-webserver", "-h", "127.0.0.1", "-p", str(project.port))
     generate(
         GeneratorConfig(
             out_dir=project.home / "landing", start=FIRST, days=4, interactions_per_day=300, seed=5
@@ -135,6 +134,9 @@ def test_ui_backfill_of_an_outcome_asset_through_the_dialogs(
     out = io.StringIO()
     with contextlib.redirect_stdout(out):  # the CLI, as a user runs it in the project folder
         assert main(["run", "--start", FIRST.isoformat(), "--end", LAST.isoformat()]) == 0
+    # After the CLI: two processes creating a fresh SQLite instance's tables at the same
+    # moment can collide (alembic_version "already exists"), a Dagster limitation.
+    webserver = project.start("dagster-webserver", "-h", "127.0.0.1", "-p", str(project.port))
     repo = _wait_until_loaded(project, webserver)
     _stop_automation(project, repo)  # only the backfill writes
     project.start("dagster-daemon", "run")
