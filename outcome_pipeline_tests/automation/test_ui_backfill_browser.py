@@ -24,6 +24,7 @@ import dagster as dg
 import pytest
 from dagster._core.instance import InstanceRef
 from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from outcome_pipeline.cli.main import main
 from outcome_pipeline.generator import GeneratorConfig, generate
@@ -95,8 +96,14 @@ def _launch_from_the_asset_page(page: Page, url: str) -> list[str]:
     """Open daily_outcomes, Materialize…, select FIRST..LAST, Launch; the dialogs' titles."""
     seen = []
     page.goto(f"{url}/assets/daily_outcomes", wait_until="networkidle", timeout=UI_TIMEOUT_MS)
-    _dismiss_popups(page)
-    page.get_by_role("button", name="Materialize…").click()
+    for attempt in range(3):  # the survey may open a moment after the page (it blocks clicks)
+        _dismiss_popups(page)
+        try:
+            page.get_by_role("button", name="Materialize…").click(timeout=10_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
     additional = page.get_by_text("Additional assets will be materialized").first
     launch = page.get_by_text("Launch runs to materialize").first
     upstream = page.get_by_text("Upstream data missing").first
