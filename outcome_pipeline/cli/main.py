@@ -8,7 +8,7 @@ import sys
 import textwrap
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +23,11 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+_EPHEMERAL_HELP = (
+    "keep no run history (default: $DAGSTER_HOME, else ./dagster_home, the instance the UI shows)"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -42,12 +47,20 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="materialise every asset for a range of days, in-process")
     r.add_argument("--start", type=_day, required=True)
     r.add_argument("--end", type=_day, required=True, help="last day, inclusive")
+    r.add_argument("--ephemeral-instance", action="store_true", help=_EPHEMERAL_HELP)
 
-    d = sub.add_parser("demo", help="generate two weeks of sample data and run them (DuckDB)")
-    d.add_argument("--start", type=_day, default=date(2024, 1, 1))
+    d = sub.add_parser(
+        "demo",
+        help="generate sample data for the two weeks ending yesterday and run them (DuckDB); "
+        "writes OUTCOME_START_DATE and DAGSTER_HOME to ./.env for `dagster dev`",
+    )
+    d.add_argument(
+        "--start", type=_day, default=None, help="first day (default: --days before today)"
+    )
     d.add_argument("--days", type=int, default=14)
     d.add_argument("--interactions-per-day", type=int, default=5_000)
     d.add_argument("--seed", type=int, default=7)
+    d.add_argument("--ephemeral-instance", action="store_true", help=_EPHEMERAL_HELP)
     o = sub.add_parser("docs", help="rewrite docs/feed_contracts.md and docs/data_dictionary.md")
     o.add_argument("--out", type=Path, default=Path("docs"))
     return p
@@ -77,7 +90,12 @@ def _generate(out: Path, start: date, days: int, per_day: int, seed: int, defect
     print(f"generated in {time.perf_counter() - t0:.1f}s under {out}")
 
 
-def _run_guarded(start: date, end: date, prepare: Callable[[], None] | None = None) -> int:
+def _run_guarded(
+    start: date,
+    end: date,
+    prepare: Callable[[], None] | None = None,
+    ephemeral_instance: bool = False,
+) -> int:
     """Check the settings and the range, then run; a mistake is a paragraph, never a trace.
 
     Exit codes: 0 every asset materialised, 1 the run failed (a check, a step, retries spent),
@@ -101,7 +119,7 @@ def _run_guarded(start: date, end: date, prepare: Callable[[], None] | None = No
             prepare()
         from outcome_pipeline.cli.run import run_range
 
-        return run_range(start, end, log_path=path).exit_code
+        return run_range(start, end, log_path=path, ephemeral_instance=ephemeral_instance).exit_code
     except ConfigError as exc:
         _print_problems(exc)
         return 2
@@ -118,8 +136,51 @@ def _print_problems(exc: ConfigError) -> None:
         )
 
 
+def _demo(args: argparse.Namespace) -> int:
+    """Land the days ending yesterday, make them the whole partition set (OUTCOME_START_DATE
+    in ./.env, which `dagster dev` reads too) and run them into the instance the UI shows."""
+    from outcome_pipeline.cli.project import (
+        business_today,
+        demo_days,
+        project_home,
+        write_demo_env,
+    )
+    from outcome_pipeline.errors import ConfigError
+    from outcome_pipeline.settings import Settings
+
+    if args.days < 1:
+        print("error: --days must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        timezone = Settings.from_env().timezone
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 2
+    first, last = demo_days(business_today(timezone), args.days, args.start)
+    env = {"OUTCOME_START_DATE": first.isoformat()}
+    home = None if args.ephemeral_instance else project_home()
+    if home is not None and not os.environ.get("DAGSTER_HOME"):
+        env["DAGSTER_HOME"] = str(home)
+    os.environ.update(env)
+    path = write_demo_env(env)
+    print(f"{path}: " + ", ".join(f"{k}={v}" for k, v in env.items()) + " (read by dagster dev)")
+
+    def generate_demo() -> None:
+        landing = _landing(None)
+        os.environ.setdefault("OUTCOME_LANDING_DIR", str(landing))
+        _generate(landing, first, args.days, args.interactions_per_day, args.seed, 0.01)
+
+    code = _run_guarded(first, last, generate_demo, args.ephemeral_instance)
+    if code != 2:
+        print(f"warehouse: {redact_url(Settings.from_env().warehouse_url)}")
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from outcome_pipeline.cli.project import load_env_file
+
+    load_env_file()  # the same ./.env `dagster dev` reads, so both see one configuration
     if args.command == "generate":
         if args.days < 1 or args.interactions_per_day < 1 or not 0 <= args.defect_rate < 1:
             print("error: --days and --interactions-per-day must be >= 1, --defect-rate in [0, 1)")
@@ -134,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "run":
-        return _run_guarded(args.start, args.end)
+        return _run_guarded(args.start, args.end, ephemeral_instance=args.ephemeral_instance)
     if args.command == "docs":
         from outcome_pipeline.docs_gen import write_docs
 
@@ -142,19 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {path}")
         return 0
     if args.command == "demo":
-
-        def generate_demo() -> None:
-            landing = _landing(None)
-            os.environ.setdefault("OUTCOME_LANDING_DIR", str(landing))
-            _generate(landing, args.start, args.days, args.interactions_per_day, args.seed, 0.01)
-
-        end = args.start + timedelta(days=args.days - 1)
-        code = _run_guarded(args.start, end, generate_demo)
-        from outcome_pipeline.settings import Settings
-
-        if code != 2:
-            print(f"warehouse: {redact_url(Settings.from_env().warehouse_url)}")
-        return code
+        return _demo(args)
     return 2
 
 

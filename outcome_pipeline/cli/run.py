@@ -8,7 +8,6 @@ goes to a file (:func:`log_file`) whose path is printed.
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import textwrap
 import time
@@ -186,13 +185,26 @@ def _cli_logger(path: Path, level: str, progress: _Progress) -> dg.LoggerDefinit
     return cli
 
 
-def _instance() -> dg.DagsterInstance:
-    # With DAGSTER_HOME set the runs land in that instance and show in the UI.
-    return (
-        dg.DagsterInstance.get()
-        if os.environ.get("DAGSTER_HOME")
-        else dg.DagsterInstance.ephemeral()
-    )
+def _instance(out: TextIO, ephemeral: bool = False) -> dg.DagsterInstance:
+    # The instance `dagster dev` shows (DAGSTER_HOME, else the project's dagster_home/), so the
+    # UI knows what the CLI materialised; in memory only when asked.
+    from outcome_pipeline.cli.project import open_instance
+
+    return open_instance(out, ephemeral)
+
+
+# Per-partition counts (a range run records one materialization per day): summed per table.
+SUMMED = ("dagster/row_count", "rows_quarantined", "rows_duplicate")
+
+
+def _collect(metas: dict[str, dict[str, object]], m: dg.AssetMaterialization) -> None:
+    meta = metas.setdefault(m.asset_key.to_user_string(), {})
+    for k, v in m.metadata.items():
+        value = _value(v)
+        if k in SUMMED and isinstance(value, int):
+            meta[k] = int(str(meta.get(k, 0))) + value
+        elif k not in SUMMED:
+            meta[k] = value
 
 
 def _value(v: object) -> object:
@@ -205,6 +217,7 @@ def run_range(
     out: TextIO = sys.stdout,
     log_level: str = "DEBUG",
     log_path: Path | None = None,
+    ephemeral_instance: bool = False,
 ) -> RunSummary:
     """Run each asset, in dependency order, over [start, end] as one single-run range.
 
@@ -234,7 +247,7 @@ def run_range(
     tags = {RANGE_START: start.isoformat(), RANGE_END: end.isoformat()}
     outcomes: list[AssetOutcome] = []
     kind = ""
-    with _instance() as instance:
+    with _instance(out, ephemeral_instance) as instance:
         for i, keys in enumerate(steps, start=1):
             name = ", ".join(k.to_user_string() for k in keys)
             if len(name) > 28:
@@ -251,8 +264,7 @@ def run_range(
             seconds = time.perf_counter() - t0
             metas: dict[str, dict[str, object]] = {}
             for m in result.get_asset_materialization_events():
-                meta = metas.setdefault(m.asset_key.to_user_string(), {})
-                meta.update({k: _value(v) for k, v in m.materialization.metadata.items()})
+                _collect(metas, m.materialization)
             if result.success:
                 rows = sum(int(m.get("dagster/row_count", 0)) for m in metas.values())
                 progress.finish(f"ok   {rows:>10} rows  {seconds:6.1f}s")

@@ -104,6 +104,21 @@ SUMMARY_RATES = (
 )
 
 
+SKIPPED_NOTE = "not computed: no staged interactions on or after this day; tables unchanged"
+
+
+def rows_per_day(table: pa.Table) -> dict[date, int]:
+    """Rows of an outcome table per partition_date."""
+    counts = table.group_by("partition_date").aggregate([("partition_date", "count")])
+    return dict(
+        zip(
+            counts["partition_date"].to_pylist(),
+            counts["partition_date_count"].to_pylist(),
+            strict=True,
+        )
+    )
+
+
 def _summary(daily: pa.Table) -> str:
     """Key outcome figures per day (markdown): each rate re-derived from its summed parts."""
     if daily.num_rows == 0:
@@ -205,8 +220,21 @@ def outcome_tables(
             "computed_days": f"{days[0]}..{days[-1]}" if days else "none",
             "window_days": len(days),
         }
-        if name in tables:
-            metadata["dagster/row_count"] = tables[name].num_rows
+        # One materialization per day of the range (Dagster records every partition of a
+        # single-run range): each computed day carries its own row count; a skipped day none.
+        counts = rows_per_day(tables[name]) if name in tables else {}
+        for day in days:
+            context.add_asset_metadata(
+                {"dagster/row_count": counts.get(day, 0), "computed": True},
+                asset_key=name,
+                partition_key=day.isoformat(),
+            )
+        for day in skipped:
+            context.add_asset_metadata(
+                {"computed": False, "skipped": SKIPPED_NOTE},
+                asset_key=name,
+                partition_key=day.isoformat(),
+            )
         if skipped:
             metadata["skipped_days"] = f"{skipped[0]}..{skipped[-1]} (not staged yet)"
         if name == "daily_outcomes":
