@@ -20,6 +20,7 @@ landing root, and each real file is read once per day folder.
 from __future__ import annotations
 
 import calendar
+import functools
 import os
 import re
 from collections.abc import Sequence
@@ -86,6 +87,7 @@ class DayListing:
         )
 
 
+@functools.lru_cache(maxsize=1 << 16)  # asked for every folder of a long history, every day
 def is_day_folder_name(name: str) -> bool:
     """``YYYY-MM-DD`` of a real day, exactly (``date.fromisoformat`` also takes ``20240105``)."""
     if not _DAY_NAME.fullmatch(name):
@@ -140,24 +142,27 @@ def discover_day(
     if not _inside(feed_dir, root):
         scan.skip(feed_dir, "outside_root", "the feed folder is a link out of the landing root")
         return scan.listing()
-    entries = sorted(feed_dir.iterdir())
-    days = [e for e in entries if is_day_folder_name(e.name) and e.is_dir()]
-    newest = max((date.fromisoformat(e.name) for e in days), default=None)
+    with os.scandir(feed_dir) as it:  # DirEntry: no stat per day folder of a long history
+        entries = sorted(it, key=lambda e: e.name)
+    days = {e.name for e in entries if is_day_folder_name(e.name) and e.is_dir()}
+    newest = date.fromisoformat(max(days)) if days else None
+    wanted = day.isoformat()
     for entry in entries:
-        if entry in days:
-            if entry.name == day.isoformat():
-                scan.day_folder(entry)
+        if entry.name in days:
+            if entry.name == wanted:
+                scan.day_folder(Path(entry.path))
             continue
         loose = nearest_day(entry.name) if entry.is_dir() else None
         if (loose or newest or day) != day:
             continue
-        if entry.is_dir() and not entry.is_symlink():
+        path = Path(entry.path)
+        if entry.is_dir(follow_symlinks=False):
             why = f"folder {entry.name!r} is not a day (YYYY-MM-DD)"
             if loose:
                 why += f"; rename it to {loose.isoformat()} if its files are of that day"
-            scan.walk(entry, "bad_day_folder", why)
+            scan.walk(path, "bad_day_folder", why)
         else:
-            scan.entry(entry, "misplaced", "not inside a day folder <feed>/YYYY-MM-DD/")
+            scan.entry(path, "misplaced", "not inside a day folder <feed>/YYYY-MM-DD/")
     return scan.listing()
 
 
@@ -167,11 +172,12 @@ def landing_days(root: Path, feed: str) -> list[date]:
     if not feed_dir.is_dir():
         return []
     days = set()
-    for entry in feed_dir.iterdir():
-        if is_day_folder_name(entry.name) and entry.is_dir():
-            days.add(date.fromisoformat(entry.name))
-        elif entry.is_dir() and (loose := nearest_day(entry.name)):
-            days.add(loose)
+    with os.scandir(feed_dir) as it:
+        for entry in it:
+            if is_day_folder_name(entry.name) and entry.is_dir():
+                days.add(date.fromisoformat(entry.name))
+            elif entry.is_dir() and (loose := nearest_day(entry.name)):
+                days.add(loose)
     return sorted(days)
 
 
