@@ -84,3 +84,19 @@ def iter_lines(stream: BinaryIO, limit: int = MAX_LINE_BYTES) -> Iterator[tuple[
             yield number, None
             continue
         yield number, raw
+
+
+def block_size_for_rows(path: Path, compression: str | None, default: int) -> int:
+    """Arrow's CSV reader fails a whole file whose longest row exceeds its block size.
+
+    Only a file larger than one block can hold a longer row, so normal files skip the scan.
+    A row over MAX_LINE_BYTES keeps the default block: the reader then fails and the file is
+    quarantined (a CSV row can span lines, so one line cannot be cut out safely).
+    """
+    if compression is None and path.stat().st_size <= default:
+        return default
+    with open_bytes(path, compression) as fh:
+        longest = max((line.size for line in long_lines(fh, default)), default=0)
+    if longest == 0 or longest > MAX_LINE_BYTES:
+        return default
+    return 1 << (longest + 1).bit_length()  # quoted line breaks aside, a row fits

@@ -25,6 +25,7 @@ from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.ingest.conform import conform
 from outcome_pipeline.ingest.lines import (
     MAX_LINE_BYTES,
+    block_size_for_rows,
     iter_lines,
     long_lines,
     open_bytes,
@@ -142,11 +143,13 @@ def _read_csv(path: Path, contract: TableContract, compression: str | None) -> R
         bad.append(row)
         return "skip"
 
+    block = block_size_for_rows(path, compression, pacsv.ReadOptions().block_size)
+
     def read(use_threads: bool) -> pa.Table:
         bad.clear()
         return pacsv.read_csv(
             _source(path, compression),
-            read_options=pacsv.ReadOptions(use_threads=use_threads),
+            read_options=pacsv.ReadOptions(use_threads=use_threads, block_size=block),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 # Binary first: a stray non-UTF-8 byte must cost one row, not the file.
@@ -157,7 +160,16 @@ def _read_csv(path: Path, contract: TableContract, compression: str | None) -> R
             ),
         )
 
-    table = read(use_threads=True)
+    try:
+        table = read(use_threads=True)
+    except pa.ArrowInvalid as exc:
+        if "straddling" not in str(exc):
+            raise
+        raise LandingFileError(
+            f"{path}: a row is longer than {MAX_LINE_BYTES} bytes, more than any record of "
+            "a feed; the file cannot be split into rows safely, so none is staged",
+            reason="oversized_line",
+        ) from exc
     if bad:
         # Physical line numbers are only known to the single-threaded reader.
         table = read(use_threads=False)

@@ -221,6 +221,20 @@ def test_an_oversized_jsonl_line_is_quarantined_as_a_line(tmp_path: Path) -> Non
     assert day.rows_read == day.rows_staged + day.rows_quarantined + day.rows_duplicate == 6
 
 
+def test_a_csv_row_over_arrow_block_is_read_and_one_over_the_limit_is_named(
+    tmp_path: Path,
+) -> None:
+    f = day_folder(tmp_path)
+    long_row = dict(rows("long", 1)[0], comment="q" * (2 << 20))  # Arrow's CSV block: 1 MiB
+    write_csv(f / "survey_responses.csv", [*rows("a"), long_row])
+    huge_row = dict(rows("huge", 1)[0], comment="q" * (17 << 20))
+    write_csv(f / "survey_responses_huge.csv", [*rows("b"), huge_row])
+    day = stage_day(tmp_path, SURVEYS, DAY, "UTC")
+    assert day.rows_staged == 3  # before: the file quarantined as "straddling object"
+    assert lost(day) == {"surveys/2024-03-31/survey_responses_huge.csv": "oversized_line"}
+    assert "longer than 16777216 bytes" in day.rejected_files["error"][0].as_py()
+
+
 def test_gzipped_jsonl_with_a_bad_line_takes_the_line_path(tmp_path: Path) -> None:
     f = day_folder(tmp_path)
     text = "".join(json.dumps(r) + "\n" for r in rows("g", 3)) + "not json\n"
