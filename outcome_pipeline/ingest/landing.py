@@ -10,7 +10,9 @@ Which day a file outside a valid day folder is reported on (its ``partition_date
   ``2024-02-30``) is reported on the nearest real day (2024-01-05, 2024-01-05, 2024-02-29):
   the day a person meant, so loading that day fails until the folder is renamed;
 - anything else (a file beside the day folders, a ``tmp`` folder) on the feed's newest valid
-  day folder: the day the nightly run loads, so it blocks the next run until it is resolved.
+  day folder: the day the nightly run loads, so it blocks the next run until it is resolved
+  (with no valid day folder at all: on every day staged).
+A file whose name points at none of the feed's tables is reported for the feed's first table.
 
 Names are matched without regard to case; ``.gz`` and ``.zst`` text files are read as they
 are (what both pyarrow and DuckDB decompress natively). A symlink is followed only inside the
