@@ -34,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="materialise every asset for a range of days, in-process")
     r.add_argument("--start", type=_day, required=True)
     r.add_argument("--end", type=_day, required=True, help="last day, inclusive")
+    r.add_argument(
+        "--allow-empty-days",
+        action="store_true",
+        help="stage days with no landing files as empty, even where that replaces staged rows "
+        "(sets the run tag outcome/allow_empty_days=true)",
+    )
 
     d = sub.add_parser("demo", help="generate two weeks of sample data and run them (DuckDB)")
     d.add_argument("--start", type=_day, default=date(2024, 1, 1))
@@ -89,8 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             print("error: --end is before --start")
             return 2
         from outcome_pipeline.cli.run import run_range
+        from outcome_pipeline.ingest.readiness import ALLOW_EMPTY_DAYS_TAG
 
-        return 0 if run_range(args.start, args.end).ok else 1
+        tags = {ALLOW_EMPTY_DAYS_TAG: "true"} if args.allow_empty_days else {}
+        return 0 if run_range(args.start, args.end, tags=tags).ok else 1
     if args.command == "docs":
         from outcome_pipeline.docs_gen import write_docs
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TextIO
@@ -49,7 +50,11 @@ def _value(v: object) -> object:
 
 
 def run_range(
-    start: date, end: date, out: TextIO = sys.stdout, log_level: str = "ERROR"
+    start: date,
+    end: date,
+    out: TextIO = sys.stdout,
+    log_level: str = "ERROR",
+    tags: Mapping[str, str] | None = None,
 ) -> RunSummary:
     """Run each asset, in dependency order, over [start, end] as one single-run range."""
     from outcome_pipeline.definitions import defs
@@ -68,7 +73,7 @@ def run_range(
             continue
         seen.add(id(node.assets_def))
         steps.append(sorted(node.assets_def.keys))
-    tags = {RANGE_START: start.isoformat(), RANGE_END: end.isoformat()}
+    tags = {**(tags or {}), RANGE_START: start.isoformat(), RANGE_END: end.isoformat()}
     outcomes: list[AssetOutcome] = []
     with _instance() as instance:
         for i, keys in enumerate(steps, start=1):
