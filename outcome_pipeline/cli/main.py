@@ -48,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--start", type=_day, required=True)
     r.add_argument("--end", type=_day, required=True, help="last day, inclusive")
     r.add_argument("--ephemeral-instance", action="store_true", help=_EPHEMERAL_HELP)
+    r.add_argument(
+        "--allow-empty-days",
+        action="store_true",
+        help="stage days with no landing files as empty, even where that replaces staged rows "
+        "(sets the run tag outcome/allow_empty_days=true)",
+    )
 
     d = sub.add_parser(
         "demo",
@@ -95,6 +101,7 @@ def _run_guarded(
     end: date,
     prepare: Callable[[], None] | None = None,
     ephemeral_instance: bool = False,
+    tags: dict[str, str] | None = None,
 ) -> int:
     """Check the settings and the range, then run; a mistake is a paragraph, never a trace.
 
@@ -119,7 +126,9 @@ def _run_guarded(
             prepare()
         from outcome_pipeline.cli.run import run_range
 
-        return run_range(start, end, log_path=path, ephemeral_instance=ephemeral_instance).exit_code
+        return run_range(
+            start, end, log_path=path, ephemeral_instance=ephemeral_instance, tags=tags
+        ).exit_code
     except ConfigError as exc:
         _print_problems(exc)
         return 2
@@ -195,7 +204,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 0
     if args.command == "run":
-        return _run_guarded(args.start, args.end, ephemeral_instance=args.ephemeral_instance)
+        from outcome_pipeline.ingest.readiness import ALLOW_EMPTY_DAYS_TAG
+
+        tags = {ALLOW_EMPTY_DAYS_TAG: "true"} if args.allow_empty_days else {}
+        return _run_guarded(
+            args.start, args.end, ephemeral_instance=args.ephemeral_instance, tags=tags
+        )
     if args.command == "docs":
         from outcome_pipeline.docs_gen import write_docs
 

@@ -11,6 +11,7 @@ import logging
 import sys
 import textwrap
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -218,6 +219,7 @@ def run_range(
     log_level: str = "DEBUG",
     log_path: Path | None = None,
     ephemeral_instance: bool = False,
+    tags: Mapping[str, str] | None = None,
 ) -> RunSummary:
     """Run each asset, in dependency order, over [start, end] as one single-run range.
 
@@ -244,7 +246,7 @@ def run_range(
             continue
         seen.add(id(node.assets_def))
         steps.append(sorted(node.assets_def.keys))
-    tags = {RANGE_START: start.isoformat(), RANGE_END: end.isoformat()}
+    tags = {**(tags or {}), RANGE_START: start.isoformat(), RANGE_END: end.isoformat()}
     outcomes: list[AssetOutcome] = []
     kind = ""
     with _instance(out, ephemeral_instance) as instance:

@@ -7,7 +7,7 @@ the downstream assets of the run) and warnings (late rows, schema drift).
 """
 
 import dataclasses
-from datetime import timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 import pyarrow as pa
@@ -31,10 +31,17 @@ from outcome_pipeline.defs.resources import (
     ValidationResource,
     WarehouseResource,
 )
+from outcome_pipeline.ingest.readiness import (
+    ALLOW_EMPTY_DAYS_TAG,
+    DAY_TABLE,
+    allow_empty_days,
+    day_has_files,
+    landing_refusal,
+)
 from outcome_pipeline.ingest.stage import StagedDay, audit_row, stage_day
 from outcome_pipeline.validation import write_data_docs
 from outcome_pipeline.validation.collector import DayValidations
-from outcome_pipeline.warehouse import LOAD_AUDIT
+from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
 from outcome_pipeline.warehouse.tables import QUARANTINE_FILES, QUARANTINE_TABLES, STAGING_TABLES
 
 
@@ -132,6 +139,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
         staged_days: list[StagedDay] = []
         with warehouse.open() as wh:
             wh.create_tables(tables)
+            _refuse_empty_days(context, wh, landing, contract, days)
             # One transaction for the whole window: a failure on any day leaves every
             # day of the window as it was before the run.
             with wh.begin() as conn:
@@ -197,6 +205,45 @@ def day_counts(audit: dict) -> dict[str, int]:
         "rows_late": audit["rows_late"],
         "files_read": audit["files"],
     }
+
+
+def _loaded_days(wh: Warehouse, table: str, days: list[date]) -> list[date]:
+    """Days of ``days`` whose last load of ``table`` had files (load_audit)."""
+    rows = wh.query(
+        f"SELECT DISTINCT partition_date AS d FROM {wh.qualified(LOAD_AUDIT.name)} "
+        "WHERE feed = :feed AND files > 0 AND partition_date >= :first "
+        "AND partition_date <= :last",
+        {"feed": table, "first": days[0], "last": days[-1]},
+    ).to_pylist()
+    return [r["d"] for r in rows]
+
+
+def _refuse_empty_days(
+    context: dg.AssetExecutionContext,
+    wh: Warehouse,
+    landing: LandingResource,
+    contract: TableContract,
+    days: list[date],
+) -> None:
+    """Fail the step, before anything is deleted, when the run would stage days that have not
+    landed (see ``landing_refusal``). Not retried: the files will not appear within the
+    retry policy's backoff, and the user must act (or pass the override)."""
+    root = landing.path
+    root_exists = root.is_dir()
+    landed = [d for d in days if root_exists and day_has_files(root, contract, d)]
+    day_contract = CONTRACTS[DAY_TABLE]
+    day_landed = [d for d in days if root_exists and day_has_files(root, day_contract, d)]
+    refusal = landing_refusal(
+        root, root_exists, contract, days, landed, day_landed, _loaded_days(wh, contract.name, days)
+    )
+    if refusal is None:
+        return
+    if allow_empty_days(context.run.tags):
+        context.log.warning(
+            f"staging empty days as asked ({ALLOW_EMPTY_DAYS_TAG}=true): {refusal.problem}"
+        )
+        return
+    raise dg.Failure(description=refusal.message, allow_retries=False)
 
 
 def _counts_only(day: StagedDay) -> StagedDay:
