@@ -225,11 +225,6 @@ def test_unreadable_file_fails_the_run_naming_the_file(staged: Staged, tmp_path:
     assert after["quarantine_files"] == before["quarantine_files"] + 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="an empty day folder replaces staged rows with nothing until h17-landing's refusal "
-    "(issue 17 item 1) is merged; remove this mark then",
-)
 def test_empty_day_folder_is_refused_and_changes_nothing(staged: Staged, tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     shutil.copytree(staged.root / "landing", landing)
