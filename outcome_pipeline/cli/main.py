@@ -140,7 +140,9 @@ def _run_guarded(
 def _print_problems(exc: ConfigError) -> None:
     for problem in exc.problems:
         print(
-            textwrap.fill(f"error: {problem.paragraph()}", 100, break_on_hyphens=False),
+            textwrap.fill(
+                f"error: {problem.paragraph()}", 100, break_on_hyphens=False, break_long_words=False
+            ),
             file=sys.stderr,
         )
 

@@ -153,8 +153,14 @@ class _Progress:
 
 
 def _indent(text: str) -> str:
+    # Paths and URLs stay whole on one line, so that they can be copied.
     return textwrap.fill(
-        text, 96, initial_indent="    ", subsequent_indent="    ", break_on_hyphens=False
+        text,
+        96,
+        initial_indent="    ",
+        subsequent_indent="    ",
+        break_on_hyphens=False,
+        break_long_words=False,
     )
 
 
@@ -215,7 +221,7 @@ def _value(v: object) -> object:
 def run_range(
     start: date,
     end: date,
-    out: TextIO = sys.stdout,
+    out: TextIO | None = None,
     log_level: str = "DEBUG",
     log_path: Path | None = None,
     ephemeral_instance: bool = False,
@@ -228,6 +234,7 @@ def run_range(
     """
     from outcome_pipeline.definitions import defs
 
+    out = out or sys.stdout  # resolved per call: a caller may have redirected stdout
     path = log_path or log_file(Settings.from_env())
     progress = _Progress(out)
     definitions = defs()

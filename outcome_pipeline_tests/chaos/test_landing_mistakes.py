@@ -141,13 +141,21 @@ def test_a_staged_day_whose_folder_was_deleted_is_refused(copy) -> None:
 def test_a_future_range_is_refused_and_never_moves_as_of(copy) -> None:
     landing, data = copy
     before = state(data)
-    future = ["--start", "2030-01-01", "--end", "2030-01-02"]
-    refused = cli(future, landing, data)
+    # Days after the last finished business day are refused before anything runs.
+    future = cli(["--start", "2030-01-01", "--end", "2030-01-02"], landing, data)
+    assert future.returncode == 2
+    assert "after the last daily partition" in future.stderr
+    assert "Traceback" not in future.stdout + future.stderr
+    assert state(data) == before
+    # Days that are over but never landed: the first staging step refuses them.
+    unlanded = ["--start", "2025-06-01", "--end", "2025-06-02"]
+    refused = cli(unlanded, landing, data)
     assert refused.returncode != 0
     # The first staging step refuses (cases: its CRM folder, and no interactions either).
-    assert f"{landing}/crm/2030-01-01" in refused.stdout
+    assert f"{landing}/crm/2025-06-01" in refused.stdout
     assert "have not landed yet" in refused.stdout and "OUTCOME_LANDING_DIR" in refused.stdout
     assert state(data)["load_audit"] == before["load_audit"]
+    future = unlanded
     # Staged as empty on purpose, the days still say nothing about time having passed.
     forced = cli([*future, "--allow-empty-days"], landing, data)
     assert forced.returncode == 0, forced.stdout + forced.stderr
