@@ -85,10 +85,15 @@ def test_the_bi_schema_holds_the_bi_tables_and_views_and_follows_changes(wh: War
             f"UPDATE \"{wh.schema}\".daily_outputs SET queue = 'q' "
             "WHERE partition_date = '2024-01-07'"
         )
-    update = publish_postgres_bi(wh)
-    assert update.partitions_copied["daily_outputs"] == 1  # same fingerprint on the 7th
-    refreshed = publish_postgres_bi(wh, refresh=[date(2024, 1, 7)])  # the run's own days
-    assert refreshed.partitions_copied["daily_outputs"] == 1
+    # Only the run's own days are replaced: a change elsewhere waits for a run over its day.
+    assert publish_postgres_bi(wh).partitions_copied["daily_outputs"] == 0
+    assert rows(wh, bi) != rows(wh, wh.schema)
+    run = publish_postgres_bi(wh, refresh=[date(2024, 1, 7), date(2024, 3, 1)])
+    assert run.partitions_copied["daily_outputs"] == 2
+    assert run.rows_copied["daily_outputs"] == 10  # the 7th's rows; nothing on 1 March
+    everything = publish_postgres_bi(wh, compare_all=True)  # finds the 5th by its fingerprint
+    assert everything.partitions_copied["daily_outputs"] == 1
+    assert everything.rows_copied["daily_outputs"] == 0  # the 5th is gone
     assert rows(wh, bi) == rows(wh, wh.schema)
 
 
@@ -131,7 +136,7 @@ def test_grants_survive_publishes_and_a_changed_layout_is_rebuilt(
             conn.exec_driver_sql(
                 f"DELETE FROM \"{wh.schema}\".load_audit WHERE partition_date = '2024-01-02'"
             )
-        assert publish_postgres_bi(wh).partitions_copied["load_audit"] == 1
+        assert publish_postgres_bi(wh, refresh=[date(2024, 1, 2)]).rows_copied["load_audit"] == 0
         assert can_read()
         # A new version of the code changed a table: it is rebuilt, the views with it.
         with wh.begin() as conn:

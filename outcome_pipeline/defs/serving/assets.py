@@ -94,7 +94,7 @@ def bi_views(
                 metadata={
                     "schema": pub.schema,
                     "publish_seconds": round(pub.seconds, 3),
-                    "row_counts": dg.MetadataValue.json(pub.row_counts),
+                    "rows_copied": dg.MetadataValue.json(pub.rows_copied),
                     "partitions_copied": dg.MetadataValue.json(pub.partitions_copied),
                     "views_replaced": dg.MetadataValue.json(list(pub.views)),
                     "tables_rebuilt": dg.MetadataValue.json(list(pub.rebuilt)),
