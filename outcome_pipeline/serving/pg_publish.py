@@ -139,7 +139,7 @@ def publish_postgres_bi(
         if stale_layout:
             for t in stale_layout:
                 conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{bi}"."{t.name}" CASCADE')
-            for sql in Warehouse(str(wh.url), bi).ddl(stale_layout):
+            for sql in Warehouse(wh.url.render_as_string(False), bi).ddl(stale_layout):
                 conn.exec_driver_sql(sql)
         copied: dict[str, int] = {}
         rows: dict[str, int] = {}

@@ -1,9 +1,10 @@
 """BI views: the outcome tables under names and columns a BI user can read without the code.
 
-The same SQL runs on PostgreSQL (views in the warehouse schema) and DuckDB (views in the
-published BI copy). Day-level rates are recomputed from summed numerators and denominators,
-never averaged: the mean of per-team rates is not the day's rate. Which columns form a rate
-comes from ``RATES``, the outcome tables' own definitions, so a view cannot drift from them.
+The same SQL runs on PostgreSQL (views in the BI schema ``<schema>_bi``, see pg_publish.py)
+and DuckDB (views in the published BI copy). Day-level rates are recomputed from summed
+numerators and denominators, never averaged: the mean of per-team rates is not the day's rate.
+Which columns form a rate comes from ``RATES``, the outcome tables' own definitions, so a view
+cannot drift from them.
 
 Text columns are neutralised against spreadsheet formula injection (OWASP "CSV Injection"):
 a value starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is shown with a
