@@ -44,6 +44,12 @@ class LandingFileError(Exception):
         self.reason = reason
 
 
+class LandingAccessError(Exception):
+    """A landing file this process may not read (permissions): not a property of the file's
+    content, so it is never quarantined — staging it would replace the day's staged rows
+    without the file's rows. The staging step refuses instead, and nothing is changed."""
+
+
 @dataclass
 class MalformedLine:
     """A line that is not a record at all (wrong field count, not JSON, not UTF-8)."""
@@ -74,6 +80,11 @@ def read_raw(
     are reported and left out.
     """
     fmt = fmt or path.suffix.lstrip(".")
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError as exc:
+        raise LandingAccessError(f"{path}: {exc.strerror or 'permission denied'}") from exc
     try:
         if fmt in ("csv", "jsonl") and _is_empty(path, compression):
             # Text exports of a day with nothing to say are often empty files: zero rows.

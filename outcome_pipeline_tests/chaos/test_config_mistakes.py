@@ -203,7 +203,9 @@ def _no_dac_override() -> tuple[str, ...]:
     return (setpriv, "--bounding-set=-dac_override,-dac_read_search")
 
 
-def test_unreadable_file_fails_the_run_naming_the_file(staged: Staged, tmp_path: Path) -> None:
+def test_unreadable_file_is_refused_naming_the_file_and_changes_nothing(
+    staged: Staged, tmp_path: Path
+) -> None:
     landing = tmp_path / "landing"
     shutil.copytree(staged.root / "landing", landing)
     unreadable = landing / "crm" / "2024-01-02" / "cases.jsonl"
@@ -218,11 +220,9 @@ def test_unreadable_file_fails_the_run_naming_the_file(staged: Staged, tmp_path:
     )
     assert out.code == 1
     assert_readable(out, "crm/2024-01-02/cases.jsonl")
-    after = staged.counts()
-    # The blocking check stops every step after staging: outcome and BI tables keep their rows.
-    downstream = {n for n in before if not n.startswith(("stg_", "quarantine", "load_audit"))}
-    assert {n: after[n] for n in downstream} == {n: before[n] for n in downstream}
-    assert after["quarantine_files"] == before["quarantine_files"] + 1
+    assert "Nothing was changed" in out.output
+    # Refused inside the staging transaction: not even the unreadable file's own table changed.
+    assert staged.counts() == before
 
 
 def test_empty_day_folder_is_refused_and_changes_nothing(staged: Staged, tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ from outcome_pipeline.defs.resources import (
     ValidationResource,
     WarehouseResource,
 )
+from outcome_pipeline.ingest.readers import LandingAccessError
 from outcome_pipeline.ingest.readiness import (
     ALLOW_EMPTY_DAYS_TAG,
     DAY_TABLE,
@@ -148,14 +149,25 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                 wh.delete_window(conn, QUARANTINE_FILES, start, end, feed)
                 wh.delete_window(conn, LOAD_AUDIT, start, end, feed)
                 for day in days:
-                    result = stage_day(
-                        landing.path,
-                        contract,
-                        day,
-                        landing.timezone,
-                        run_id=context.run_id,
-                        validator=validations,
-                    )
+                    try:
+                        result = stage_day(
+                            landing.path,
+                            contract,
+                            day,
+                            landing.timezone,
+                            run_id=context.run_id,
+                            validator=validations,
+                        )
+                    except LandingAccessError as exc:
+                        # Raised inside the transaction: the window's delete is rolled back.
+                        raise dg.Failure(
+                            description=f"Cannot read a landing file of {contract.name} {day}: "
+                            f"{exc}. Nothing was changed: the staged rows of {contract.name} "
+                            "stay as they were. Give the pipeline's user read access to the "
+                            "file (or move it out of the landing folder), then run the same "
+                            "days again.",
+                            allow_retries=False,
+                        ) from exc
                     _log_day(context, result, landing)
                     wh.insert_rows(conn, staging, result.staged)
                     wh.insert_rows(conn, quarantine, result.quarantined)
