@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=7)
     o = sub.add_parser("docs", help="rewrite docs/feed_contracts.md and docs/data_dictionary.md")
     o.add_argument("--out", type=Path, default=Path("docs"))
+    from outcome_pipeline.cli.data_docs import add_parser as add_data_docs
+
+    add_data_docs(sub)
     return p
 
 
@@ -97,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         for path in write_docs(args.out):
             print(f"wrote {path}")
         return 0
+    if args.command == "data-docs":
+        from outcome_pipeline.cli.data_docs import serve
+
+        return serve(args)
     if args.command == "demo":
         landing = _landing(None)
         os.environ.setdefault("OUTCOME_LANDING_DIR", str(landing))

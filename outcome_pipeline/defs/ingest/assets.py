@@ -165,12 +165,12 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
         docs = {}
         if validations.by_day:
             last = max(validations.by_day)
-            index = write_data_docs(
+            write_data_docs(
                 {contract.name: validations.by_day[last]},
                 validation.docs_folder(contract.name),
                 last,
             )
-            docs = {"data_docs": dg.MetadataValue.url(index.resolve().as_uri())}
+            docs = {"data_docs": dg.MetadataValue.url(validation.docs_link(contract.name))}
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": sum(a["rows_staged"] for a in audits),
