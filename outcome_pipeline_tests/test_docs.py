@@ -52,3 +52,27 @@ def test_every_view_and_its_columns_are_in_the_dictionary(tmp_path: Path) -> Non
         section = text.split(f"\n## `{view}`\n", 1)[1].split("\n## ", 1)[0]
         listed = [line.split("`")[1] for line in section.splitlines() if line.startswith("| `")]
         assert listed == columns, view
+
+
+def test_the_readme_query_reads_the_bi_file_and_runs_there(tmp_path: Path) -> None:
+    """The README's first look at the results opens the BI file (the working file must never
+    be held open), and its SQL runs on the tables that file holds."""
+    import re
+
+    import duckdb
+
+    from outcome_pipeline.serving.publish import BI_TABLES, default_copy_path
+    from outcome_pipeline.warehouse import DEFAULT_URL, Warehouse
+
+    readme = (DOCS.parent / "README.md").read_text()
+    opened = re.findall(r"duckdb\.connect\('([^']+)'", readme)
+    bi_file = default_copy_path(Path(DEFAULT_URL.removeprefix("duckdb:///"))).as_posix()
+    assert opened and set(opened) == {bi_file}
+    query = re.search(r"read_only=True\)\.sql\('([^']+)'\)", readme).group(1)
+    wh = Warehouse(f"duckdb:///{tmp_path}/bi.duckdb", "outcome")
+    try:
+        wh.create_tables(list(BI_TABLES))
+    finally:
+        wh.dispose()
+    with duckdb.connect(str(tmp_path / "bi.duckdb"), read_only=True) as con:
+        con.sql(query).fetchall()
