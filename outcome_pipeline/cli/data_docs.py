@@ -43,9 +43,9 @@ def serve(args: argparse.Namespace) -> int:
     host, bound = server.server_address[:2]
     root = f"http://{host}:{bound}"
     tables = sorted(p.parent.name for p in folder.glob("*/index.html"))
-    print(f"serving the Data Docs in {folder.resolve()} at {root}/ (Ctrl-C to stop)")
+    print(f"serving the Data Docs in {folder.resolve()} at {root}/ (Ctrl-C to stop)", flush=True)
     for table in tables:
-        print(f"  {root}/{table}/index.html")
+        print(f"  {root}/{table}/index.html", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -23,11 +25,38 @@ def _free_port() -> int:
 def _cli(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "outcome_pipeline.cli.main", "data-docs", *args],
-        env={**os.environ, **env},
+        # Unbuffered only when the command flushes itself: a pipe must show the URL at once.
+        env={**os.environ, "PYTHONUNBUFFERED": "", **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+
+
+class _Output:
+    """Everything a running command prints, line by line, read as it comes."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        self.queue: queue.Queue[str] = queue.Queue()
+        self.all: list[str] = []
+        self.thread = threading.Thread(target=self._read, args=(proc.stdout,), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.all.append(line)
+            self.queue.put(line)
+
+    def next_lines(self, n: int, seconds: float = 30) -> list[str]:
+        try:
+            return [self.queue.get(timeout=seconds) for _ in range(n)]
+        except queue.Empty:
+            raise AssertionError(f"fewer than {n} lines printed within {seconds} s") from None
+
+    def text(self) -> str:
+        self.thread.join(timeout=10)
+        return "".join(self.all)
 
 
 def test_links_and_port_follow_the_configured_base() -> None:
@@ -49,19 +78,18 @@ def test_the_command_serves_the_folder_on_the_port_of_the_url(tmp_path: Path) ->
         "OUTCOME_DATA_DOCS_URL": f"http://127.0.0.1:{port}",
     }
     proc = _cli(env)
+    output = _Output(proc)
     try:
-        assert proc.stdout is not None
-        first = proc.stdout.readline()
-        listed = proc.stdout.readline()
+        first, listed = output.next_lines(2)
         assert f"at http://127.0.0.1:{port}/" in first and "Ctrl-C" in first
         assert listed.strip() == f"http://127.0.0.1:{port}/cases/index.html"
         with urllib.request.urlopen(listed.strip(), timeout=10) as r:
             assert r.status == 200 and b"cases docs" in r.read()
     finally:
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=10)
+        proc.wait(timeout=10)
     assert proc.returncode == 0
-    assert "Traceback" not in out
+    assert "Traceback" not in output.text()
 
 
 def test_the_command_explains_a_missing_folder_and_a_busy_port(tmp_path: Path) -> None:
