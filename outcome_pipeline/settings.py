@@ -11,6 +11,8 @@ Data and warehouse:
 - ``OUTCOME_MAX_QUARANTINE_SHARE`` (``0.05``): share of a day's rows that may be quarantined
   before the blocking check stops the downstream assets.
 - ``OUTCOME_DATA_DOCS_DIR`` (``data/data_docs``): static Data Docs of the latest validations.
+- ``OUTCOME_DATA_DOCS_URL`` (``http://127.0.0.1:8765``): where ``outcome-pipeline data-docs``
+  serves that folder; the base of the Data Docs links in the Dagster UI.
 - ``OUTCOME_BI_COPY_PATH`` (empty: ``<warehouse file>_bi.duckdb``): the read-only DuckDB copy
   published for BI tools.
 - ``OUTCOME_COMPUTE_MEMORY_LIMIT`` (empty: 50 % of physical memory): memory cap of the DuckDB
@@ -48,6 +50,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from outcome_pipeline.errors import ConfigError, Problem
+from outcome_pipeline.validation.docs_server import DEFAULT_URL as DEFAULT_DATA_DOCS_URL
 from outcome_pipeline.warehouse import DEFAULT_SCHEMA, DEFAULT_URL
 from outcome_pipeline.warehouse.settings import warehouse_schema, warehouse_url
 
@@ -177,6 +180,7 @@ class Settings:
     start_date: str = DEFAULT_START_DATE
     max_quarantine_share: float = 0.05
     data_docs_dir: str = "data/data_docs"
+    data_docs_url: str = DEFAULT_DATA_DOCS_URL
     bi_copy_path: str = ""
     nightly_cron: str = f"{DEFAULT_NIGHTLY_MINUTE} {DEFAULT_NIGHTLY_HOUR} * * *"
     restate_horizon_days: int = DEFAULT_HORIZON_DAYS
@@ -209,6 +213,7 @@ class Settings:
                 "OUTCOME_MAX_QUARANTINE_SHARE", "0.05", _share, "a share between 0 and 1"
             ),
             data_docs_dir=env.get("OUTCOME_DATA_DOCS_DIR", "data/data_docs"),
+            data_docs_url=env.get("OUTCOME_DATA_DOCS_URL", DEFAULT_DATA_DOCS_URL),
             bi_copy_path=env.get("OUTCOME_BI_COPY_PATH", ""),
             nightly_cron=r.nightly(),
             restate_horizon_days=r.get(

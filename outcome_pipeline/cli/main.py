@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--ephemeral-instance", action="store_true", help=_EPHEMERAL_HELP)
     o = sub.add_parser("docs", help="rewrite docs/feed_contracts.md and docs/data_dictionary.md")
     o.add_argument("--out", type=Path, default=Path("docs"))
+    from outcome_pipeline.cli.data_docs import add_parser as add_data_docs
+
+    add_data_docs(sub)
     return p
 
 
@@ -218,6 +221,10 @@ def main(argv: list[str] | None = None) -> int:
         for path in write_docs(args.out):
             print(f"wrote {path}")
         return 0
+    if args.command == "data-docs":
+        from outcome_pipeline.cli.data_docs import serve
+
+        return serve(args)
     if args.command == "demo":
         return _demo(args)
     return 2

@@ -275,8 +275,7 @@ def run_range(
             for m in result.get_asset_materialization_events():
                 _collect(metas, m.materialization)
             if result.success:
-                rows = sum(int(m.get("dagster/row_count", 0)) for m in metas.values())
-                progress.finish(f"ok   {rows:>10} rows  {seconds:6.1f}s")
+                progress.finish(step_status(metas, seconds))
                 outcomes += [AssetOutcome(a, True, seconds, m) for a, m in sorted(metas.items())]
                 continue
             error, kind = failure_paragraph(result)
@@ -361,3 +360,27 @@ def format_summary(summary: RunSummary) -> str:
             f"{a.asset:<28} {rows!s:>10} {quarantined!s:>12} {dups!s:>11} {a.seconds:8.1f}"
         )
     return "\n".join(lines) + "\n"
+
+
+def step_status(metas: dict[str, dict[str, object]], seconds: float) -> str:
+    """A successful step's status: rows per table, never a sum over tables of other grains.
+
+    A step that computes several tables (journeys beside daily aggregates) lists each on its
+    own line; a step that writes no table rows (the BI file or views) says what it published.
+    """
+    counted = {
+        a: m["dagster/row_count"] for a, m in sorted(metas.items()) if "dagster/row_count" in m
+    }
+    if len(metas) == 1 and counted:
+        return f"ok   {int(next(iter(counted.values()))):>10} rows  {seconds:6.1f}s"
+    if counted:
+        lines = [f"ok   {len(counted):>10} tables{seconds:6.1f}s"]
+        lines += [f"      {a:<28} {int(rows):>12} rows" for a, rows in counted.items()]
+        return "\n".join(lines)
+    meta = next(iter(metas.values()), {})
+    if "path" in meta:
+        size = f" ({int(meta['bytes']) / 1e6:.1f} MB)" if "bytes" in meta else ""
+        return f"ok   published {meta['path']}{size}  {seconds:.1f}s"
+    if "schema" in meta:
+        return f"ok   views refreshed in schema {meta['schema']}  {seconds:.1f}s"
+    return f"ok   {seconds:.1f}s"

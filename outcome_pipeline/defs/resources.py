@@ -10,6 +10,8 @@ from pathlib import Path
 import dagster as dg
 
 from outcome_pipeline.settings import Settings
+from outcome_pipeline.validation.docs_server import DEFAULT_URL as DEFAULT_DATA_DOCS_URL
+from outcome_pipeline.validation.docs_server import docs_url
 from outcome_pipeline.warehouse import Warehouse
 
 
@@ -55,11 +57,16 @@ class ValidationResource(dg.ConfigurableResource):
     max_quarantine_share: float = 0.05
     # Where the static Data Docs site of the latest validation of each feed table is written.
     data_docs_dir: str = "data/data_docs"
+    # Where `outcome-pipeline data-docs` serves that folder: the base of the UI's links.
+    data_docs_url: str = DEFAULT_DATA_DOCS_URL
     # auto: vectorised pre-checks decide, GX confirms (and overrules on disagreement).
     engine: str = "auto"
 
     def docs_folder(self, table: str) -> Path:
         return Path(self.data_docs_dir) / table
+
+    def docs_link(self, table: str) -> str:
+        return docs_url(self.data_docs_url, table)
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
@@ -74,7 +81,9 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
         "warehouse": WarehouseResource(url=url, schema_name=s.warehouse_schema),
         "landing": LandingResource(root=s.landing_dir, timezone=s.timezone),
         "validation": ValidationResource(
-            max_quarantine_share=s.max_quarantine_share, data_docs_dir=s.data_docs_dir
+            max_quarantine_share=s.max_quarantine_share,
+            data_docs_dir=s.data_docs_dir,
+            data_docs_url=s.data_docs_url,
         ),
     }
 

@@ -185,7 +185,8 @@ def views_version(schema: str, dialect: str) -> str:
 
 
 def _marker(version: str) -> str:
-    return f"[bi-views {version}]"
+    # Read by people too (a BI tool shows the comment): a plain phrase, not a code tag.
+    return f"(definition {version})"
 
 
 def create_bi_views(conn: Connection, schema: str, dialect: str) -> list[str]:
@@ -208,7 +209,10 @@ def create_bi_views(conn: Connection, schema: str, dialect: str) -> list[str]:
             if current and _marker(version) in current:
                 continue
         conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {qualified} AS\n{select}")
-        comment = f"BI view over the outcome tables (read-only). {_marker(version)}"
+        grain = select.splitlines()[0].removeprefix("-- ")
+        comment = (
+            f"{grain} Read-only; columns in docs/data_dictionary.md {_marker(version)}."
+        ).replace("'", "''")
         conn.exec_driver_sql(f"COMMENT ON VIEW {qualified} IS '{comment}'")
         changed.append(name)
     return changed

@@ -161,3 +161,30 @@ def test_text_columns_are_neutralised_against_formula_injection(warehouse: Wareh
     # The tables keep the source's values (joins back to the source systems).
     raw = wh.query(f"SELECT agent_id FROM {wh.qualified(table.name)}").column(0).to_pylist()
     assert sorted(raw, key=str) == sorted(values, key=str)
+
+
+def test_view_comments_say_what_a_row_is_without_a_code_tag(warehouse: Warehouse) -> None:
+    wh = warehouse
+    wh.create_tables(list(OUTCOME_TABLES.values()))
+    with wh.begin() as conn:
+        create_bi_views(conn, wh.schema, wh.dialect)
+    if wh.dialect == "postgresql":
+        sql = "SELECT obj_description(to_regclass(%(n)s), 'pg_class')"
+        with wh.begin() as conn:
+            comments = {
+                v: conn.exec_driver_sql(sql, {"n": wh.qualified(v)}).scalar()
+                for v in bi_view_sql(wh.schema)
+            }
+    else:
+        got = wh.query(
+            "SELECT view_name, comment FROM duckdb_views() "
+            f"WHERE schema_name = '{wh.schema}' AND view_name LIKE 'bi_%'"
+        ).to_pylist()
+        comments = {r["view_name"]: r["comment"] for r in got}
+    assert comments["bi_output_vs_outcome"].startswith(
+        "One row per business day x team x agent: handle time beside real resolution."
+    )
+    for view, comment in comments.items():
+        assert comment.startswith("One row per"), (view, comment)
+        assert "[" not in comment and "bi-views" not in comment, (view, comment)
+        assert "docs/data_dictionary.md" in comment

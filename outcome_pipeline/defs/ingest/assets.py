@@ -185,12 +185,12 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
         docs = {}
         if validations.by_day:
             last = max(validations.by_day)
-            index = write_data_docs(
+            write_data_docs(
                 {contract.name: validations.by_day[last]},
                 validation.docs_folder(contract.name),
                 last,
             )
-            docs = {"data_docs": dg.MetadataValue.url(index.resolve().as_uri())}
+            docs = {"data_docs": dg.MetadataValue.url(validation.docs_link(contract.name))}
         # A range run records one materialization per day: each carries its own day's counts.
         for a in audits:
             context.add_asset_metadata(day_counts(a), partition_key=a["partition_date"].isoformat())
