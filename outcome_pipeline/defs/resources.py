@@ -17,6 +17,8 @@ from outcome_pipeline.validation.config import (
     DEFAULT_PLAUSIBLE_FROM,
     ValidationConfig,
 )
+from outcome_pipeline.validation.docs_server import DEFAULT_URL as DEFAULT_DATA_DOCS_URL
+from outcome_pipeline.validation.docs_server import docs_url
 from outcome_pipeline.warehouse import Warehouse
 
 
@@ -34,12 +36,14 @@ class WarehouseResource(dg.ConfigurableResource):
     def open(self) -> Iterator[Warehouse]:
         from outcome_pipeline.defs.automation.retries import warehouse_errors
 
-        warehouse = Warehouse(self.url, self.schema_name)
-        try:
-            with warehouse_errors():
+        # Built inside the classifier: a malformed URL or schema is a configuration error
+        # (failed at once, never retried), like a connection the server refuses for good.
+        with warehouse_errors(url=self.url):
+            warehouse = Warehouse(self.url, self.schema_name)
+            try:
                 yield warehouse
-        finally:
-            warehouse.dispose()
+            finally:
+                warehouse.dispose()
 
 
 class LandingResource(dg.ConfigurableResource):
@@ -60,6 +64,8 @@ class ValidationResource(dg.ConfigurableResource):
     max_quarantine_share: float = 0.05
     # Where the static Data Docs site of the latest validation of each feed table is written.
     data_docs_dir: str = "data/data_docs"
+    # Where `outcome-pipeline data-docs` serves that folder: the base of the UI's links.
+    data_docs_url: str = DEFAULT_DATA_DOCS_URL
     # auto: vectorised pre-checks decide, GX confirms (and overrules on disagreement).
     engine: str = "auto"
     # Metric-changing validation settings (validation/config.py; OUTCOME_CLOCK_SKEW_SECONDS,
@@ -77,6 +83,9 @@ class ValidationResource(dg.ConfigurableResource):
 
     def docs_folder(self, table: str) -> Path:
         return Path(self.data_docs_dir) / table
+
+    def docs_link(self, table: str) -> str:
+        return docs_url(self.data_docs_url, table)
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
@@ -97,6 +106,7 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
             clock_skew_seconds=v.clock_skew_seconds,
             plausible_from=v.plausible_from.isoformat(),
             follow_up_days=v.follow_up_days,
+            data_docs_url=s.data_docs_url,
         ),
     }
 

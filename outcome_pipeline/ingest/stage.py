@@ -3,7 +3,10 @@
 Pure: files in, Arrow tables out. The Dagster asset writes what this returns.
 Every row of a readable file ends in exactly one of: staged, quarantined (with a reason), or
 counted as an older delivery of a staged id — ``rows_read = rows_staged + rows_quarantined +
-rows_duplicate``. A file that cannot be read at all is quarantined as a file, with its error.
+rows_duplicate``. A file that cannot be read at all is quarantined as a file, with its error;
+so is every file under the feed's folder that discovery does not read (an unknown name, a
+subfolder, a link out of the landing root, ...): ``quarantine_files.error`` starts with a
+reason code, and every such file fails the blocking ``load_ok`` check.
 
 Order of the steps, and why: type (a value that is not of its type cannot be compared), then
 dedupe (the latest delivery of an id is the truth, so it is the one that is validated), then
@@ -24,7 +27,7 @@ import pyarrow.compute as pc
 
 from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.ingest.conform import EXTRA, LINE, conform
-from outcome_pipeline.ingest.landing import LandingFile, list_day_files
+from outcome_pipeline.ingest.landing import LandingFile, discover_day
 from outcome_pipeline.ingest.readers import FILE, LandingFileError, read_raw
 from outcome_pipeline.validation.repair import repair_clock_skew
 
@@ -127,19 +130,26 @@ def stage_day(
     whose event time is on an earlier business day are counted in ``rows_before_start``.
     """
     typed_parts, reject_parts, reports, bad_files = [], [], [], []
-    for lf in list_day_files(root, contract, day):
+    listing = discover_day(root, contract.feed, day).for_table(contract.name)
+
+    def lost(relative: str, error: str) -> None:
+        bad_files.append(
+            {
+                "partition_date": day,
+                "feed": contract.name,
+                "source_file": relative,
+                "error": error,
+                "run_id": run_id,
+            }
+        )
+
+    for skipped in listing.skipped:
+        lost(skipped.relative, skipped.error)
+    for lf in listing.files:
         try:
             typed, rejects, report = _read_one(lf, contract, timezone)
         except LandingFileError as exc:
-            bad_files.append(
-                {
-                    "partition_date": day,
-                    "feed": contract.name,
-                    "source_file": lf.relative,
-                    "error": str(exc).replace(str(lf.path), lf.relative),
-                    "run_id": run_id,
-                }
-            )
+            lost(lf.relative, f"{exc.reason}: " + str(exc).replace(str(lf.path), lf.relative))
             continue
         typed_parts.append(typed)
         reject_parts.append(rejects)
@@ -159,7 +169,9 @@ def stage_day(
         day=day,
         staged=staged,
         quarantined=quarantined,
-        rejected_files=pa.Table.from_pylist(bad_files, schema=FILE_QUARANTINE_SCHEMA),
+        rejected_files=pa.Table.from_pylist(
+            sorted(bad_files, key=lambda f: f["source_file"]), schema=FILE_QUARANTINE_SCHEMA
+        ),
         files=reports,
         rows_read=sum(r.rows_read for r in reports),
         rows_duplicate=duplicates,
@@ -213,7 +225,7 @@ def _rejects_table(
 def _read_one(
     lf: LandingFile, contract: TableContract, timezone: str
 ) -> tuple[pa.Table, pa.Table, FileReport]:
-    raw = read_raw(lf.path, contract, lf.fmt)
+    raw = read_raw(lf.path, contract, lf.fmt, lf.compression)
     result = conform(raw.table, contract, timezone)
     n_typed, n_rejected, n_malformed = (
         result.table.num_rows,
@@ -233,7 +245,7 @@ def _read_one(
         pa.array([lf.relative] * n_malformed, pa.string()),
         pa.array([m.line for m in raw.malformed], pa.int64()),
         pa.nulls(n_malformed, pa.string()),
-        ["bad_encoding" if "UTF-8" in m.error else "malformed_row" for m in raw.malformed],
+        [m.reason for m in raw.malformed],
         [m.error for m in raw.malformed],
         [m.text for m in raw.malformed],
     )

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -43,6 +44,7 @@ import pyarrow.compute as pc
 
 from outcome_pipeline.contracts.feeds import CHANNELS, CONTRACTS, SEGMENTS
 from outcome_pipeline.ingest.stage import staging_schema
+from outcome_pipeline.leftovers import remove_dead_leftovers
 from outcome_pipeline.outcomes.config import (
     ASYNC_CHANNELS,
     SYNC_CHANNELS,
@@ -489,6 +491,18 @@ def compute_outcomes(
         return {name: _select(con, table) for name, table in OUTCOME_TABLES.items()}
 
 
+# Spill folders are named ``outcome_spill_<pid>_<random>`` in $TMPDIR: a killed run's folder
+# is recognisably this project's, and its process can be checked before it is removed.
+SPILL_PREFIX = "outcome_spill_"
+_SPILL_FOLDER = re.compile(rf"{SPILL_PREFIX}(?P<pid>[0-9]+)_[A-Za-z0-9_]+")
+
+
+def remove_dead_spill_folders(folder: Path | None = None) -> list[Path]:
+    """Remove the spill folders of engine sessions whose process is gone (killed runs never
+    reach the removal at the end of :func:`engine_session`)."""
+    return remove_dead_leftovers(folder or Path(tempfile.gettempdir()), _SPILL_FOLDER)
+
+
 @contextmanager
 def engine_session(memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """The in-memory DuckDB session the steps run in: capped at :func:`engine_memory_limit`,
@@ -502,7 +516,8 @@ def engine_session(memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyC
     lookback, alternating runs: 11.9 -> 11.0 s at the default cap, 18.1 -> 14.2 s under
     600 MB, 19.0 -> 16.0 s under 400 MB, the same peak RSS each time, identical tables."""
     limit = engine_memory_limit(memory_limit)
-    with tempfile.TemporaryDirectory(prefix="outcome_spill_") as spill:
+    remove_dead_spill_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}_") as spill:
         con = duckdb.connect(
             config={
                 "memory_limit": limit,

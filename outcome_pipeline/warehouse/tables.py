@@ -104,8 +104,10 @@ def quarantine_table(contract: TableContract) -> TableDef:
 
 QUARANTINE_FILES = TableDef(
     name="quarantine_files",
-    comment="Landing files that could not be read at all (not the format they claim, a "
-    "required column missing, ...), one row per file and day, with the error.",
+    comment="Landing files not read, one row per file and day: unreadable (not the format "
+    "they claim, a required column missing or a column named twice) or not a feed file "
+    "(unknown name, unsupported compression, subfolder, bad day folder, link out of the "
+    "landing root, duplicate link).",
     columns=tuple(
         ColumnDef(f.name, f.type, c)
         for f, c in zip(
@@ -114,7 +116,8 @@ QUARANTINE_FILES = TableDef(
                 _LINEAGE["partition_date"],
                 "Feed table the file was delivered for.",
                 _LINEAGE["source_file"],
-                "Why the file could not be read (names the file and, if any, the column).",
+                "Reason code, then why the file was not read (names the file and, if any, "
+                "the column).",
                 _LINEAGE["run_id"],
             ),
             strict=True,
