@@ -6,7 +6,8 @@ delivery of each id, keep staged days as Parquet files; then over the staged win
 legs across deliveries, contacts = legs without a transfer parent in the window, customer key
 by the identity rules (``str`` methods, ``map`` for lookups, ``hashlib`` for pseudonyms),
 ``sort_values`` + ``groupby().shift()`` for the repeat window, ``groupby().agg()`` for the
-daily rows, written with ``to_parquet``.
+daily rows, written with ``to_parquet``. The definitions, and why the journey horizon H
+changes none of these figures, are the limit's (``limit.py``).
 """
 
 from __future__ import annotations

@@ -13,6 +13,8 @@ Data and warehouse:
 - ``OUTCOME_MAX_QUARANTINE_SHARE`` (``0.05``): share of a day's rows that may be quarantined
   before the blocking check stops the downstream assets.
 - ``OUTCOME_DATA_DOCS_DIR`` (``data/data_docs``): static Data Docs of the latest validations.
+- ``OUTCOME_DATA_DOCS_URL`` (``http://127.0.0.1:8765``): where ``outcome-pipeline data-docs``
+  serves that folder; the base of the Data Docs links in the Dagster UI.
 - ``OUTCOME_BI_COPY_PATH`` (empty: ``<warehouse file>_bi.duckdb``): the read-only DuckDB copy
   published for BI tools.
 - ``OUTCOME_COMPUTE_MEMORY_LIMIT`` (empty: 50 % of physical memory): memory cap of the DuckDB
@@ -32,18 +34,27 @@ Operations:
   that failed on a transient warehouse error (exponential backoff with jitter).
 - ``OUTCOME_FRESHNESS_DEADLINE_CRON`` (``0 6 * * *``): by when, business time, yesterday's
   outcome tables and the BI copy must be there.
+- ``OUTCOME_LOG_DIR`` (``data/logs``): where ``outcome-pipeline run`` / ``demo`` write the full
+  Dagster log of each invocation (``run-<UTC time>.log``; the newest 30 are kept).
+
+Every value is checked once, when the settings are read: a malformed one raises a
+:class:`~outcome_pipeline.errors.ConfigError` naming its variable (all of them at once).
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from outcome_pipeline.errors import ConfigError, Problem
+from outcome_pipeline.validation.docs_server import DEFAULT_URL as DEFAULT_DATA_DOCS_URL
 from outcome_pipeline.warehouse import DEFAULT_SCHEMA, DEFAULT_URL
+from outcome_pipeline.warehouse.settings import warehouse_schema, warehouse_url
 
 DEFAULT_LANDING_DIR = "data/landing"
 DEFAULT_TIMEZONE = "Europe/London"
@@ -51,8 +62,10 @@ DEFAULT_START_DATE = "2024-01-01"
 DEFAULT_NIGHTLY_HOUR = 2
 DEFAULT_NIGHTLY_MINUTE = 30
 DEFAULT_HORIZON_DAYS = 35
+DEFAULT_LOG_DIR = "data/logs"
 
 _CRON_FIELD = re.compile(r"^[0-9*/,\-]+$")
+T = TypeVar("T")
 
 
 def _cron(value: str, name: str) -> str:
@@ -78,11 +91,86 @@ def nightly_cron(environ: Mapping[str, str]) -> str:
     return f"{minute} {hour} * * *"
 
 
-def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
-    value = int(environ.get(name, default))
-    if value < 0:
-        raise ValueError(f"{name} must not be negative: {value}")
+def _url(text: str) -> str:
+    warehouse_url(text)
+    return text
+
+
+def _timezone(text: str) -> str:
+    ZoneInfo(text)
+    return text
+
+
+def _start_date(text: str) -> str:
+    date.fromisoformat(text)
+    return text
+
+
+def _memory_limit(text: str) -> str:
+    from outcome_pipeline.outcomes.compute import engine_memory_limit
+
+    engine_memory_limit(text)  # raises on a malformed size
+    return text
+
+
+def _non_negative(parse: Callable[[str], T]) -> Callable[[str], T]:
+    def check(text: str) -> T:
+        value = parse(text)
+        if value < 0:  # type: ignore[operator]
+            raise ValueError(value)
+        return value
+
+    return check
+
+
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1:
+        raise ValueError(value)
     return value
+
+
+class _Reader:
+    """Reads variables, collecting one Problem per malformed one (reported all at once)."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.problems: list[Problem] = []
+
+    def get(self, name: str, default: str, parse: Callable[[str], T], expected: str) -> T:
+        text = self.env.get(name, default)
+        try:
+            return parse(text)
+        except ConfigError as exc:
+            self.problems += exc.problems
+        except Exception:
+            self.problems.append(
+                Problem(
+                    f"{name} is set to {text!r}, which is not {expected}",
+                    name,
+                    "Correct or unset it" + (f" (the default is {default!r})." if default else "."),
+                )
+            )
+        return parse(default)
+
+    def nightly(self) -> str:
+        try:
+            return nightly_cron(self.env)
+        except ValueError:
+            names = (
+                "OUTCOME_NIGHTLY_CRON"
+                if self.env.get("OUTCOME_NIGHTLY_CRON", "").strip()
+                else "OUTCOME_NIGHTLY_HOUR / OUTCOME_NIGHTLY_MINUTE"
+            )
+            self.problems.append(
+                Problem(
+                    f"{names} do not give a nightly time",
+                    names,
+                    "Set OUTCOME_NIGHTLY_CRON to a 5-field cron (e.g. '30 2 * * *'), or "
+                    "OUTCOME_NIGHTLY_HOUR to 0-23 and OUTCOME_NIGHTLY_MINUTE to 0-59.",
+                )
+            )
+            return nightly_cron({})
 
 
 @dataclass(frozen=True)
@@ -94,6 +182,7 @@ class Settings:
     start_date: str = DEFAULT_START_DATE
     max_quarantine_share: float = 0.05
     data_docs_dir: str = "data/data_docs"
+    data_docs_url: str = DEFAULT_DATA_DOCS_URL
     bi_copy_path: str = ""
     nightly_cron: str = f"{DEFAULT_NIGHTLY_MINUTE} {DEFAULT_NIGHTLY_HOUR} * * *"
     restate_horizon_days: int = DEFAULT_HORIZON_DAYS
@@ -103,38 +192,61 @@ class Settings:
     freshness_deadline_cron: str = "0 6 * * *"
     compute_memory_limit: str = ""
     sources_dir: str = ""
+    log_dir: str = DEFAULT_LOG_DIR
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """The settings, every value checked; a ConfigError lists each malformed variable."""
         env = os.environ if environ is None else environ
+        r = _Reader(env)
+        count = "a whole number of 0 or more"
         s = cls(
             landing_dir=env.get("OUTCOME_LANDING_DIR", DEFAULT_LANDING_DIR),
-            warehouse_url=env.get("OUTCOME_WAREHOUSE_URL", DEFAULT_URL),
-            warehouse_schema=env.get("OUTCOME_WAREHOUSE_SCHEMA", DEFAULT_SCHEMA),
-            timezone=env.get("OUTCOME_TIMEZONE", DEFAULT_TIMEZONE),
-            start_date=env.get("OUTCOME_START_DATE", DEFAULT_START_DATE),
-            max_quarantine_share=float(env.get("OUTCOME_MAX_QUARANTINE_SHARE", "0.05")),
+            warehouse_url=r.get("OUTCOME_WAREHOUSE_URL", DEFAULT_URL, _url, "a warehouse URL"),
+            warehouse_schema=r.get(
+                "OUTCOME_WAREHOUSE_SCHEMA", DEFAULT_SCHEMA, warehouse_schema, ""
+            ),
+            timezone=r.get(
+                "OUTCOME_TIMEZONE", DEFAULT_TIMEZONE, _timezone, "an IANA timezone (Area/City)"
+            ),
+            start_date=r.get(
+                "OUTCOME_START_DATE", DEFAULT_START_DATE, _start_date, "a date (YYYY-MM-DD)"
+            ),
+            max_quarantine_share=r.get(
+                "OUTCOME_MAX_QUARANTINE_SHARE", "0.05", _share, "a share between 0 and 1"
+            ),
             data_docs_dir=env.get("OUTCOME_DATA_DOCS_DIR", "data/data_docs"),
+            data_docs_url=env.get("OUTCOME_DATA_DOCS_URL", DEFAULT_DATA_DOCS_URL),
             bi_copy_path=env.get("OUTCOME_BI_COPY_PATH", ""),
-            nightly_cron=nightly_cron(env),
-            restate_horizon_days=_positive_int(
-                env, "OUTCOME_RESTATE_HORIZON_DAYS", DEFAULT_HORIZON_DAYS
+            nightly_cron=r.nightly(),
+            restate_horizon_days=r.get(
+                "OUTCOME_RESTATE_HORIZON_DAYS", str(DEFAULT_HORIZON_DAYS), _non_negative(int), count
             ),
-            late_file_horizon_days=_positive_int(
-                env, "OUTCOME_LATE_FILE_HORIZON_DAYS", DEFAULT_HORIZON_DAYS
+            late_file_horizon_days=r.get(
+                "OUTCOME_LATE_FILE_HORIZON_DAYS",
+                str(DEFAULT_HORIZON_DAYS),
+                _non_negative(int),
+                count,
             ),
-            retry_max=_positive_int(env, "OUTCOME_RETRY_MAX", 3),
-            retry_delay_seconds=float(env.get("OUTCOME_RETRY_DELAY_SECONDS", "10")),
-            freshness_deadline_cron=_cron(
-                env.get("OUTCOME_FRESHNESS_DEADLINE_CRON", "0 6 * * *"),
+            retry_max=r.get("OUTCOME_RETRY_MAX", "3", _non_negative(int), count),
+            retry_delay_seconds=r.get(
+                "OUTCOME_RETRY_DELAY_SECONDS", "10", _non_negative(float), "seconds (0 or more)"
+            ),
+            freshness_deadline_cron=r.get(
                 "OUTCOME_FRESHNESS_DEADLINE_CRON",
+                "0 6 * * *",
+                lambda t: _cron(t, "OUTCOME_FRESHNESS_DEADLINE_CRON"),
+                "a 5-field cron",
             ),
-            compute_memory_limit=env.get("OUTCOME_COMPUTE_MEMORY_LIMIT", "").strip(),
+            compute_memory_limit=r.get(
+                "OUTCOME_COMPUTE_MEMORY_LIMIT",
+                "",
+                lambda t: _memory_limit(t.strip()),
+                "a size such as 6GB or 512MiB, or a share such as 40%",
+            ),
+            log_dir=env.get("OUTCOME_LOG_DIR", DEFAULT_LOG_DIR),
             sources_dir=env.get("OUTCOME_SOURCES_DIR", "").strip(),
         )
-        from outcome_pipeline.outcomes.compute import engine_memory_limit
-
-        engine_memory_limit(s.compute_memory_limit)  # a malformed size fails here, by name
-        ZoneInfo(s.timezone)  # fail at load time, with the name, on a typo
-        date.fromisoformat(s.start_date)
+        if r.problems:
+            raise ConfigError(*r.problems)
         return s

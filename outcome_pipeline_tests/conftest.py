@@ -43,7 +43,9 @@ def pg_url() -> str:
 def _drop_schema(url: str, schema: str) -> None:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
-        conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        # With the BI schema that ``bi_views`` publishes beside it (serving/pg_publish.py).
+        for name in (schema, f"{schema}_bi"):
+            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
     engine.dispose()
 
 

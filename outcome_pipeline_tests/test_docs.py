@@ -22,3 +22,57 @@ def test_every_column_has_a_definition() -> None:
     for line in text.splitlines():
         if line.startswith("| `"):
             assert not line.rstrip().endswith("|  |"), line
+
+
+def test_every_view_and_its_columns_are_in_the_dictionary(tmp_path: Path) -> None:
+    """The views as a real warehouse creates them, read back from the engine's catalog."""
+    from outcome_pipeline.outcomes import LIFETIME_VIEW_SQL, OUTCOME_TABLES
+    from outcome_pipeline.serving import create_bi_views
+    from outcome_pipeline.warehouse import ALL_TABLES, Warehouse
+
+    wh = Warehouse(f"duckdb:///{tmp_path}/w.duckdb", "outcome")
+    try:
+        wh.create_tables([*ALL_TABLES, *OUTCOME_TABLES.values()])
+        wh.create_view("customer_lifetime", LIFETIME_VIEW_SQL)
+        with wh.begin() as conn:
+            create_bi_views(conn, wh.schema, wh.dialect)
+        rows = wh.query(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'outcome' AND table_name IN (SELECT view_name FROM "
+            "duckdb_views() WHERE schema_name = 'outcome') ORDER BY table_name, ordinal_position"
+        ).to_pylist()
+    finally:
+        wh.dispose()
+    views: dict[str, list[str]] = {}
+    for r in rows:
+        views.setdefault(r["table_name"], []).append(r["column_name"])
+    assert {"customer_lifetime", "bi_daily_summary", "stg_cases_current"} <= set(views)
+    text = render_data_dictionary()
+    for view, columns in views.items():
+        section = text.split(f"\n## `{view}`\n", 1)[1].split("\n## ", 1)[0]
+        listed = [line.split("`")[1] for line in section.splitlines() if line.startswith("| `")]
+        assert listed == columns, view
+
+
+def test_the_readme_query_reads_the_bi_file_and_runs_there(tmp_path: Path) -> None:
+    """The README's first look at the results opens the BI file (the working file must never
+    be held open), and its SQL runs on the tables that file holds."""
+    import re
+
+    import duckdb
+
+    from outcome_pipeline.serving.publish import BI_TABLES, default_copy_path
+    from outcome_pipeline.warehouse import DEFAULT_URL, Warehouse
+
+    readme = (DOCS.parent / "README.md").read_text()
+    opened = re.findall(r"duckdb\.connect\('([^']+)'", readme)
+    bi_file = default_copy_path(Path(DEFAULT_URL.removeprefix("duckdb:///"))).as_posix()
+    assert opened and set(opened) == {bi_file}
+    query = re.search(r"read_only=True\)\.sql\('([^']+)'\)", readme).group(1)
+    wh = Warehouse(f"duckdb:///{tmp_path}/bi.duckdb", "outcome")
+    try:
+        wh.create_tables(list(BI_TABLES))
+    finally:
+        wh.dispose()
+    with duckdb.connect(str(tmp_path / "bi.duckdb"), read_only=True) as con:
+        con.sql(query).fetchall()

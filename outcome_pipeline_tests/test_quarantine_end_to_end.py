@@ -22,6 +22,8 @@ from outcome_pipeline.warehouse import Warehouse
 
 pytestmark = pytest.mark.slow
 DAY = "2024-01-02"
+# Where the Data Docs are said to be served (any base: the link is built from it).
+DOCS_URL = "http://127.0.0.1:8999/docs"
 # Generator defect kind → reason codes the pipeline may give it (an unparseable timestamp is
 # a type error; a required value left empty is missing_key or missing_required).
 EXPECTED = {
@@ -61,7 +63,9 @@ def test_each_defect_is_quarantined_with_its_reason(defective_landing, warehouse
             "warehouse": WarehouseResource(url=url, schema_name=schema),
             "landing": LandingResource(root=str(root), timezone="Europe/London"),
             # Small CRM change sets (~50 rows a day) make 1% defects a noisy share.
-            "validation": ValidationResource(data_docs_dir=str(docs), max_quarantine_share=0.2),
+            "validation": ValidationResource(
+                data_docs_dir=str(docs), data_docs_url=DOCS_URL, max_quarantine_share=0.2
+            ),
         },
         instance=dg.DagsterInstance.ephemeral(),
     )
@@ -96,14 +100,16 @@ def test_each_defect_is_quarantined_with_its_reason(defective_landing, warehouse
     finally:
         wh.dispose()
 
-    # Data Docs per feed table, linked from the materialization, without raw identifiers.
+    # Data Docs per feed table, linked from the materialization by the URL where
+    # `outcome-pipeline data-docs` serves the folder (a browser refuses file:// links from the
+    # UI), without raw identifiers.
     mats = {
         m.asset_key.to_user_string(): m.materialization.metadata
         for m in result.get_asset_materialization_events()
     }
     link = mats["stg_interactions"]["data_docs"].value
-    index = Path(link.removeprefix("file://"))
-    assert index.exists() and index.is_relative_to(docs.resolve())
+    assert link == f"{DOCS_URL}/interactions/index.html"
+    assert (docs / link.removeprefix(f"{DOCS_URL}/")).is_file()
     pages = "".join(p.read_text(errors="replace") for p in docs.rglob("*.html"))
     landed = "".join(p.read_text(errors="replace") for p in root.rglob("*.csv"))
     emails = set(re.findall(r"[\w.+-]+@[\w-]+\.[\w.]+", landed))

@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 import time
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from outcome_pipeline.errors import redact_url
+
+if TYPE_CHECKING:
+    from outcome_pipeline.errors import ConfigError
 
 
 def _day(text: str) -> date:
@@ -15,6 +23,11 @@ def _day(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+_EPHEMERAL_HELP = (
+    "keep no run history (default: $DAGSTER_HOME, else ./dagster_home, the instance the UI shows)"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,15 +54,32 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="materialise every asset for a range of days, in-process")
     r.add_argument("--start", type=_day, required=True)
     r.add_argument("--end", type=_day, required=True, help="last day, inclusive")
+    r.add_argument("--ephemeral-instance", action="store_true", help=_EPHEMERAL_HELP)
+    r.add_argument(
+        "--allow-empty-days",
+        action="store_true",
+        help="stage days with no landing files as empty, even where that replaces staged rows "
+        "(sets the run tag outcome/allow_empty_days=true)",
+    )
 
-    d = sub.add_parser("demo", help="generate two weeks of sample data and run them (DuckDB)")
-    d.add_argument("--start", type=_day, default=date(2024, 1, 1))
+    d = sub.add_parser(
+        "demo",
+        help="generate sample data for the two weeks ending yesterday and run them (DuckDB); "
+        "writes OUTCOME_START_DATE and DAGSTER_HOME to ./.env for `dagster dev`",
+    )
+    d.add_argument(
+        "--start", type=_day, default=None, help="first day (default: --days before today)"
+    )
     d.add_argument("--days", type=int, default=14)
     d.add_argument("--interactions-per-day", type=int, default=5_000)
     d.add_argument("--seed", type=int, default=7)
+    d.add_argument("--ephemeral-instance", action="store_true", help=_EPHEMERAL_HELP)
     o = sub.add_parser("docs", help="rewrite docs/feed_contracts.md and docs/data_dictionary.md")
     o.add_argument("--out", type=Path, default=Path("docs"))
     _sources_parser(sub)
+    from outcome_pipeline.cli.data_docs import add_parser as add_data_docs
+
+    add_data_docs(sub)
     return p
 
 
@@ -103,8 +133,102 @@ def _generate(out: Path, start: date, days: int, per_day: int, seed: int, defect
     print(f"generated in {time.perf_counter() - t0:.1f}s under {out}")
 
 
+def _run_guarded(
+    start: date,
+    end: date,
+    prepare: Callable[[], None] | None = None,
+    ephemeral_instance: bool = False,
+    tags: dict[str, str] | None = None,
+) -> int:
+    """Check the settings and the range, then run; a mistake is a paragraph, never a trace.
+
+    Exit codes: 0 every asset materialised, 1 the run failed (a check, a step, retries spent),
+    2 a usage or configuration error (found before anything runs, or a step's configuration
+    failure such as a refused login).
+    """
+    from outcome_pipeline.cli.run import check_range, log_file, preflight, unexpected_error
+    from outcome_pipeline.errors import ConfigError
+    from outcome_pipeline.settings import Settings
+
+    try:
+        settings = Settings.from_env()
+        check_range(start, end)
+        preflight(settings)
+        path = log_file(settings)
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 2
+    try:
+        if prepare is not None:
+            prepare()
+        from outcome_pipeline.cli.run import run_range
+
+        return run_range(
+            start, end, log_path=path, ephemeral_instance=ephemeral_instance, tags=tags
+        ).exit_code
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 2
+    except Exception as exc:
+        print(f"error: {unexpected_error(exc, path)}", file=sys.stderr)
+        return 1
+
+
+def _print_problems(exc: ConfigError) -> None:
+    for problem in exc.problems:
+        print(
+            textwrap.fill(
+                f"error: {problem.paragraph()}", 100, break_on_hyphens=False, break_long_words=False
+            ),
+            file=sys.stderr,
+        )
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """Land the days ending yesterday, make them the whole partition set (OUTCOME_START_DATE
+    in ./.env, which `dagster dev` reads too) and run them into the instance the UI shows."""
+    from outcome_pipeline.cli.project import (
+        business_today,
+        demo_days,
+        project_home,
+        write_demo_env,
+    )
+    from outcome_pipeline.errors import ConfigError
+    from outcome_pipeline.settings import Settings
+
+    if args.days < 1:
+        print("error: --days must be >= 1", file=sys.stderr)
+        return 2
+    try:
+        timezone = Settings.from_env().timezone
+    except ConfigError as exc:
+        _print_problems(exc)
+        return 2
+    first, last = demo_days(business_today(timezone), args.days, args.start)
+    env = {"OUTCOME_START_DATE": first.isoformat()}
+    home = None if args.ephemeral_instance else project_home()
+    if home is not None and not os.environ.get("DAGSTER_HOME"):
+        env["DAGSTER_HOME"] = str(home)
+    os.environ.update(env)
+    path = write_demo_env(env)
+    print(f"{path}: " + ", ".join(f"{k}={v}" for k, v in env.items()) + " (read by dagster dev)")
+
+    def generate_demo() -> None:
+        landing = _landing(None)
+        os.environ.setdefault("OUTCOME_LANDING_DIR", str(landing))
+        _generate(landing, first, args.days, args.interactions_per_day, args.seed, 0.01)
+
+    code = _run_guarded(first, last, generate_demo, args.ephemeral_instance)
+    if code != 2:
+        print(f"warehouse: {redact_url(Settings.from_env().warehouse_url)}")
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from outcome_pipeline.cli.project import load_env_file
+
+    load_env_file()  # the same ./.env `dagster dev` reads, so both see one configuration
     if args.command == "generate":
         if args.days < 1 or args.interactions_per_day < 1 or not 0 <= args.defect_rate < 1:
             print("error: --days and --interactions-per-day must be >= 1, --defect-rate in [0, 1)")
@@ -130,12 +254,12 @@ def main(argv: list[str] | None = None) -> int:
             print(note)
         return 0
     if args.command == "run":
-        if args.end < args.start:
-            print("error: --end is before --start")
-            return 2
-        from outcome_pipeline.cli.run import run_range
+        from outcome_pipeline.ingest.readiness import ALLOW_EMPTY_DAYS_TAG
 
-        return 0 if run_range(args.start, args.end).ok else 1
+        tags = {ALLOW_EMPTY_DAYS_TAG: "true"} if args.allow_empty_days else {}
+        return _run_guarded(
+            args.start, args.end, ephemeral_instance=args.ephemeral_instance, tags=tags
+        )
     if args.command == "sources":
         return _sources(args)
     if args.command == "docs":
@@ -144,18 +268,12 @@ def main(argv: list[str] | None = None) -> int:
         for path in write_docs(args.out):
             print(f"wrote {path}")
         return 0
+    if args.command == "data-docs":
+        from outcome_pipeline.cli.data_docs import serve
+
+        return serve(args)
     if args.command == "demo":
-        landing = _landing(None)
-        os.environ.setdefault("OUTCOME_LANDING_DIR", str(landing))
-        _generate(landing, args.start, args.days, args.interactions_per_day, args.seed, 0.01)
-        from outcome_pipeline.cli.run import run_range
-
-        end = args.start + timedelta(days=args.days - 1)
-        ok = run_range(args.start, end).ok
-        from outcome_pipeline.settings import Settings
-
-        print(f"warehouse: {Settings.from_env().warehouse_url}")
-        return 0 if ok else 1
+        return _demo(args)
     return 2
 
 

@@ -5,11 +5,20 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
 
 from outcome_pipeline.settings import Settings
+from outcome_pipeline.validation.config import (
+    DEFAULT_CLOCK_SKEW_SECONDS,
+    DEFAULT_FOLLOW_UP_DAYS,
+    DEFAULT_PLAUSIBLE_FROM,
+    ValidationConfig,
+)
+from outcome_pipeline.validation.docs_server import DEFAULT_URL as DEFAULT_DATA_DOCS_URL
+from outcome_pipeline.validation.docs_server import docs_url
 from outcome_pipeline.warehouse import Warehouse
 
 
@@ -27,12 +36,14 @@ class WarehouseResource(dg.ConfigurableResource):
     def open(self) -> Iterator[Warehouse]:
         from outcome_pipeline.defs.automation.retries import warehouse_errors
 
-        warehouse = Warehouse(self.url, self.schema_name)
-        try:
-            with warehouse_errors():
+        # Built inside the classifier: a malformed URL or schema is a configuration error
+        # (failed at once, never retried), like a connection the server refuses for good.
+        with warehouse_errors(url=self.url):
+            warehouse = Warehouse(self.url, self.schema_name)
+            try:
                 yield warehouse
-        finally:
-            warehouse.dispose()
+            finally:
+                warehouse.dispose()
 
 
 class LandingResource(dg.ConfigurableResource):
@@ -55,16 +66,34 @@ class ValidationResource(dg.ConfigurableResource):
     max_quarantine_share: float = 0.05
     # Where the static Data Docs site of the latest validation of each feed table is written.
     data_docs_dir: str = "data/data_docs"
+    # Where `outcome-pipeline data-docs` serves that folder: the base of the UI's links.
+    data_docs_url: str = DEFAULT_DATA_DOCS_URL
     # auto: vectorised pre-checks decide, GX confirms (and overrules on disagreement).
     engine: str = "auto"
+    # Metric-changing validation settings (validation/config.py; OUTCOME_CLOCK_SKEW_SECONDS,
+    # OUTCOME_PLAUSIBLE_FROM, OUTCOME_FOLLOW_UP_DAYS).
+    clock_skew_seconds: int = DEFAULT_CLOCK_SKEW_SECONDS
+    plausible_from: str = DEFAULT_PLAUSIBLE_FROM.isoformat()
+    follow_up_days: int = DEFAULT_FOLLOW_UP_DAYS
+
+    def config(self) -> ValidationConfig:
+        return ValidationConfig(
+            clock_skew_seconds=self.clock_skew_seconds,
+            plausible_from=date.fromisoformat(self.plausible_from),
+            follow_up_days=self.follow_up_days,
+        )
 
     def docs_folder(self, table: str) -> Path:
         return Path(self.data_docs_dir) / table
+
+    def docs_link(self, table: str) -> str:
+        return docs_url(self.data_docs_url, table)
 
 
 def build_resources(settings: Settings | None = None) -> dict[str, dg.ConfigurableResource]:
     """Resources from the environment. The URL is an EnvVar when set (it may hold a secret)."""
     s = settings or Settings.from_env()
+    v = ValidationConfig.from_env()
     url = (
         dg.EnvVar("OUTCOME_WAREHOUSE_URL")
         if "OUTCOME_WAREHOUSE_URL" in os.environ
@@ -76,7 +105,12 @@ def build_resources(settings: Settings | None = None) -> dict[str, dg.Configurab
             root=s.landing_dir, timezone=s.timezone, sources_dir=s.sources_dir
         ),
         "validation": ValidationResource(
-            max_quarantine_share=s.max_quarantine_share, data_docs_dir=s.data_docs_dir
+            max_quarantine_share=s.max_quarantine_share,
+            data_docs_dir=s.data_docs_dir,
+            clock_skew_seconds=v.clock_skew_seconds,
+            plausible_from=v.plausible_from.isoformat(),
+            follow_up_days=v.follow_up_days,
+            data_docs_url=s.data_docs_url,
         ),
     }
 

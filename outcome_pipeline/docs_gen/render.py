@@ -89,7 +89,32 @@ def render_data_dictionary() -> str:
             for c in t.columns
         ]
         out.append("")
+    out += _views_section()
     return "\n".join(out)
+
+
+def _views_section() -> list[str]:
+    from outcome_pipeline.docs_gen.views import view_docs
+
+    out = [
+        "# Views",
+        "",
+        "Views hold no rows of their own: they read the tables above when queried. Column "
+        "types are the engine's; a column passed through from a table keeps its definition.",
+        "",
+    ]
+    for v in view_docs():
+        out += [
+            f"## `{v.name}`",
+            "",
+            f"{_cell(v.description)} In: {v.where}.",
+            "",
+            "| column | type | definition |",
+            "|---|---|---|",
+        ]
+        out += [f"| `{c}` | {t} | {_cell(d)} |" for c, t, d in v.columns]
+        out.append("")
+    return out
 
 
 def write_docs(folder: Path) -> list[Path]:

@@ -124,7 +124,8 @@ def _one(
     if kind == IMPOSSIBLE_TS:
         for late, early, detail in ORDER_BREAKS.get(name, ()):
             if _value(table, late, row) is not None and rng.random() < 0.7:
-                t = _seconds(table, early, row) - int(rng.integers(60, 4 * 3600))
+                # Beyond the default clock-skew tolerance (120 s): an impossible row, not skew.
+                t = _seconds(table, early, row) - int(rng.integers(600, 4 * 3600))
                 return Defect(row, late, _iso(t), kind, detail, key)
         raw = UNPARSEABLE[rng.integers(len(UNPARSEABLE))]
         return Defect(row, UNPARSEABLE_COLUMN[name], raw, kind, "unparseable", key)

@@ -4,10 +4,12 @@ CSV and JSON lines are read as text columns (the contract decides the types late
 :mod:`outcome_pipeline.ingest.conform`, so that one bad value costs one row, not the file).
 Parquet already carries types; it is cast to the contract's types. Every row keeps the
 1-based line it came from (CSV: the header is line 1; JSON lines: the line; Parquet: the row).
+Text files may be gzip or zstd compressed (``compression``); both readers decompress natively.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,14 @@ import pyarrow.parquet as pq
 
 from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.ingest.conform import conform
+from outcome_pipeline.ingest.lines import (
+    MAX_LINE_BYTES,
+    block_size_for_rows,
+    iter_lines,
+    long_lines,
+    open_bytes,
+    truncated,
+)
 
 LINE = "_source_line"
 FILE = "_source_file"
@@ -28,6 +38,16 @@ FILE = "_source_file"
 
 class LandingFileError(Exception):
     """A landing file that cannot be read as a whole; the message names the file."""
+
+    def __init__(self, message: str, reason: str = "unreadable") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class LandingAccessError(Exception):
+    """A landing file this process may not read (permissions): not a property of the file's
+    content, so it is never quarantined — staging it would replace the day's staged rows
+    without the file's rows. The staging step refuses instead, and nothing is changed."""
 
 
 @dataclass
@@ -37,6 +57,7 @@ class MalformedLine:
     line: int
     text: str
     error: str
+    reason: str = "malformed_row"
 
 
 @dataclass
@@ -49,7 +70,9 @@ class RawFile:
     malformed: list[MalformedLine] = field(default_factory=list)
 
 
-def read_raw(path: Path, contract: TableContract, fmt: str | None = None) -> RawFile:
+def read_raw(
+    path: Path, contract: TableContract, fmt: str | None = None, compression: str | None = None
+) -> RawFile:
     """Read ``path`` for ``contract``; raise :class:`LandingFileError` if it is unreadable.
 
     A missing *required* column makes the whole file unreadable (the message names the column
@@ -58,13 +81,18 @@ def read_raw(path: Path, contract: TableContract, fmt: str | None = None) -> Raw
     """
     fmt = fmt or path.suffix.lstrip(".")
     try:
-        if fmt in ("csv", "jsonl") and path.stat().st_size == 0:
+        with open(path, "rb"):
+            pass
+    except PermissionError as exc:
+        raise LandingAccessError(f"{path}: {exc.strerror or 'permission denied'}") from exc
+    try:
+        if fmt in ("csv", "jsonl") and _is_empty(path, compression):
             # Text exports of a day with nothing to say are often empty files: zero rows.
             return RawFile(_empty_text_table(contract))
         if fmt == "csv":
-            raw = _read_csv(path, contract)
+            raw = _read_csv(path, contract, compression)
         elif fmt == "jsonl":
-            raw = _read_jsonl(path, contract)
+            raw = _read_jsonl(path, contract, compression)
         elif fmt == "parquet":
             raw = _read_parquet(path, contract)
         else:
@@ -77,7 +105,8 @@ def read_raw(path: Path, contract: TableContract, fmt: str | None = None) -> Raw
     if missing_required:
         raise LandingFileError(
             f"{path}: required column(s) {', '.join(missing_required)} missing "
-            f"(table {contract.name})"
+            f"(table {contract.name})",
+            reason="missing_column",
         )
     return raw
 
@@ -92,6 +121,20 @@ def read_landing_file(path: Path, contract: TableContract, timezone: str = "UTC"
     return typed.append_column(FILE, pa.array([str(path)] * typed.num_rows, pa.string()))
 
 
+def _is_empty(path: Path, compression: str | None) -> bool:
+    if compression is None:
+        return path.stat().st_size == 0
+    with open_bytes(path, compression) as fh:
+        return fh.read(1) == b""
+
+
+def _source(path: Path, compression: str | None) -> Path | pa.NativeFile:
+    """What pyarrow's readers take: the path, or a decompressing stream (read once)."""
+    if compression is None:
+        return path
+    return pa.input_stream(str(path), compression=compression)
+
+
 def _empty_text_table(contract: TableContract) -> pa.Table:
     columns = {c: pa.array([], pa.string()) for c in contract.column_names}
     return pa.table({**columns, LINE: pa.array([], pa.int64())})
@@ -100,8 +143,8 @@ def _empty_text_table(contract: TableContract) -> pa.Table:
 # --- CSV -------------------------------------------------------------------------------
 
 
-def _read_csv(path: Path, contract: TableContract) -> RawFile:
-    header = _csv_header(path)
+def _read_csv(path: Path, contract: TableContract, compression: str | None) -> RawFile:
+    header = _csv_header(path, compression)
     # Contract columns first, then columns the contract does not know (kept, not typed).
     present = [c for c in contract.column_names if c in header]
     present += [c for c in header if c not in contract.column_names]
@@ -111,11 +154,13 @@ def _read_csv(path: Path, contract: TableContract) -> RawFile:
         bad.append(row)
         return "skip"
 
+    block = block_size_for_rows(path, compression, pacsv.ReadOptions().block_size)
+
     def read(use_threads: bool) -> pa.Table:
         bad.clear()
         return pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(use_threads=use_threads),
+            _source(path, compression),
+            read_options=pacsv.ReadOptions(use_threads=use_threads, block_size=block),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 # Binary first: a stray non-UTF-8 byte must cost one row, not the file.
@@ -126,14 +171,23 @@ def _read_csv(path: Path, contract: TableContract) -> RawFile:
             ),
         )
 
-    table = read(use_threads=True)
+    try:
+        table = read(use_threads=True)
+    except pa.ArrowInvalid as exc:
+        if "straddling" not in str(exc):
+            raise
+        raise LandingFileError(
+            f"{path}: a row is longer than {MAX_LINE_BYTES} bytes, more than any record of "
+            "a feed; the file cannot be split into rows safely, so none is staged",
+            reason="oversized_line",
+        ) from exc
     if bad:
         # Physical line numbers are only known to the single-threaded reader.
         table = read(use_threads=False)
     malformed = [
         MalformedLine(
             row.number or -1,
-            row.text,
+            truncated(row.text.encode()),
             f"expected {row.expected_columns} fields, found {row.actual_columns}",
         )
         for row in bad
@@ -150,16 +204,29 @@ def _read_csv(path: Path, contract: TableContract) -> RawFile:
     )
 
 
-def _csv_header(path: Path) -> list[str]:
-    with path.open("rb") as fh:
-        first = fh.readline()
+def _csv_header(path: Path, compression: str | None) -> list[str]:
+    with open_bytes(path, compression) as fh:
+        first = fh.readline(MAX_LINE_BYTES)
     if not first.strip():
         return []
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise LandingFileError(f"{path}: header is not UTF-8: {exc}") from exc
-    return [h.strip().strip('"') for h in text.rstrip("\r\n").split(",")]
+    header = next(csv.reader([text.rstrip("\r\n")]))
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(header, start=1):
+        positions.setdefault(name, []).append(i)
+    twice = {n: p for n, p in positions.items() if len(p) > 1}
+    if twice:
+        # Which copy holds the truth is unknowable: the file is quarantined, not guessed at.
+        shown = "; ".join(f"{n!r} in columns {', '.join(map(str, p))}" for n, p in twice.items())
+        raise LandingFileError(
+            f"{path}: the header names a column more than once ({shown}); "
+            "fix the export so that each column appears once",
+            reason="duplicate_column",
+        )
+    return header
 
 
 def _lines_excluding(n: int, first: int, skipped: set[int]) -> pa.Array:
@@ -194,7 +261,9 @@ def _decode_utf8(table: pa.Table, lines: pa.Array) -> tuple[pa.Table, list[Malfo
         for i, err in sorted(bad_rows.items()):
             raw = {n: table[n][i].as_py() for n in table.column_names}
             text = json.dumps({k: v.decode("utf-8", "replace") if v else v for k, v in raw.items()})
-            malformed.append(MalformedLine(lines[i].as_py(), text, err))
+            malformed.append(
+                MalformedLine(lines[i].as_py(), truncated(text.encode()), err, "bad_encoding")
+            )
         table, lines = table.filter(keep), lines.filter(keep)
     columns = [table[n].cast(pa.string()) for n in table.column_names]
     out = pa.table(columns, names=table.column_names).append_column(LINE, lines)
@@ -204,11 +273,12 @@ def _decode_utf8(table: pa.Table, lines: pa.Array) -> tuple[pa.Table, list[Malfo
 # --- JSON lines ------------------------------------------------------------------------
 
 
-def _read_jsonl(path: Path, contract: TableContract) -> RawFile:
+def _read_jsonl(path: Path, contract: TableContract, compression: str | None) -> RawFile:
     """Fast path: Arrow's JSON reader with the contract's types (timestamps as text).
 
-    A file where a value has the wrong JSON type, a line is not JSON, or a blank line would
-    shift line numbers takes the line-by-line path, which costs more but loses nothing.
+    A file where a value has the wrong JSON type, a line is not JSON, a blank line would
+    shift line numbers, or a line is longer than Arrow's block (1 MiB: "straddling object")
+    takes the line-by-line path, which costs more but loses nothing.
     """
     schema = pa.schema(
         [
@@ -218,18 +288,18 @@ def _read_jsonl(path: Path, contract: TableContract) -> RawFile:
     )
     try:
         table = pajson.read_json(
-            path,
+            _source(path, compression),
             parse_options=pajson.ParseOptions(
                 explicit_schema=schema, unexpected_field_behavior="infer"
             ),
         )
     except pa.ArrowInvalid:
-        return _read_jsonl_by_line(path, contract)
-    with path.open("rb") as fh:
+        return _read_jsonl_by_line(path, contract, compression)
+    with open_bytes(path, compression) as fh:
         newlines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
     if table.num_rows not in (newlines, newlines + 1):
-        return _read_jsonl_by_line(path, contract)
-    present = _present_json_keys(path, table)
+        return _read_jsonl_by_line(path, contract, compression)
+    present = _present_json_keys(path, table, compression)
     lines = pa.array(range(1, table.num_rows + 1), pa.int64())
     keep = [c for c in table.column_names if c in present]
     return RawFile(
@@ -239,29 +309,38 @@ def _read_jsonl(path: Path, contract: TableContract) -> RawFile:
     )
 
 
-def _present_json_keys(path: Path, table: pa.Table) -> set[str]:
+def _present_json_keys(path: Path, table: pa.Table, compression: str | None) -> set[str]:
     """Columns the file really has: a contract column that is null on every row may be absent."""
     present = {name for name in table.column_names if table[name].null_count < table.num_rows}
     absent = [name for name in table.column_names if name not in present]
     if absent:
         # Only when a column is null everywhere: look for its key in the file itself.
-        text = path.read_bytes()
+        with open_bytes(path, compression) as fh:
+            text = fh.read()
         present |= {name for name in absent if f'"{name}"'.encode() in text}
     return present
 
 
-def _read_jsonl_by_line(path: Path, contract: TableContract) -> RawFile:
+def _read_jsonl_by_line(path: Path, contract: TableContract, compression: str | None) -> RawFile:
+    with open_bytes(path, compression) as fh:
+        oversized = long_lines(fh)
+    # DuckDB refuses a whole file once a line passes twice its maximum_object_size: raise it
+    # past the longest line, then leave the oversized lines out as quarantined lines.
+    limit = max([MAX_LINE_BYTES, *(o.size + 1 for o in oversized)])
+    skip = pa.table({"line": pa.array([o.line for o in oversized], pa.int64())})
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
         # read_json_objects keeps one row per line (NULL where the line is not JSON), so
         # line numbers survive; ->> renders numbers and booleans as text, which the
         # contract then types like CSV text.
+        con.register("oversized", skip)
         rel = con.sql(
             "SELECT ordinality::BIGINT AS line, json, json_keys(json) AS keys "
-            "FROM read_json_objects($path, format='newline_delimited', ignore_errors=true) "
-            "WITH ORDINALITY",
-            params={"path": str(path)},
+            "FROM read_json_objects($path, format='newline_delimited', ignore_errors=true, "
+            "compression=$compression, maximum_object_size=$limit) WITH ORDINALITY "
+            "WHERE line NOT IN (SELECT line FROM oversized)",
+            params={"path": str(path), "compression": compression or "none", "limit": limit},
         ).to_arrow_table()
         keys = set(pc.unique(pc.list_flatten(rel["keys"])).to_pylist())
         selects = ", ".join(f"json->>'{c}' AS \"{c}\"" for c in contract.column_names if c in keys)
@@ -275,31 +354,32 @@ def _read_jsonl_by_line(path: Path, contract: TableContract) -> RawFile:
         ).to_arrow_table()
     finally:
         con.close()
-    malformed = _malformed_jsonl(path, set(bad_lines["line"].to_pylist()))
+    malformed = _malformed_jsonl(path, compression, set(bad_lines["line"].to_pylist()))
+    malformed += [
+        MalformedLine(
+            o.line,
+            truncated(o.head, o.size),
+            f"line of {o.size} bytes, over the {MAX_LINE_BYTES} byte limit of one record",
+            reason="oversized_line",
+        )
+        for o in oversized
+    ]
     table = body.drop_columns(["line"]).append_column(LINE, body["line"])
     return RawFile(
         table=table,
         missing_columns=[c for c in contract.column_names if c not in keys],
         extra_columns=sorted(keys - set(contract.column_names)),
-        malformed=malformed,
+        malformed=sorted(malformed, key=lambda m: m.line),
     )
 
 
-def _sql_str(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def _sql_ident(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
-def _malformed_jsonl(path: Path, lines: set[int]) -> list[MalformedLine]:
+def _malformed_jsonl(path: Path, compression: str | None, lines: set[int]) -> list[MalformedLine]:
     if not lines:
         return []
     out = []
-    with path.open("rb") as fh:
-        for number, raw in enumerate(fh, start=1):
-            if number not in lines:
+    with open_bytes(path, compression) as fh:
+        for number, raw in iter_lines(fh):
+            if number not in lines or raw is None:
                 continue
             text = raw.decode("utf-8", "replace").rstrip("\r\n")
             if not text.strip():
@@ -312,7 +392,8 @@ def _malformed_jsonl(path: Path, lines: set[int]) -> list[MalformedLine]:
                 error = f"invalid UTF-8 ({exc.reason})"
             except json.JSONDecodeError as exc:
                 error = f"not valid JSON ({exc.msg})"
-            out.append(MalformedLine(number, text, error))
+            reason = "bad_encoding" if "UTF-8" in error else "malformed_row"
+            out.append(MalformedLine(number, truncated(raw.rstrip(b"\r\n")), error, reason))
     return out
 
 

@@ -3,7 +3,10 @@
 Pure: files in, Arrow tables out. The Dagster asset writes what this returns.
 Every row of a readable file ends in exactly one of: staged, quarantined (with a reason), or
 counted as an older delivery of a staged id — ``rows_read = rows_staged + rows_quarantined +
-rows_duplicate``. A file that cannot be read at all is quarantined as a file, with its error.
+rows_duplicate``. A file that cannot be read at all is quarantined as a file, with its error;
+so is every file under the feed's folder that discovery does not read (an unknown name, a
+subfolder, a link out of the landing root, ...): ``quarantine_files.error`` starts with a
+reason code, and every such file fails the blocking ``load_ok`` check.
 
 Order of the steps, and why: type (a value that is not of its type cannot be compared), then
 dedupe (the latest delivery of an id is the truth, so it is the one that is validated), then
@@ -24,9 +27,10 @@ import pyarrow.compute as pc
 
 from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.ingest.conform import EXTRA, LINE, conform
-from outcome_pipeline.ingest.landing import LandingFile, list_day_files
+from outcome_pipeline.ingest.landing import LandingFile, discover_day
 from outcome_pipeline.ingest.mapping import CompiledMapping, MappedDay, map_day
 from outcome_pipeline.ingest.readers import FILE, LandingFileError, read_raw
+from outcome_pipeline.validation.repair import repair_clock_skew
 
 # Lineage of a typed row: the source mapping (name@version) it came through; null when the
 # native contract reader read it.
@@ -85,6 +89,11 @@ class StagedDay:
     rows_duplicate: int
     rows_staged: int
     late_rows: int
+    # Staged rows whose timestamps were put in order (clock skew within the tolerance).
+    rows_repaired: int = 0
+    # Staged rows whose event time falls on a business day before the first partition: in
+    # staging, but in no outcome table (no computed day holds them).
+    rows_before_start: int = 0
 
     @property
     def rows_quarantined(self) -> int:
@@ -116,39 +125,56 @@ def stage_day(
     timezone: str,
     run_id: str = "",
     validator: RowValidator | None = None,
+    clock_skew_seconds: int = 0,
+    first_day: date | None = None,
     mappings: Sequence[CompiledMapping] = (),
 ) -> StagedDay:
     """Read, type, dedupe and validate every file of ``contract`` delivered for ``day``.
+
+    Before validation, timestamps out of order by at most ``clock_skew_seconds`` are put in
+    order (:func:`~outcome_pipeline.validation.repair.repair_clock_skew`); those rows are
+    staged and counted in ``rows_repaired``. ``first_day``: the first partition; staged rows
+    whose event time is on an earlier business day are counted in ``rows_before_start``.
 
     ``mappings`` are source mappings onto this contract: their files are read by their own
     query and join the native rows before the dedupe, so one rule applies to both.
     """
     typed_parts, reject_parts, reports, bad_files = [], [], [], []
+    listing = discover_day(root, contract.feed, day).for_table(contract.name)
+
+    def lost(relative: str, error: str) -> None:
+        bad_files.append(
+            {
+                "partition_date": day,
+                "feed": contract.name,
+                "source_file": relative,
+                "error": error,
+                "run_id": run_id,
+            }
+        )
+
     mapped = [map_day(root, m, day) for m in mappings]
+    # A file a mapping reads is not the native reader's (nor a stray of its folder).
     claimed = {f for md in mapped for f in md.relative_files}
     for md in mapped:
         _add_mapped(md, day, contract, run_id, typed_parts, reject_parts, reports, bad_files)
-    for lf in list_day_files(root, contract, day):
+    for skipped in listing.skipped:
+        if skipped.relative not in claimed:
+            lost(skipped.relative, skipped.error)
+    for lf in listing.files:
         if lf.relative in claimed:
             continue
         try:
             typed, rejects, report = _read_one(lf, contract, timezone)
         except LandingFileError as exc:
-            bad_files.append(
-                {
-                    "partition_date": day,
-                    "feed": contract.name,
-                    "source_file": lf.relative,
-                    "error": str(exc).replace(str(lf.path), lf.relative),
-                    "run_id": run_id,
-                }
-            )
+            lost(lf.relative, f"{exc.reason}: " + str(exc).replace(str(lf.path), lf.relative))
             continue
         typed_parts.append(typed)
         reject_parts.append(rejects)
         reports.append(report)
     typed_all = pa.concat_tables(typed_parts) if typed_parts else _empty_typed(contract)
     latest, duplicates = _dedupe(typed_all, contract)
+    latest, repaired = repair_clock_skew(latest, contract.name, clock_skew_seconds)
     if validator is not None and latest.num_rows:
         latest, invalid = _apply_validator(latest, contract, day, validator)
         reject_parts.append(invalid)
@@ -161,12 +187,16 @@ def stage_day(
         day=day,
         staged=staged,
         quarantined=quarantined,
-        rejected_files=pa.Table.from_pylist(bad_files, schema=FILE_QUARANTINE_SCHEMA),
+        rejected_files=pa.Table.from_pylist(
+            sorted(bad_files, key=lambda f: f["source_file"]), schema=FILE_QUARANTINE_SCHEMA
+        ),
         files=reports,
         rows_read=sum(r.rows_read for r in reports),
         rows_duplicate=duplicates,
         rows_staged=staged.num_rows,
         late_rows=count_late_rows(staged, contract, day, timezone),
+        rows_repaired=repaired,
+        rows_before_start=count_rows_before(staged, contract, first_day, timezone),
     )
 
 
@@ -240,7 +270,7 @@ def _rejects_table(
 def _read_one(
     lf: LandingFile, contract: TableContract, timezone: str
 ) -> tuple[pa.Table, pa.Table, FileReport]:
-    raw = read_raw(lf.path, contract, lf.fmt)
+    raw = read_raw(lf.path, contract, lf.fmt, lf.compression)
     result = conform(raw.table, contract, timezone)
     n_typed, n_rejected, n_malformed = (
         result.table.num_rows,
@@ -261,7 +291,7 @@ def _read_one(
         pa.array([lf.relative] * n_malformed, pa.string()),
         pa.array([m.line for m in raw.malformed], pa.int64()),
         pa.nulls(n_malformed, pa.string()),
-        ["bad_encoding" if "UTF-8" in m.error else "malformed_row" for m in raw.malformed],
+        [m.reason for m in raw.malformed],
         [m.error for m in raw.malformed],
         [m.text for m in raw.malformed],
     )
@@ -360,6 +390,17 @@ def count_late_rows(staged: pa.Table, contract: TableContract, day: date, timezo
     return int(pc.sum(pc.not_equal(local, pa.scalar(day, pa.date32()))).as_py() or 0)
 
 
+def count_rows_before(
+    staged: pa.Table, contract: TableContract, first_day: date | None, timezone: str
+) -> int:
+    """Rows whose event time, in business time, falls on a day before ``first_day``."""
+    if first_day is None or staged.num_rows == 0 or contract.event_time is None:
+        return 0
+    in_business_tz = staged[contract.event_time].cast(pa.timestamp("us", tz=timezone))
+    local = pc.cast(pc.local_timestamp(in_business_tz), pa.date32())
+    return int(pc.sum(pc.less(local, pa.scalar(first_day, pa.date32()))).as_py() or 0)
+
+
 def audit_row(day: StagedDay) -> dict[str, object]:
     """The load_audit row of one staged day."""
     return {
@@ -372,4 +413,6 @@ def audit_row(day: StagedDay) -> dict[str, object]:
         "rows_staged": day.rows_staged,
         "rows_quarantined": day.rows_quarantined,
         "rows_late": day.late_rows,
+        "rows_repaired": day.rows_repaired,
+        "rows_before_start": day.rows_before_start,
     }

@@ -8,7 +8,8 @@ the tables), and each result is checked against its TableDef. Nothing reads the 
 Work is split in time zones, because a contact starts a journey iff its customer had no
 contact starting in the W before it:
 
-- *main zone*, from the first computed day (``scope_start``) to as_of: legs are
+- *main zone*, from the first computed day (``scope_start``) to ``min(as_of, last day's end
+  + H + W)`` (the journey horizon bounds what a computed row can depend on): legs are
   deduplicated, collapsed into contacts, identified, sequenced; journeys started on the
   computed days (and their contacts up to as_of) come from here.
 - *margin*, the day before the main zone: read so that the legs of a contact begun the
@@ -20,7 +21,7 @@ contact starting in the W before it:
   contact of a customer is a repeat.
 
 Every per-day row depends only on that day's contacts, the W before them, the contacts after
-them up to as_of and the CRM/survey/subscription data, never on which other days are
+them up to the main zone's end and the CRM/survey/subscription data, never on which other days are
 computed in the same call; the spine depends only on the day's own legs and fixed lists. So
 a range run equals day-by-day runs (tested).
 """
@@ -34,6 +35,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -42,6 +44,7 @@ import pyarrow.compute as pc
 
 from outcome_pipeline.contracts.feeds import CHANNELS, CONTRACTS, SEGMENTS
 from outcome_pipeline.ingest.stage import staging_schema
+from outcome_pipeline.leftovers import remove_dead_leftovers
 from outcome_pipeline.outcomes.config import (
     ASYNC_CHANNELS,
     SYNC_CHANNELS,
@@ -378,6 +381,7 @@ def _prepare(
     days: list[date],
     as_of: datetime,
     cfg: OutcomeConfig,
+    bound_main_zone: bool = True,
 ) -> None:
     """Register inputs and fixed lists, set the run's parameters, define the macros."""
     if not _TZ_NAME.match(cfg.timezone):
@@ -398,14 +402,24 @@ def _prepare(
     scope_start = bounds[0][0]
     margin_start = scope_start - 86_400 * _US
     as_of_us = _epoch_us(as_of)
+    h_us = cfg.max_journey_days * 86_400 * _US
+    zone_end_us = min(as_of_us, bounds[-1][1] + h_us + w_us) if bound_main_zone else as_of_us
     _register_inputs(con, inputs, zones(days, cfg))
     variables = {
         "as_of_us": as_of_us,
         "w_us": w_us,
+        "h_us": h_us,
+        "zone_end_us": zone_end_us,
         "scope_start_us": scope_start,
         "margin_start_us": margin_start,
         "grace_us": cfg.survey_grace_days * 86_400 * _US,
         "sl_seconds": cfg.service_level_seconds,
+        "churn_short_us": cfg.churn_short_days * 86_400 * _US,
+        "churn_long_us": cfg.churn_long_days * 86_400 * _US,
+        "csat_satisfied_min": cfg.csat_satisfied_min,
+        "nps_promoter_min": cfg.nps_promoter_min,
+        "nps_detractor_max": cfg.nps_detractor_max,
+        "ces_easy_min": cfg.ces_easy_min,
         "short_abandon_seconds": cfg.short_abandon_seconds,
         "fixed_offset_us": _fixed_offset_us(
             margin_start, max(as_of_us, bounds[-1][1]), cfg.timezone
@@ -416,10 +430,12 @@ def _prepare(
     # The same instants as TIMESTAMPTZ, to compare with the inputs' timestamp columns.
     for name, us in (
         ("as_of_ts", as_of_us),
+        ("zone_end_ts", zone_end_us),
         ("margin_ts", margin_start),
         ("ctx_ts", scope_start - w_us),
     ):
         con.execute(f"SET VARIABLE {name} = make_timestamptz(?::BIGINT)", [us])
+    con.execute("SET VARIABLE unassigned = ?::VARCHAR", [cfg.unassigned_label])
     register_identity(con, cfg)
 
 
@@ -448,6 +464,8 @@ def compute_outcomes(
     as_of: datetime,
     cfg: OutcomeConfig | None = None,
     memory_limit: str | None = None,
+    *,
+    bound_main_zone: bool = True,
 ) -> dict[str, pa.Table]:
     """The outcome tables for the business ``days``, as known at ``as_of`` (tz-aware).
 
@@ -457,6 +475,8 @@ def compute_outcomes(
     (:class:`OutcomeInputs`), or the staged tables of a DuckDB warehouse file read in place
     (:class:`AttachedInputs`); both give the same rows.
     ``memory_limit``: the engine's memory cap (:func:`engine_memory_limit`).
+    ``bound_main_zone``: stop the main zone at the last day's end + H + W (the default; False
+    reads contacts up to as_of, which gives the same rows: for the equivalence test).
     """
     cfg = cfg or OutcomeConfig()
     if as_of.tzinfo is None or as_of.utcoffset() is None:
@@ -465,10 +485,22 @@ def compute_outcomes(
     if not days:
         return {name: t.arrow_schema.empty_table() for name, t in OUTCOME_TABLES.items()}
     with engine_session(memory_limit) as con:
-        _prepare(con, inputs, days, as_of, cfg)
+        _prepare(con, inputs, days, as_of, cfg, bound_main_zone)
         for step in _STEPS:
             _run_step(con, step, inputs)
         return {name: _select(con, table) for name, table in OUTCOME_TABLES.items()}
+
+
+# Spill folders are named ``outcome_spill_<pid>_<random>`` in $TMPDIR: a killed run's folder
+# is recognisably this project's, and its process can be checked before it is removed.
+SPILL_PREFIX = "outcome_spill_"
+_SPILL_FOLDER = re.compile(rf"{SPILL_PREFIX}(?P<pid>[0-9]+)_[A-Za-z0-9_]+")
+
+
+def remove_dead_spill_folders(folder: Path | None = None) -> list[Path]:
+    """Remove the spill folders of engine sessions whose process is gone (killed runs never
+    reach the removal at the end of :func:`engine_session`)."""
+    return remove_dead_leftovers(folder or Path(tempfile.gettempdir()), _SPILL_FOLDER)
 
 
 @contextmanager
@@ -484,7 +516,8 @@ def engine_session(memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyC
     lookback, alternating runs: 11.9 -> 11.0 s at the default cap, 18.1 -> 14.2 s under
     600 MB, 19.0 -> 16.0 s under 400 MB, the same peak RSS each time, identical tables."""
     limit = engine_memory_limit(memory_limit)
-    with tempfile.TemporaryDirectory(prefix="outcome_spill_") as spill:
+    remove_dead_spill_folders()
+    with tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}_") as spill:
         con = duckdb.connect(
             config={
                 "memory_limit": limit,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +28,29 @@ HISTORY_INPUTS = ("customers", "cases", "subscription_events")
 EVENT_INPUTS = ("interactions", "survey_responses")
 UNKNOWN = "unknown"  # segment of a customer the CRM does not know
 UNASSIGNED = "unassigned"  # queue/team of a leg that has none (e.g. team of an abandoned call)
+# Service-level formulas: answered within X s / offered, abandons within the short-abandon
+# seconds excluded from both (Genesys/D365 style). The only one implemented.
+SERVICE_LEVEL_VARIANTS = ("answered_excl_short_abandons",)
+# Environment variable of each OutcomeConfig field (the README's settings table).
+ENV_NAMES = {
+    "repeat_window_days": "OUTCOME_REPEAT_WINDOW_DAYS",
+    "max_journey_days": "OUTCOME_MAX_JOURNEY_DAYS",
+    "timezone": "OUTCOME_TIMEZONE",
+    "service_level_seconds": "OUTCOME_SERVICE_LEVEL_SECONDS",
+    "service_level_variant": "OUTCOME_SERVICE_LEVEL_VARIANT",
+    "short_abandon_seconds": "OUTCOME_SHORT_ABANDON_SECONDS",
+    "survey_grace_days": "OUTCOME_SURVEY_GRACE_DAYS",
+    "churn_short_days": "OUTCOME_CHURN_SHORT_DAYS",
+    "churn_long_days": "OUTCOME_CHURN_LONG_DAYS",
+    "csat_satisfied_min": "OUTCOME_CSAT_SATISFIED_MIN",
+    "nps_promoter_min": "OUTCOME_NPS_PROMOTER_MIN",
+    "nps_detractor_max": "OUTCOME_NPS_DETRACTOR_MAX",
+    "ces_easy_min": "OUTCOME_CES_EASY_MIN",
+    "lookback_margin_days": "OUTCOME_LOOKBACK_MARGIN_DAYS",
+    "unassigned_label": "OUTCOME_UNASSIGNED_LABEL",
+    "default_country_code": "OUTCOME_DEFAULT_COUNTRY_CODE",
+}
+_TEXT_FIELDS = {"timezone", "service_level_variant", "unassigned_label", "default_country_code"}
 
 
 def pseudonym_key_from_env(environ: Mapping[str, str] | None = None) -> bytes:
@@ -53,6 +76,23 @@ class OutcomeConfig:
       end + this many days.
     - ``default_country_code`` ("44"): country code given to national phone numbers
       (leading trunk ``0``) when normalising to E.164.
+    - ``max_journey_days`` (H, default 30): the journey horizon. A journey's outcome is
+      evaluated over its contacts starting within H of its first contact; one still
+      contacting after H is capped (not resolved). Bounds every day's finality to day + 1 +
+      H + W (METRICS "Journey horizon", decided 2026-12).
+    - ``unassigned_label`` ("unassigned"): queue, team and agent of a leg that has none.
+    - ``service_level_variant``: which service-level formula ``daily_outputs`` uses; one is
+      implemented, ``answered_excl_short_abandons`` (recorded with every run).
+    - ``churn_short_days`` / ``churn_long_days`` (30 / 90): the churn windows after a
+      journey's last contact (the ``*_30d`` / ``*_90d`` columns).
+    - survey thresholds: CSAT satisfied >= ``csat_satisfied_min`` (4 of 5), NPS promoter >=
+      ``nps_promoter_min`` (9), detractor <= ``nps_detractor_max`` (6), CES easy >=
+      ``ces_easy_min`` (5 of 7).
+    - ``lookback_margin_days`` (2): staged days read before the first computed day beyond W
+      (a DST shift and the transfer legs of a contact begun the evening before).
+
+    Every field but the pseudonym key is settable from the environment (:meth:`from_env`,
+    ``ENV_NAMES``) and recorded with each materialization (``outcome_pipeline.metric_settings``).
     """
 
     repeat_window_days: int = 7
@@ -62,6 +102,16 @@ class OutcomeConfig:
     short_abandon_seconds: int = 5
     survey_grace_days: int = 3
     default_country_code: str = "44"
+    max_journey_days: int = 30
+    unassigned_label: str = UNASSIGNED
+    service_level_variant: str = SERVICE_LEVEL_VARIANTS[0]
+    churn_short_days: int = 30
+    churn_long_days: int = 90
+    csat_satisfied_min: int = 4
+    nps_promoter_min: int = 9
+    nps_detractor_max: int = 6
+    ces_easy_min: int = 5
+    lookback_margin_days: int = 2
 
     def __post_init__(self) -> None:
         if not 1 <= self.repeat_window_days <= 90:
@@ -78,13 +128,57 @@ class OutcomeConfig:
             raise ValueError("survey_grace_days must be in 0..repeat_window_days")
         if not self.default_country_code.isdigit():
             raise ValueError("default_country_code must be digits, e.g. '44'")
+        if not self.repeat_window_days <= self.max_journey_days <= 366:
+            raise ValueError(
+                f"max_journey_days must be in repeat_window_days..366, got {self.max_journey_days}"
+            )
+        if not self.unassigned_label.strip():
+            raise ValueError("unassigned_label must not be blank")
+        if self.service_level_variant not in SERVICE_LEVEL_VARIANTS:
+            raise ValueError(
+                f"service_level_variant must be one of {SERVICE_LEVEL_VARIANTS}, "
+                f"got {self.service_level_variant!r}"
+            )
+        if not 1 <= self.churn_short_days <= self.churn_long_days <= 730:
+            raise ValueError("churn windows must satisfy 1 <= short <= long <= 730 days")
+        if not (1 <= self.csat_satisfied_min <= 5 and 1 <= self.ces_easy_min <= 7):
+            raise ValueError("csat_satisfied_min must be in 1..5 and ces_easy_min in 1..7")
+        if not 0 <= self.nps_detractor_max < self.nps_promoter_min <= 10:
+            raise ValueError("NPS thresholds must satisfy 0 <= detractor max < promoter min <= 10")
+        if not 1 <= self.lookback_margin_days <= 7:
+            raise ValueError("lookback_margin_days must be in 1..7")
 
     @classmethod
     def from_env(
         cls, environ: Mapping[str, str] | None = None, **overrides: object
     ) -> OutcomeConfig:
-        """Config with the pseudonym key from the environment; other fields from overrides."""
-        return cls(pseudonym_key=pseudonym_key_from_env(environ), **overrides)  # type: ignore[arg-type]
+        """Config from the environment (``ENV_NAMES``; the pseudonym key from
+        ``OUTCOME_PSEUDONYM_KEY``); ``overrides`` win. A malformed or out-of-range value raises
+        ValueError naming the variable."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field, name in ENV_NAMES.items():
+            raw = env.get(name, "").strip()
+            if not raw or field in overrides:
+                continue
+            if field in _TEXT_FIELDS:
+                values[field] = raw
+                continue
+            try:
+                values[field] = int(raw)
+            except ValueError as exc:
+                raise ValueError(f"{name}={raw!r} is not a whole number") from exc
+        values.update(overrides)
+        try:
+            return cls(pseudonym_key=pseudonym_key_from_env(environ), **values)  # type: ignore[arg-type]
+        except ValueError as exc:
+            names = ", ".join(f"{ENV_NAMES[f]}={values[f]!r}" for f in values if f in ENV_NAMES)
+            raise ValueError(f"outcome settings ({names or 'defaults'}): {exc}") from exc
+
+    def metric_values(self) -> dict[str, object]:
+        """Every field that changes a metric's value (the pseudonym key excluded: a secret,
+        and it changes keys, not figures)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "pseudonym_key"}
 
     @property
     def window(self) -> timedelta:
@@ -132,5 +226,5 @@ def input_window(
     """
     if last_day < first_day:
         raise ValueError("last_day before first_day")
-    start = first_day - timedelta(days=cfg.repeat_window_days + 2)
+    start = first_day - timedelta(days=cfg.repeat_window_days + cfg.lookback_margin_days)
     return InputWindow(start, max(last_day, business_date(as_of, cfg.timezone)))

@@ -72,7 +72,13 @@ DAILY_OUTCOMES = TableDef(
             "fcr_journeys",
             "Resolved journeys with exactly one contact (a follow-up in any channel fails it).",
         ),
-        rate("fcr_rate", "fcr_journeys", "journeys_ended", "First-contact resolution."),
+        rate(
+            "fcr_rate",
+            "fcr_journeys",
+            "journeys_ended",
+            "First-contact resolution. Where the feeds carry no claims (no dispositions, no "
+            "cases) this is operational FCR: handled by an agent and no repeat within W.",
+        ),
         count("multichannel_journeys", "Ended journeys that used more than one channel."),
         rate("channel_switch_rate", "multichannel_journeys", "journeys_ended"),
         count("contacts_in_resolved_journeys", "Contacts in the resolved journeys."),
@@ -153,7 +159,11 @@ DAILY_OUTCOMES = TableDef(
             "anonymous_contacts",
             "Contacts started this day in this cell with no usable identifier (in no outcome).",
         ),
-        count("resolved_claims", f"{_C} dispositioned resolved whose {W} has closed."),
+        count(
+            "resolved_claims",
+            f"{_C} dispositioned resolved whose {W} has closed. Claim-based: NULL when no "
+            "such contact of the row carries a claim (a disposition or a case).",
+        ),
         count(
             "false_resolutions",
             "Of resolved_claims, followed by another contact of the customer within W.",
@@ -162,7 +172,8 @@ DAILY_OUTCOMES = TableDef(
         col(
             "is_final",
             BOOL,
-            "as_of >= end of the day + W and every journey started that day has ended.",
+            "as_of >= end of the day + W and every journey started that day has ended; at the "
+            "latest at the end of the day + H + W (the journey horizon bounds every journey).",
         ),
         col(
             "churn_30d_is_final",
@@ -247,7 +258,9 @@ DAILY_OUTPUT_VS_OUTCOME = TableDef(
         "what the customer got (no repeat within W). Handled legs count on their queued day "
         "under the leg's team; dispositions count on the contact's start day under the final "
         "leg's agent and team. Rows: every (team, agent) with a handled leg or a disposition "
-        "that day. Identified contacts only for outcomes."
+        "that day; legs and contacts with no agent count under agent 'unassigned', so the "
+        "handled totals equal daily_outputs' per day and team. Identified contacts only for "
+        "outcomes."
     ),
     columns=(
         partition("legs' queued day / contacts' start day"),
@@ -257,10 +270,19 @@ DAILY_OUTPUT_VS_OUTCOME = TableDef(
         count("handle_seconds_sum", "Talk + hold + after-contact work over those legs, seconds."),
         rate("aht_seconds", "handle_seconds_sum", "contacts_handled", "AHT."),
         count(
-            "dispositioned_contacts",
-            f"Identified contacts whose final leg the agent handled and whose {W} has closed.",
+            "judged_contacts",
+            "Identified contacts an agent handled (answered or replied; the final leg's agent, "
+            f"'unassigned' when none) whose {W} has closed.",
         ),
-        count("resolved_claims", "Of dispositioned_contacts, dispositioned resolved."),
+        count(
+            "dispositioned_contacts",
+            "Of judged_contacts, those with a known claim (a disposition or a case); NULL "
+            "when none is known (claim-based figures count only known claims).",
+        ),
+        count(
+            "resolved_claims",
+            "Of dispositioned_contacts, dispositioned resolved; NULL when no claim is known.",
+        ),
         rate("claimed_resolution_rate", "resolved_claims", "dispositioned_contacts"),
         count(
             "false_resolutions",
@@ -269,20 +291,21 @@ DAILY_OUTPUT_VS_OUTCOME = TableDef(
         rate("false_resolution_rate", "false_resolutions", "resolved_claims"),
         count(
             "really_resolved_contacts",
-            "Of dispositioned_contacts, those the customer did not follow with another "
+            "Of judged_contacts, those the customer did not follow with another "
             "contact within W (journey_contacts.really_resolved): judged by the customer, "
             "not the claim.",
         ),
         rate(
             "real_resolution_rate",
             "really_resolved_contacts",
-            "dispositioned_contacts",
+            "judged_contacts",
             "Contact-level real resolution.",
         ),
         col(
             "resolution_gap",
             F64,
-            "claimed_resolution_rate - real_resolution_rate: what the claims overstate.",
+            "claimed_resolution_rate - real_resolution_rate: what the claims overstate; NULL "
+            "when no claim is known.",
         ),
         count(
             "aht_rank",

@@ -36,6 +36,9 @@ JOURNEYS = TableDef(
         f"contact. A journey is a customer's contacts chained while each starts within {W} "
         "of the previous one, across channels; a contact starts a journey iff the customer "
         "had no contact in the W before it. It ends when W passes after its last contact. "
+        "Its outcome is evaluated over its contacts that start within H (the journey horizon, "
+        "max_journey_days, default 30 days) of its first contact ('in span'); later contacts "
+        "stay repeats at contact level and belong to no journey row. "
         "An anonymous contact is a one-contact journey (is_anonymous) with no outcome."
     ),
     columns=(
@@ -48,10 +51,10 @@ JOURNEYS = TableDef(
         col("first_queue", STR, "Queue of the first contact's first leg."),
         col("first_team", STR, "Team of the first contact's first leg."),
         col("first_contact_at", TS, "Start of the first contact (first leg queued_at)."),
-        col("last_contact_at", TS, "Start of the last contact known at as_of."),
-        col("last_contact_ended_at", TS, "Latest end of any of the journey's contacts."),
+        col("last_contact_at", TS, "Start of the last in-span contact known at as_of."),
+        col("last_contact_ended_at", TS, "Latest end of any of the journey's in-span contacts."),
         col("window_closes_at", TS, "last_contact_at + W: the journey has ended once as_of >= it."),
-        count("contacts", "Contacts in the journey (transfer legs collapsed)."),
+        count("contacts", "In-span contacts of the journey (transfer legs collapsed)."),
         count("channels", "Distinct channels used."),
         count("channel_switches", "Contacts whose channel differs from the previous contact's."),
         col("last_disposition", STR, "What the agent claimed on the last contact's final leg."),
@@ -70,10 +73,25 @@ JOURNEYS = TableDef(
             "is_ended", BOOL, "window_closes_at <= as_of: no contact can join the journey any more."
         ),
         col(
+            "capped",
+            BOOL,
+            "The last in-span contact was followed within W by a contact after H (still "
+            "contacting after the journey horizon): the journey is not resolved.",
+        ),
+        col(
             "resolved",
             BOOL,
-            "Ended and the last contact was dispositioned resolved or its case closed within W "
-            "(METRICS 'resolved journey'); NULL while open or anonymous.",
+            "Ended, not capped, the last contact handled by an agent (answered or replied) and "
+            "its claim resolved (dispositioned resolved or its case closed within W) or unknown "
+            "(no disposition and no case: the feed carries no claim, which is never counted as "
+            "a failure). METRICS 'resolved journey'; NULL while open or anonymous.",
+        ),
+        col(
+            "resolution_basis",
+            STR,
+            "Evidence of a resolved journey: 'claimed_and_confirmed' (the last contact's claim "
+            "said resolved and no contact followed within W) or 'confirmed_only' (no claim "
+            "known; no contact followed within W). NULL unless resolved.",
         ),
         col(
             "first_contact_resolved", BOOL, "resolved and exactly one contact (cross-channel FCR)."
@@ -99,8 +117,20 @@ JOURNEYS = TableDef(
             "Customer MRR from the CRM version valid at the first contact; NULL if not a CRM "
             "customer.",
         ),
-        col("churned_within_30d", BOOL, "Churned: " + _CHURN_WINDOW.format(n=30) + "."),
-        col("churned_within_90d", BOOL, "Churned: " + _CHURN_WINDOW.format(n=90) + "."),
+        col(
+            "churned_within_30d",
+            BOOL,
+            "Churned: "
+            + _CHURN_WINDOW.format(n="30 (the short churn window, OUTCOME_CHURN_SHORT_DAYS)")
+            + ".",
+        ),
+        col(
+            "churned_within_90d",
+            BOOL,
+            "Churned: "
+            + _CHURN_WINDOW.format(n="90 (the long churn window, OUTCOME_CHURN_LONG_DAYS)")
+            + ".",
+        ),
         col("churn_type", STR, "voluntary/involuntary of that first churn event (within 90 days)."),
         col("churned_at", TS, "When that churn event occurred."),
         col("churn_30d_is_final", BOOL, "Ended and as_of >= last contact end + 30 days."),
@@ -108,7 +138,8 @@ JOURNEYS = TableDef(
         col(
             "is_final",
             BOOL,
-            "The journey has ended (= is_ended): its outcome can no longer change.",
+            "The journey has ended (= is_ended): its outcome can no longer change. At the "
+            "latest by first contact + H + W.",
         ),
         as_of(),
     ),
@@ -159,10 +190,10 @@ JOURNEY_CONTACTS = TableDef(
         col(
             "really_resolved",
             BOOL,
-            "Contact-level real resolution (operational FCR, QueueMetrics/Capturi): answered "
-            "and the customer did not contact again within W, whatever the agent claimed. "
-            "FALSE once a follow-up is known or if abandoned; NULL while the window is open "
-            "or anonymous.",
+            "Contact-level real resolution (operational FCR, QueueMetrics/Capturi): handled by "
+            "an agent (answered or replied) and the customer did not contact again within W, "
+            "whatever the agent claimed. FALSE once a follow-up is known or if never answered "
+            "(abandoned, or ended unanswered); NULL while the window is open or anonymous.",
         ),
         col("is_final", BOOL, "The journey has ended."),
         as_of(),

@@ -24,6 +24,9 @@ every staged day.
    keeps reading the old file (its inode lives on until it closes); a reader that opens the
    path after the rename gets the new one. Nobody can see a half-written file.
 
+A publish killed before step 3 leaves its new file (``.<target>.<pid>.<hex>.tmp``, with its
+``.wal``) beside the target; the next publish removes those of processes that are gone.
+
 The copy is made read-only (mode 0444) so a BI tool cannot write to it by mistake. The rename
 needs POSIX semantics: on Windows a file that is open cannot be replaced.
 """
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import time
 import uuid
@@ -43,6 +47,7 @@ from pathlib import Path
 import duckdb
 import sqlalchemy as sa
 
+from outcome_pipeline.leftovers import remove_dead_leftovers
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.serving.views import create_bi_views
 from outcome_pipeline.warehouse.tables import LOAD_AUDIT, TableDef, check_identifier
@@ -64,6 +69,21 @@ class PublishedCopy:
     # Partitions copied from the warehouse per table (the rest came with the previous file).
     partitions_copied: dict[str, int] = field(default_factory=dict)
     rebuilt: bool = True
+
+
+def _tmp_path(target: Path) -> Path:
+    """The new file is built beside the target, named after it and this process (see
+    :func:`remove_dead_tmp`)."""
+    return target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+def remove_dead_tmp(target: Path) -> list[Path]:
+    """Remove what publishes of ``target`` by killed processes left beside it: the half-built
+    file (``.<target>.<pid>.<hex>.tmp``), its ``.wal`` and DuckDB's ``.tmp`` spill folder."""
+    pattern = re.compile(
+        rf"\.{re.escape(target.name)}\.(?P<pid>[0-9]+)\.[0-9a-f]{{8}}\.tmp(\.wal|\.tmp)?"
+    )
+    return remove_dead_leftovers(target.parent, pattern)
 
 
 def default_copy_path(warehouse_file: Path) -> Path:
@@ -229,7 +249,8 @@ def publish_duckdb_copy(
     if source.resolve() == target.resolve():
         raise ValueError("the BI copy must not be the warehouse file itself")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    remove_dead_tmp(target)
+    tmp = _tmp_path(target)
     try:
         expected, copied, rebuilt = _copy_tables(source, tmp, schema, tables, target, refresh)
         views: list[str] = []
@@ -270,3 +291,4 @@ def publish_duckdb_copy(
         for leftover in (tmp, Path(f"{tmp}.wal")):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
+        shutil.rmtree(f"{tmp}.tmp", ignore_errors=True)

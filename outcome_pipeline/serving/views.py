@@ -1,18 +1,31 @@
 """BI views: the outcome tables under names and columns a BI user can read without the code.
 
-The same SQL runs on PostgreSQL (views in the warehouse schema) and DuckDB (views in the
-published BI copy). Day-level rates are recomputed from summed numerators and denominators,
-never averaged: the mean of per-team rates is not the day's rate. Which columns form a rate
-comes from ``RATES``, the outcome tables' own definitions, so a view cannot drift from them.
+The same SQL runs on PostgreSQL (views in the BI schema ``<schema>_bi``, see pg_publish.py)
+and DuckDB (views in the published BI copy). Day-level rates are recomputed from summed
+numerators and denominators, never averaged: the mean of per-team rates is not the day's rate.
+Which columns form a rate comes from ``RATES``, the outcome tables' own definitions, so a view
+cannot drift from them.
+
+Text columns are neutralised against spreadsheet formula injection (OWASP "CSV Injection"):
+a value starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is shown with a
+leading single quote, so a BI export opened in Excel or LibreOffice shows the text instead of
+running it (an agent id ``=HYPERLINK(...)``). Why in the views and not as a validation rule:
+these are identifiers from the source systems, and a legitimate one may start with ``-`` or
+``+`` (a team "-Support", a queue "+44 sales"); quarantining their contacts would drop real
+journeys from every rate, while the danger exists only where the text leaves for a
+spreadsheet. The tables keep the source's values, so joins back to the source systems work;
+numbers are never touched (they are typed, a negative amount is no text). Exports of the
+tables themselves, rather than the views, are not neutralised: BI reads the views.
 """
 
 from __future__ import annotations
 
 import hashlib
 
+import pyarrow as pa
 from sqlalchemy.engine import Connection
 
-from outcome_pipeline.outcomes import RATES
+from outcome_pipeline.outcomes import OUTCOME_TABLES, RATES
 from outcome_pipeline.warehouse.tables import check_identifier
 
 # Friendlier names for BI (left: warehouse column, right: view column).
@@ -75,10 +88,25 @@ _OUTPUT_VS_OUTCOME_COLUMNS = (
 )
 
 
-def _select(columns: tuple[str, ...]) -> str:
-    return ",\n    ".join(
-        f"{c} AS {_RENAMED[c]}" if c in _RENAMED else c for c in map(check_identifier, columns)
-    )
+# OWASP's list of the first characters that make a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(column: str) -> str:
+    """``column`` with a single quote before a value a spreadsheet would run as a formula
+    (same SQL in DuckDB and PostgreSQL; NULL stays NULL)."""
+    starts = ", ".join(f"'{c}'" if c.isprintable() else f"chr({ord(c)})" for c in FORMULA_STARTS)
+    return f"CASE WHEN left({column}, 1) IN ({starts}) THEN '''' || {column} ELSE {column} END"
+
+
+def _select(table: str, columns: tuple[str, ...]) -> str:
+    schema = OUTCOME_TABLES[table].arrow_schema
+
+    def one(c: str) -> str:
+        value = neutralised(c) if pa.types.is_string(schema.field(c).type) else c
+        return f"{value} AS {_RENAMED.get(c, c)}" if value != c or c in _RENAMED else c
+
+    return ",\n    ".join(one(c) for c in map(check_identifier, columns))
 
 
 def _ratio(num: str, den: str) -> str:
@@ -109,7 +137,8 @@ def bi_view_sql(schema: str) -> dict[str, str]:
     return {
         "bi_daily_outcomes": (
             "-- One row per business day x channel x queue x team x segment.\n"
-            f"SELECT\n    {_select(_DAILY_OUTCOME_COLUMNS)}\nFROM {s}.daily_outcomes"
+            f"SELECT\n    {_select('daily_outcomes', _DAILY_OUTCOME_COLUMNS)}\n"
+            f"FROM {s}.daily_outcomes"
         ),
         "bi_daily_summary": (
             "-- One row per business day: every rate from summed numerators/denominators.\n"
@@ -136,7 +165,7 @@ def bi_view_sql(schema: str) -> dict[str, str]:
         ),
         "bi_output_vs_outcome": (
             "-- One row per business day x team x agent: handle time beside real resolution.\n"
-            f"SELECT\n    {_select(_OUTPUT_VS_OUTCOME_COLUMNS)}\n"
+            f"SELECT\n    {_select('daily_output_vs_outcome', _OUTPUT_VS_OUTCOME_COLUMNS)}\n"
             f"FROM {s}.daily_output_vs_outcome"
         ),
     }
@@ -156,7 +185,8 @@ def views_version(schema: str, dialect: str) -> str:
 
 
 def _marker(version: str) -> str:
-    return f"[bi-views {version}]"
+    # Read by people too (a BI tool shows the comment): a plain phrase, not a code tag.
+    return f"(definition {version})"
 
 
 def create_bi_views(conn: Connection, schema: str, dialect: str) -> list[str]:
@@ -179,7 +209,10 @@ def create_bi_views(conn: Connection, schema: str, dialect: str) -> list[str]:
             if current and _marker(version) in current:
                 continue
         conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {qualified} AS\n{select}")
-        comment = f"BI view over the outcome tables (read-only). {_marker(version)}"
+        grain = select.splitlines()[0].removeprefix("-- ")
+        comment = (
+            f"{grain} Read-only; columns in docs/data_dictionary.md {_marker(version)}."
+        ).replace("'", "''")
         conn.exec_driver_sql(f"COMMENT ON VIEW {qualified} IS '{comment}'")
         changed.append(name)
     return changed

@@ -12,32 +12,37 @@ from datetime import date
 import pyarrow as pa
 
 from outcome_pipeline.contracts import TableContract
+from outcome_pipeline.validation.config import ValidationConfig
 from outcome_pipeline.validation.validate import DayValidation, validate_day
 
 
 class DayValidations:
     """A row validator for ``stage_day`` that remembers each day's validation."""
 
-    def __init__(self, timezone: str, engine: str = "auto") -> None:
+    def __init__(
+        self, timezone: str, engine: str = "auto", cfg: ValidationConfig | None = None
+    ) -> None:
         self.timezone = timezone
         self.engine = engine
+        self.cfg = cfg
         self.by_day: dict[date, DayValidation] = {}
 
     def __call__(
         self, rows: pa.Table, contract: TableContract, day: date
     ) -> dict[int, list[tuple[str, str]]]:
-        v = validate_day(rows, contract, day, self.timezone, engine=self.engine)
+        v = validate_day(rows, contract, day, self.timezone, engine=self.engine, cfg=self.cfg)
         self.by_day[day] = v
         return {i: [(f.code, f.message) for f in fails] for i, fails in v.row_failures.items()}
 
     def failed_dataset_expectations(self) -> list[str]:
-        """Error-severity dataset-level failures, as 'day: message' lines (they block)."""
+        """Error-severity dataset-level failures and row-level failures no row explains, as
+        'day: message' lines (they block)."""
         return [
             f"{day}: {e.name} failed ({e.message})"
             for day, v in sorted(self.by_day.items())
             for e in v.expectations
             if e.level == "dataset" and e.severity == "error" and not e.success
-        ]
+        ] + [f"{day}: {u}" for day, v in sorted(self.by_day.items()) for u in v.unexplained]
 
     def failed_counts(self, severity: str) -> dict[str, int]:
         """Unexpected rows per failed expectation of ``severity`` over all days."""

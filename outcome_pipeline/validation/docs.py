@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from outcome_pipeline.validation.docs_offline import make_offline
 from outcome_pipeline.validation.suites import build_suite, expectation_for
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -168,6 +169,7 @@ def write_data_docs(v_by_table: Mapping[str, DayValidation], folder: Path, day: 
         )
         ctx.validation_results_store.set(key, suite_result)
     ctx.build_data_docs(site_names=[SITE_NAME])
+    make_offline(folder)
     return folder / "index.html"
 
 

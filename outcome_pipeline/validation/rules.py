@@ -11,14 +11,18 @@ score ranges) are the ``_EXTRA`` table below. Rules are *not* inferred from data
 
 Day bounds are in the business timezone: the partition day ``d`` is ``[d 00:00, d+1 00:00)``
 local time, so around a DST change it lasts 23 or 25 hours. A timestamp is *implausible* when
-it is before 2000-01-01 UTC, or - for the table's event-time column (``queued_at``,
+it is before the plausibility floor (``ValidationConfig.plausible_from``, default 2000-01-01
+UTC), or - for the table's event-time column (``queued_at``,
 ``occurred_at``, ``responded_at``, ``updated_at`` of cases; customers have none) - at/after
 the end of the business day *after* the partition day (``d+2 00:00`` local): a row more than
 one day ahead of its delivery day cannot be real. The other timestamp columns describe what
 happened *after* the event (``ended_at``, ``first_response_at``, ``closed_at``) and may
 legitimately trail it by days (an email answered two days later), so their upper bound is
-``FOLLOW_UP_DAYS`` after the partition day. Event times outside the partition day but
-plausible are only *late* (a warning on their share).
+``ValidationConfig.follow_up_days`` (30) after the partition day. A day whose upper bound is
+not after the floor (a day before it) has every timestamp implausible: the bound is raised to
+the floor, so both engines flag every row (GX errors on a min above the max and would flag
+none). Event times outside the partition day but plausible are only *late* (a warning on
+their share).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from outcome_pipeline.contracts.feeds import SURVEY_SCORE_RANGES, TableContract
+from outcome_pipeline.validation.config import DEFAULT_FOLLOW_UP_DAYS, ValidationConfig
 
 Severity = Literal["error", "warning"]
 Level = Literal["row", "dataset"]
@@ -66,10 +71,10 @@ COLUMNS = "columns"
 TYPE = "type"
 ROW_COUNT = "row_count"
 
-EARLIEST_PLAUSIBLE = datetime(2000, 1, 1, tzinfo=UTC)
+EARLIEST_PLAUSIBLE = ValidationConfig().floor  # the default floor
 MAX_DURATION_SECONDS = 24 * 3600
 # Upper bound, in days after the partition day, of timestamps other than the event time.
-FOLLOW_UP_DAYS = 30
+FOLLOW_UP_DAYS = DEFAULT_FOLLOW_UP_DAYS
 # Share of rows whose event time is outside the partition day above which the day warns.
 MAX_LATE_SHARE = 0.05
 # Deliberately loose: these only *warn*; they catch shifted columns and placeholders
@@ -169,6 +174,12 @@ _EXTRA: dict[str, _Extra] = {
     ),
 }
 
+
+def order_pairs(table: str) -> tuple[tuple[str, str], ...]:
+    """(later, earlier) timestamp columns of ``table``'s order rules, in rule order."""
+    return tuple((o.later, o.earlier) for o in _EXTRA.get(table, _Extra()).orders)
+
+
 # Pipeline bookkeeping next to the contract columns (ingest.conform's ``_source_*``/``_extra``,
 # staging's ``source_*``/``extra_fields``/``partition_date``): not validated, not "extra".
 LINEAGE_COLUMNS = (
@@ -194,7 +205,7 @@ class DayBounds:
     follow_up_until: datetime  # exclusive bound of the non-event timestamps
 
 
-def day_bounds(day: date, timezone: str) -> DayBounds:
+def day_bounds(day: date, timezone: str, follow_up_days: int = FOLLOW_UP_DAYS) -> DayBounds:
     """Business-day boundaries in UTC (DST-aware: local midnights, not 24 h steps)."""
     tz = ZoneInfo(timezone)
 
@@ -205,7 +216,7 @@ def day_bounds(day: date, timezone: str) -> DayBounds:
         start=midnight(day),
         end=midnight(day + timedelta(1)),
         implausible_from=midnight(day + timedelta(2)),
-        follow_up_until=midnight(day + timedelta(1 + FOLLOW_UP_DAYS)),
+        follow_up_until=midnight(day + timedelta(1 + follow_up_days)),
     )
 
 
@@ -230,9 +241,11 @@ def rules_for(
     day: date,
     timezone: str,
     known_ids: Mapping[str, Iterable[Any] | pa.Array] | None = None,
+    cfg: ValidationConfig | None = None,
 ) -> list[Rule]:
     """Every rule of ``contract`` for partition ``day``: row-level first, then dataset-level."""
-    bounds = day_bounds(day, timezone)
+    cfg = cfg or ValidationConfig()
+    bounds = day_bounds(day, timezone, cfg.follow_up_days)
     rules: list[Rule] = []
     for name in contract.required_columns:
         is_key = name == contract.key
@@ -310,11 +323,11 @@ def rules_for(
     for col in contract.columns:
         if pa.types.is_timestamp(col.type):
             is_event = col.name == contract.event_time
-            upper = bounds.implausible_from if is_event else bounds.follow_up_until
+            upper = max(bounds.implausible_from if is_event else bounds.follow_up_until, cfg.floor)
             horizon = (
                 "the end of the business day after the partition day"
                 if is_event
-                else f"{FOLLOW_UP_DAYS} days after the partition day"
+                else f"{cfg.follow_up_days} days after the partition day"
             )
             rules.append(
                 Rule(
@@ -324,11 +337,11 @@ def rules_for(
                     severity="error",
                     code=IMPOSSIBLE_TIMESTAMP,
                     column=col.name,
-                    min_value=EARLIEST_PLAUSIBLE,
+                    min_value=cfg.floor,
                     max_value=upper,
                     strict_max=True,
                     what=horizon,
-                    description=f"{col.name} is from 2000-01-01 up to {horizon}",
+                    description=f"{col.name} is from {cfg.plausible_from} up to {horizon}",
                 )
             )
     for o in extra.orders:

@@ -51,11 +51,13 @@ import pyarrow as pa
 from outcome_pipeline.contracts.feeds import TableContract
 from outcome_pipeline.validation import precheck as P
 from outcome_pipeline.validation import rules as R
+from outcome_pipeline.validation.config import ValidationConfig
 from outcome_pipeline.validation.suites import expectation_type
 
 Engine = Literal["auto", "gx", "precheck"]
 ENGINES: tuple[str, ...] = ("auto", "gx", "precheck")
 DEFAULT_CONFIRM_ROWS = 10_000
+_NOT_EVALUATED = "not evaluated"
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,8 @@ class DayValidation:
     # auto engine: rows GX re-checked and any (row, rule) the two engines disagreed on.
     confirmed_rows: int = 0
     disagreements: list[str] = field(default_factory=list)
+    # Row-level failures no flagged row explains (see unexplained_failures): the day fails.
+    unexplained: list[str] = field(default_factory=list)
     rules: list[R.Rule] = field(default_factory=list, repr=False)
 
     @property
@@ -148,6 +152,7 @@ def validate_day(
     known_ids: Mapping[str, Iterable[Any] | pa.Array] | None = None,
     *,
     confirm_rows: int = DEFAULT_CONFIRM_ROWS,
+    cfg: ValidationConfig | None = None,
 ) -> DayValidation:
     """Validate the typed, deduplicated rows of ``contract`` delivered for ``day``.
 
@@ -155,11 +160,15 @@ def validate_day(
     (``_source_file``/``_source_line``, or staging's ``source_file``/``source_line``/
     ``partition_date``), which are ignored. ``known_ids`` optionally maps a column to the ids
     it may reference (e.g. ``{"interaction_id": ids}``); a given id outside the set fails the
-    row with ``unknown_reference``.
+    row with ``unknown_reference``. ``cfg``: the plausibility floor and ceiling.
+
+    A row-level expectation that fails without flagging a single row (GX does so when it
+    cannot evaluate an expectation) cannot be explained by quarantined rows: the day fails
+    (``unexplained``), it never passes silently.
     """
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    plan = _plan(rows, contract, day, timezone, known_ids)
+    plan = _plan(rows, contract, day, timezone, known_ids, cfg)
     n = plan.table.num_rows
     v = DayValidation(
         table=contract.name,
@@ -182,17 +191,35 @@ def validate_day(
         _run_gx(plan, verdict, v, confirm_rows=confirm_rows if engine == "auto" else None)
 
     _collect_row_failures(v, plan.table, plan.row_rules, verdict.masks)
-    not_evaluated = P.Counts(False, 0, n, observed="not evaluated: column missing or mistyped")
+    not_evaluated = P.Counts(False, 0, n, observed=f"{_NOT_EVALUATED}: column missing or mistyped")
     for rule in plan.rules:
         if rule.level == "row":
             counts, by = verdict.row_counts.get(rule.name, not_evaluated), verdict.row_engine
         else:
             counts, by = verdict.ds_counts.get(rule.name, not_evaluated), verdict.ds_engine
         v.expectations.append(_outcome(rule, counts, by))
-    v.success = not any(
+    v.unexplained = unexplained_failures(v.expectations)
+    v.success = not v.unexplained and not any(
         e.level == "dataset" and e.severity == "error" and not e.success for e in v.expectations
     )
     return v
+
+
+def unexplained_failures(expectations: Iterable[ExpectationOutcome]) -> list[str]:
+    """Row-level error expectations that failed while flagging no row: their failure is not
+    in the quarantine, so the day must fail rather than pass with nothing quarantined. Rules
+    not evaluated (their column missing or mistyped) are left out: the columns and type
+    expectations already fail the day for them."""
+    return [
+        f"{e.name} failed with no row flagged ({e.engine} could not evaluate it); the "
+        "day cannot pass: check the rule's bounds (e.g. a day before OUTCOME_PLAUSIBLE_FROM)"
+        for e in expectations
+        if e.level == "row"
+        and e.severity == "error"
+        and not e.success
+        and not e.unexpected_count
+        and not (e.observed or "").startswith(_NOT_EVALUATED)
+    ]
 
 
 @dataclass
@@ -220,10 +247,11 @@ def _plan(
     day: date,
     timezone: str,
     known_ids: Mapping[str, Iterable[Any] | pa.Array] | None,
+    cfg: ValidationConfig | None = None,
 ) -> _Plan:
     """Rules need their columns (value rules: in the contract type). Rules that cannot be
     evaluated are reported as failed; the day then fails on the columns/type expectations."""
-    rules = R.rules_for(contract, day, timezone, known_ids)
+    rules = R.rules_for(contract, day, timezone, known_ids, cfg)
     table = rows.drop_columns([c for c in rows.column_names if c in R.LINEAGE_COLUMNS])
     present = set(table.column_names)
     typed = {c.name for c in contract.columns if c.name in present}

@@ -106,8 +106,10 @@ def quarantine_table(contract: TableContract) -> TableDef:
 
 QUARANTINE_FILES = TableDef(
     name="quarantine_files",
-    comment="Landing files that could not be read at all (not the format they claim, a "
-    "required column missing, ...), one row per file and day, with the error.",
+    comment="Landing files not read, one row per file and day: unreadable (not the format "
+    "they claim, a required column missing or a column named twice) or not a feed file "
+    "(unknown name, unsupported compression, subfolder, bad day folder, link out of the "
+    "landing root, duplicate link).",
     columns=tuple(
         ColumnDef(f.name, f.type, c)
         for f, c in zip(
@@ -116,7 +118,8 @@ QUARANTINE_FILES = TableDef(
                 _LINEAGE["partition_date"],
                 "Feed table the file was delivered for.",
                 _LINEAGE["source_file"],
-                "Why the file could not be read (names the file and, if any, the column).",
+                "Reason code, then why the file was not read (names the file and, if any, "
+                "the column).",
                 _LINEAGE["run_id"],
             ),
             strict=True,
@@ -139,6 +142,18 @@ LOAD_AUDIT = TableDef(
         ColumnDef("rows_staged", pa.int64(), "Rows written to the staging table."),
         ColumnDef("rows_quarantined", pa.int64(), "Rows written to the quarantine table."),
         ColumnDef("rows_late", pa.int64(), "Staged rows whose event time is on another day."),
+        ColumnDef(
+            "rows_repaired",
+            pa.int64(),
+            "Staged rows whose timestamps were out of order by at most the clock-skew "
+            "tolerance (OUTCOME_CLOCK_SKEW_SECONDS) and were put in order.",
+        ),
+        ColumnDef(
+            "rows_before_start",
+            pa.int64(),
+            "Staged rows whose event time falls on a business day before the first partition "
+            "(OUTCOME_START_DATE): kept in staging, counted in no outcome table.",
+        ),
     ),
     order_by=("feed",),
 )

@@ -28,6 +28,7 @@ from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
+from outcome_pipeline.warehouse.settings import warehouse_schema, warehouse_url
 from outcome_pipeline.warehouse.tables import (
     ALL_TABLES,
     TableDef,
@@ -267,13 +268,9 @@ class Warehouse:
     """Warehouse access for the pipeline (no Dagster here; the resource wraps this)."""
 
     def __init__(self, url: str = DEFAULT_URL, schema: str = DEFAULT_SCHEMA) -> None:
-        self.url = sa.make_url(url)
-        self.schema = check_identifier(schema)
+        self.url = warehouse_url(url)
+        self.schema = warehouse_schema(schema)
         self.dialect = self.url.get_backend_name()
-        if self.dialect not in ("duckdb", "postgresql"):
-            raise ValueError(f"unsupported warehouse {self.dialect!r}: use duckdb or postgresql")
-        if self.dialect == "postgresql" and self.url.drivername == "postgresql":
-            self.url = self.url.set(drivername="postgresql+psycopg")
         self._engine: Engine | None = None
 
     # -- connections --------------------------------------------------------------------

@@ -11,6 +11,7 @@ from outcome_pipeline.defs.automation.planning import (
     DayRange,
     late_plan,
     nightly_plan,
+    not_ready,
     outcome_days_for_staged,
 )
 from outcome_pipeline.settings import nightly_cron
@@ -170,3 +171,33 @@ def test_pending_days_are_restated_once_due_in_one_range() -> None:
     assert nightly_plan(tick, None, LONDON, START, 7, before_start).restate == DayRange(
         date(2024, 3, 12), date(2024, 3, 12)
     )
+
+
+def test_a_later_tick_catches_up_days_an_earlier_tick_left_unloaded() -> None:
+    tick, previous = at(2024, 3, 11), at(2024, 3, 10)
+    # The 03-10 tick skipped 03-09 (not ready): 03-08 is the last loaded day.
+    p = nightly_plan(
+        tick, previous, LONDON, START, 7, last_loaded=date(2024, 3, 8), catch_up_days=7
+    )
+    assert p.load == DayRange(date(2024, 3, 9), date(2024, 3, 10))
+    assert p.restate == DayRange(date(2024, 3, 2), date(2024, 3, 3))
+    # Loaded as planned (or not asked for): one day, as always.
+    for loaded in (date(2024, 3, 9), None):
+        p = nightly_plan(tick, previous, LONDON, START, 7, last_loaded=loaded, catch_up_days=7)
+        assert p.load == DayRange(date(2024, 3, 10), date(2024, 3, 10))
+    # A gap older than the catch-up horizon is left to a manual backfill.
+    old = nightly_plan(
+        tick, previous, LONDON, START, 7, last_loaded=date(2024, 3, 1), catch_up_days=7
+    )
+    assert old.load == DayRange(date(2024, 3, 10), date(2024, 3, 10))
+
+
+def test_not_ready_names_the_first_day_folder_without_files() -> None:
+    landed = {date(2024, 3, 9)}
+    load = DayRange(date(2024, 3, 9), date(2024, 3, 10))
+    folder = lambda d: f"/landing/interactions/{d}"  # noqa: E731
+    assert not_ready(load, landed.__contains__, folder) == (
+        "not ready: /landing/interactions/2024-03-10 has no files yet"
+    )
+    landed.add(date(2024, 3, 10))
+    assert not_ready(load, landed.__contains__, folder) is None

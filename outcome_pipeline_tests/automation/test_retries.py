@@ -23,8 +23,10 @@ from dagster._core.events import DagsterEventType
 
 from outcome_pipeline.defs.automation.jobs import RANGE_END, RANGE_START
 from outcome_pipeline.defs.automation.retries import (
-    operator_message,
+    WAITING,
+    gave_up_message,
     transient_reason,
+    waiting_message,
     warehouse_errors,
     warehouse_retry_policy,
 )
@@ -104,10 +106,13 @@ def test_warehouse_errors_re_raise_transient_and_stop_permanent() -> None:
         raise ValueError("a bug")
     assert failure.value.allow_retries is False
     assert "ValueError: a bug" in failure.value.description
-    message = operator_message(
-        "the DuckDB warehouse file is held by another process", duckdb.IOException(LOCK), 0
-    )
-    assert "attempt 1 failed" in message and "published BI copy" in message
+    reason = "the DuckDB warehouse file is held by another process"
+    target = "the DuckDB file /data/warehouse.duckdb"
+    message = waiting_message(reason, duckdb.IOException(LOCK), target, 1, 4, 9.6)
+    assert message.startswith(f"{WAITING}{target}")
+    assert "Attempt 1 of 4 failed; next try in 9.6 s" in message
+    assert "held by PID 4242" in message and "published BI copy" in message
+    assert "after 4 attempts" in gave_up_message(reason, duckdb.IOException(LOCK), target, 4)
 
 
 class RetryAwareWarehouse(WarehouseResource):
@@ -179,7 +184,7 @@ def test_lock_on_first_attempt_then_success_equals_a_clean_run(tmp_path: Path) -
     logs = [
         r.user_message
         for r in retried.instance.all_logs(result.run_id)
-        if "Transient warehouse error" in (r.user_message or "")
+        if (r.user_message or "").startswith(WAITING)
     ]
     assert logs and "held by another process" in logs[0]
     assert table_rows(retried.url) == table_rows(clean.url)

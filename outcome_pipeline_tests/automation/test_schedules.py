@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -12,7 +13,13 @@ from dagster._core.events import DagsterEvent, DagsterEventType
 from dagster._utils.schedules import cron_string_iterator
 
 from outcome_pipeline.definitions import defs
-from outcome_pipeline.defs.automation.jobs import THEN_END, THEN_START, TRIGGER
+from outcome_pipeline.defs.automation.jobs import (
+    RANGE_END,
+    RANGE_START,
+    THEN_END,
+    THEN_START,
+    TRIGGER,
+)
 from outcome_pipeline.defs.automation.planning import DayRange
 from outcome_pipeline.defs.automation.schedules import (
     NIGHTLY_CRON,
@@ -23,6 +30,7 @@ from outcome_pipeline.defs.automation.schedules import (
 )
 from outcome_pipeline.defs.automation.sensors import restate_after_load
 from outcome_pipeline.defs.outcomes.assets import PENDING_FINAL_KEY
+from outcome_pipeline.defs.resources import LandingResource
 from outcome_pipeline.settings import Settings
 
 
@@ -37,15 +45,54 @@ def instance():
         yield instance
 
 
-def tick(repo: dg.RepositoryDefinition, when: datetime, instance: dg.DagsterInstance | None = None):
-    """Evaluate the schedule's tick at ``when`` (on an empty instance unless one is given)."""
+def land_interactions(root: Path, first: date, last: date) -> Path:
+    """A landing root whose interactions day folders first..last each hold a (header-only) file:
+    what the schedule looks at to decide a day has landed."""
+    for day in DayRange(first, last).days:
+        folder = root / "interactions" / day.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "interactions.csv").write_text("interaction_id\n")
+    return root
+
+
+@pytest.fixture(scope="module")
+def landed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every day of 2024 landed."""
+    return land_interactions(
+        tmp_path_factory.mktemp("landing"), date(2024, 1, 1), date(2024, 12, 31)
+    )
+
+
+@pytest.fixture(autouse=True)
+def _default_landing(landed: Path) -> None:
+    global LANDED
+    LANDED = landed
+
+
+LANDED: Path | None = None
+
+
+def tick(
+    repo: dg.RepositoryDefinition,
+    when: datetime,
+    instance: dg.DagsterInstance | None = None,
+    landing: Path | None = None,
+):
+    """Evaluate the schedule's tick at ``when`` (on an empty instance unless one is given),
+    with every day of 2024 landed unless another landing root is given."""
     if instance is None:
         with dg.instance_for_test() as empty:
-            return tick(repo, when, empty)
-    context = dg.build_schedule_context(
-        scheduled_execution_time=when, repository_def=repo, instance=instance
-    )
-    return nightly_outcomes_schedule.evaluate_tick(context)
+            return tick(repo, when, empty, landing)
+    root = landing or LANDED
+    # Entered, so the resources close before the instance does (they enter the instance too,
+    # and leaving it after the instance would restore its closed state storage globally).
+    with dg.build_schedule_context(
+        scheduled_execution_time=when,
+        repository_def=repo,
+        instance=instance,
+        resources={"landing": LandingResource(root=str(root), timezone=TIMEZONE)},
+    ) as context:
+        return nightly_outcomes_schedule.evaluate_tick(context)
 
 
 def record_outcomes(
@@ -180,3 +227,39 @@ def test_the_latest_run_that_computed_a_day_decides_and_skipped_days_do_not(repo
     assert pending_final_days(instance, date(2024, 3, 1), date(2024, 3, 1)) == {}
     on_12th = tick(repo, local(2024, 3, 12), instance).run_requests[0]
     assert (on_12th.tags[THEN_START], on_12th.tags[THEN_END]) == ("2024-03-04", "2024-03-04")
+
+
+def test_a_tick_whose_day_has_not_landed_is_skipped_as_not_ready(repo, tmp_path) -> None:
+    root = land_interactions(tmp_path, date(2024, 3, 1), date(2024, 3, 8))
+    (root / "interactions" / "2024-03-09").mkdir()  # the folder is there, the files are not
+    data = tick(repo, local(2024, 3, 10), landing=root)
+    assert data.run_requests == []
+    assert data.skip_message == (
+        f"not ready: {root / 'interactions' / '2024-03-09'} has no files yet"
+    )
+    missing_root = tick(repo, local(2024, 3, 10), landing=tmp_path / "typo")
+    assert missing_root.run_requests == [] and "not ready" in missing_root.skip_message
+
+
+def staged_interactions(instance: dg.DagsterInstance, first: str, last: str) -> None:
+    """Record what a run staging interactions for first..last leaves in the instance."""
+    for day in DayRange(date.fromisoformat(first), date.fromisoformat(last)).days:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(asset_key="stg_interactions", partition=day.isoformat())
+        )
+
+
+def test_the_next_tick_loads_the_day_a_tick_skipped(repo, instance, tmp_path) -> None:
+    staged_interactions(instance, "2024-03-01", "2024-03-08")
+    root = land_interactions(tmp_path, date(2024, 3, 1), date(2024, 3, 8))
+    assert tick(repo, local(2024, 3, 10), instance, root).run_requests == []
+    land_interactions(root, date(2024, 3, 9), date(2024, 3, 10))  # 03-09 arrives late
+    (request,) = tick(repo, local(2024, 3, 11), instance, root).run_requests
+    assert request.run_key == "nightly:2024-03-09:2024-03-10"
+    assert (request.tags[RANGE_START], request.tags[RANGE_END]) == ("2024-03-09", "2024-03-10")
+    assert (request.tags[THEN_START], request.tags[THEN_END]) == ("2024-03-02", "2024-03-03")
+    # Loaded by then: the following tick is back to one day.
+    staged_interactions(instance, "2024-03-09", "2024-03-10")
+    land_interactions(root, date(2024, 3, 11), date(2024, 3, 11))
+    (after,) = tick(repo, local(2024, 3, 12), instance, root).run_requests
+    assert after.partition_key == "2024-03-11"

@@ -187,3 +187,8 @@ def test_days_after_the_latest_staged_day_are_skipped_not_computed(staged) -> No
     # Nothing of 01-09/10 can be final at as_of 01-10; each waits at least for day + W.
     assert set(pending["pending"]) == {"2024-01-09", "2024-01-10"}
     assert pending["pending"]["2024-01-10"] >= "2024-01-17"
+    # The metric settings the figures were computed with, and their hash.
+    settings = meta["metric_settings"].value
+    assert (settings["repeat_window_days"], settings["max_journey_days"]) == (7, 30)
+    assert settings["clock_skew_seconds"] == 120 and "pseudonym_key" not in settings
+    assert len(meta["metric_settings_hash"].value) == 16

@@ -17,6 +17,7 @@ from outcome_pipeline.defs.resources import (
     ValidationResource,
     WarehouseResource,
 )
+from outcome_pipeline.ingest.readiness import ALLOW_EMPTY_DAYS_TAG
 from outcome_pipeline.ingest.stage import StagedDay
 from outcome_pipeline.warehouse import Warehouse
 from outcome_pipeline_tests.ingest.test_readers import RECORDS, write_csv, write_jsonl
@@ -83,7 +84,8 @@ def test_partition_rerun_and_range_equal_day_by_day(tmp_path: Path, warehouse_ur
     url, schema = warehouse_url
     land(tmp_path, "2024-02-01", ["a", "b", "c"], bad=1)
     land(tmp_path, "2024-02-02", ["d"])
-    # 2024-02-03 has no files: an empty partition, not a crash.
+    # 2024-02-03 has no files (none of any feed: it has not landed): staged as an empty
+    # partition only when the run asks for it.
     result = materialize(tmp_path, url, schema, partition_key="2024-02-01")
     assert result.success
     assert checks(result) == {
@@ -105,10 +107,13 @@ def test_partition_rerun_and_range_equal_day_by_day(tmp_path: Path, warehouse_ur
     assert materialize(tmp_path, url, schema, partition_key="2024-02-01").success
     assert snapshot(url, schema) == first
 
-    for day in ("2024-02-02", "2024-02-03"):
-        assert materialize(tmp_path, url, schema, partition_key=day).success
+    assert materialize(tmp_path, url, schema, partition_key="2024-02-02").success
+    refused = materialize(tmp_path, url, schema, partition_key="2024-02-03", raise_on_error=False)
+    assert not refused.success
+    allow = {ALLOW_EMPTY_DAYS_TAG: "true"}
+    assert materialize(tmp_path, url, schema, partition_key="2024-02-03", tags=allow).success
     day_by_day = snapshot(url, schema)
-    tags = {RANGE_START: "2024-02-01", RANGE_END: "2024-02-03"}
+    tags = {RANGE_START: "2024-02-01", RANGE_END: "2024-02-03", **allow}
     assert materialize(tmp_path, url, schema, tags=tags).success
     assert snapshot(url, schema) == day_by_day
     assert len(day_by_day["load_audit"]) == 3
@@ -259,3 +264,36 @@ def test_a_range_keeps_only_counts_of_each_staged_day() -> None:
     assert kept.staged.schema == staged.schema
     assert kept.staged.get_total_buffer_size() < 1_000
     assert dataclasses.replace(kept, staged=staged) == day
+
+
+def test_staged_days_are_not_replaced_with_nothing(tmp_path: Path, warehouse_url) -> None:
+    url, schema = warehouse_url
+    root = tmp_path / "landing"
+    land(root, "2024-02-01", ["a", "b"])
+    land(root, "2024-02-02", ["c"])
+    tags = {RANGE_START: "2024-02-01", RANGE_END: "2024-02-02"}
+    assert materialize(root, url, schema, tags=tags).success
+    staged = snapshot(url, schema)
+
+    # A typo in the landing root: refused at once (no retry), nothing deleted.
+    typo = materialize(tmp_path / "landnig", url, schema, tags=tags, raise_on_error=False)
+    assert not typo.success
+    (failure,) = [e for e in typo.all_events if e.is_step_failure]
+    message = failure.step_failure_data.user_failure_data.description
+    assert "OUTCOME_LANDING_DIR" in message and str(tmp_path / "landnig") in message
+    assert not [e for e in typo.all_events if e.is_step_up_for_retry]
+    assert snapshot(url, schema) == staged
+
+    # A staged day whose folder is gone: refused too, naming the folder.
+    (root / "surveys" / "2024-02-02").rename(tmp_path / "moved")
+    gone = materialize(root, url, schema, tags=tags, raise_on_error=False)
+    assert not gone.success
+    (failure,) = [e for e in gone.all_events if e.is_step_failure]
+    assert str(root / "surveys" / "2024-02-02") in failure.step_failure_data.error.message
+    assert snapshot(url, schema) == staged
+
+    # Asked for explicitly: the day is emptied.
+    allow = {**tags, ALLOW_EMPTY_DAYS_TAG: "true"}
+    assert materialize(root, url, schema, tags=allow).success
+    days = {r["partition_date"].isoformat() for r in snapshot(url, schema)["stg_survey_responses"]}
+    assert days == {"2024-02-01"}

@@ -1,15 +1,11 @@
-"""Staging one day: dedupe, row accounting, late rows, landing-root safety."""
+"""Staging one day: dedupe, row accounting, late rows (landing-root safety: test_landing)."""
 
 from __future__ import annotations
 
-import os
 from datetime import date
 from pathlib import Path
 
-import pytest
-
 from outcome_pipeline.contracts import CONTRACTS
-from outcome_pipeline.ingest.landing import LandingPathError, list_day_files
 from outcome_pipeline.ingest.stage import stage_day
 from outcome_pipeline_tests.ingest.test_readers import RECORDS, write_csv, write_jsonl
 
@@ -60,10 +56,17 @@ def test_a_missing_day_is_an_empty_partition(tmp_path: Path) -> None:
     assert day.staged.schema.names[0] == "partition_date"
 
 
-def test_files_pointing_outside_the_landing_root_are_refused(tmp_path: Path) -> None:
-    outside = tmp_path / "outside.csv"
-    write_csv(outside, RECORDS)
-    root = tmp_path / "landing"
-    os.symlink(outside, folder(root) / "survey_responses.csv")
-    with pytest.raises(LandingPathError, match="outside the landing root"):
-        list_day_files(root, SURVEYS, DAY)
+def test_rows_of_a_day_before_the_first_partition_are_counted(tmp_path: Path) -> None:
+    """A row delivered on the first partition day whose event time is on the day before is
+    staged (and late) but belongs to no computed day: load_audit counts it, so it does not
+    vanish without a word."""
+    from outcome_pipeline.ingest.stage import audit_row
+
+    f = folder(tmp_path)
+    before = dict(RECORDS[1], response_id="b", responded_at="2024-03-30T22:59:00Z")
+    write_csv(f / "survey_responses.csv", [RECORDS[0], before])
+    day = stage_day(tmp_path, SURVEYS, DAY, "Europe/London", first_day=DAY)
+    assert (day.rows_staged, day.late_rows, day.rows_before_start) == (2, 1, 1)
+    assert audit_row(day)["rows_before_start"] == 1
+    # Without a first partition nothing is counted before it.
+    assert stage_day(tmp_path, SURVEYS, DAY, "Europe/London").rows_before_start == 0

@@ -31,6 +31,20 @@ Surveys: S1 CSAT 5 on ix-a2; S2 NPS 3 on case K2; S3 CES 6 by Carol's email; S4 
 C5; S5 NPS 10 on an interaction nobody knows (never linked); S6 CES 3 by the prospect's
 phone; S7 CSAT 1 on ix-p1 answered 06-20, after the journey's window closed (ignored); S8
 NPS 9 (promoter) on ix-c2.
+Day D4 = Thu 06-13 (computed only with ``D4_DAYS``, at a later as_of: the capped journey
+needs 35 days; the D1-D3 figures above do not change) tells what real logs lack. No contact of
+D4 has a disposition or a case:
+- F1 ix-f1  D4 10:00 phone billing/express X1, Fay (C6), wait 12 s, handle 300+0+20; she
+            never comes back: resolved by confirmation only (operational FCR)
+- G1 ix-g1  D4 11:00 chat general, Gus (C7), abandoned after 60 s, never back: not resolved
+- H1 ix-h1  D4 12:00 phone general/express, Hal (C8), answered after 3 s by nobody the log
+            names (no agent), handle 120+0+0: counted under agent 'unassigned'; resolved
+- I1..I7    Ivy (C9) phones billing/express X1 every 6 days from D4 09:00 (06-13, 06-19,
+            06-25, 07-01, 07-07), then 07-13 08:00 (the last within H = 30 days of her first
+            contact) and 07-18 10:00 (35 days on, within W of 07-13): each time X1 says
+            "resolved" (these do carry a claim). Her journey is capped: 6 contacts in span,
+            6 false claims, not resolved; 07-18 is a repeat in no journey.
+
 Subscription events: C5 churns (voluntary) 06-20 10:00; C2 churns (involuntary) 06-20
 11:00; C3 signed up 05-01 10:00 and activated 05-04 10:00.
 """
@@ -49,6 +63,10 @@ from outcome_pipeline.outcomes import OutcomeInputs
 TZ = ZoneInfo("Europe/London")
 D1, D2, D3 = date(2024, 6, 10), date(2024, 6, 11), date(2024, 6, 12)
 DAYS = [D1, D2, D3]
+D4 = date(2024, 6, 13)
+D4_DAYS = [D1, D2, D3, D4]
+IVY_CONTACTS = ("06-13 09:00", "06-19 09:00", "06-25 09:00", "07-01 09:00", "07-07 09:00")
+IVY_CONTACTS += ("07-13 08:00", "07-18 10:00")
 
 
 def lt(text: str) -> datetime:
@@ -341,7 +359,63 @@ def interactions() -> pa.Table:
             customer_email="bob@example.com",
         ),
     ]
-    return staged("interactions", rows, "queued_at")
+    return staged("interactions", rows + d4_legs(), "queued_at")
+
+
+def d4_legs() -> list[dict]:
+    """D4's contacts: no dispositions, no cases (but Ivy's), one handled without an agent."""
+    rows = [
+        leg(
+            "ix-f1",
+            "phone",
+            "billing",
+            "express",
+            "X1",
+            "06-13 10:00",
+            wait=12,
+            talk=300,
+            acw=20,
+            customer_id="C6",
+        ),
+        leg(
+            "ix-g1",
+            "chat",
+            "general",
+            None,
+            None,
+            "06-13 11:00",
+            abandoned_after=60,
+            customer_id="C7",
+        ),
+        leg(
+            "ix-h1",
+            "phone",
+            "general",
+            "express",
+            None,
+            "06-13 12:00",
+            wait=3,
+            talk=120,
+            customer_id="C8",
+        ),
+    ]
+    for i, queued in enumerate(IVY_CONTACTS, start=1):
+        rows.append(
+            leg(
+                f"ix-i{i}",
+                "phone",
+                "billing",
+                "express",
+                "X1",
+                queued,
+                wait=10,
+                talk=200,
+                acw=10,
+                disposition="resolved",
+                customer_id="C9",
+            )
+        )
+    return rows
 
 
 def customers() -> pa.Table:
@@ -375,6 +449,10 @@ def customers() -> pa.Table:
         cust("C3", "carol@example.com", None, "enterprise", 500.0),
         cust("C4", "dan@example.com", "+447700900004", "consumer", 30.0),
         cust("C5", "eve@example.com", "+447700900005", "consumer", 25.0),
+        cust("C6", "fay@example.com", None, "consumer", 10.0),
+        cust("C7", "gus@example.com", None, "smb", 50.0),
+        cust("C8", "hal@example.com", None, "consumer", 15.0),
+        cust("C9", "ivy@example.com", None, "consumer", 60.0),
     ]
     return staged("customers", rows, "updated_at")
 

@@ -2,8 +2,11 @@
 
 Modes:
 - ``duckdb-loop PATH SCHEMA STOP OUT``: open the published copy read-only, count rows per
-  business day in ``bi_daily_outcomes``, close; again and again until the file STOP exists.
-- ``pg-loop URL SCHEMA STOP OUT``: the same against the PostgreSQL BI view.
+  business day in ``bi_daily_outcomes`` and ``load_audit`` (one query), close; again and again
+  until the file STOP exists.
+- ``pg-loop URL SCHEMA STOP OUT``: the same against the PostgreSQL BI schema.
+- ``pg-tables URL SCHEMA STOP OUT``: the same against the tables of a working schema
+  (``daily_outcomes`` instead of the view), what a reader of the working schema sees.
 - ``duckdb-hold PATH STOP OUT``: open the copy once and keep it open until STOP (a BI tool
   left running all night), querying it now and then.
 
@@ -17,10 +20,15 @@ import sys
 import time
 from pathlib import Path
 
+# One statement, so one snapshot of the database: {"outcomes:<day>": rows, "audit:<day>": rows}.
 QUERY = (
-    "SELECT CAST(business_day AS VARCHAR) AS d, count(*) AS n "
-    'FROM "{schema}".bi_daily_outcomes GROUP BY 1 ORDER BY 1'
+    "SELECT 'outcomes:' || CAST({day} AS VARCHAR), count(*) "
+    'FROM "{schema}".{outcomes} GROUP BY 1 '
+    "UNION ALL SELECT 'audit:' || CAST(partition_date AS VARCHAR), count(*) "
+    'FROM "{schema}".load_audit GROUP BY 1'
 )
+VIEW = {"day": "business_day", "outcomes": "bi_daily_outcomes"}
+TABLES = {"day": "partition_date", "outcomes": "daily_outcomes"}
 
 
 def _loop(read, stop: Path, out: Path) -> None:
@@ -41,21 +49,21 @@ def duckdb_loop(path: str, schema: str, stop: str, out: str) -> None:
     def read() -> dict[str, int]:
         con = duckdb.connect(path, read_only=True)
         try:
-            return dict(con.execute(QUERY.format(schema=schema)).fetchall())
+            return dict(con.execute(QUERY.format(schema=schema, **VIEW)).fetchall())
         finally:
             con.close()
 
     _loop(read, Path(stop), Path(out))
 
 
-def pg_loop(url: str, schema: str, stop: str, out: str) -> None:
+def pg_loop(url: str, schema: str, stop: str, out: str, names: dict = VIEW) -> None:
     import psycopg
 
     conninfo = url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(conninfo, autocommit=True) as con:
 
         def read() -> dict[str, int]:
-            return dict(con.execute(QUERY.format(schema=schema)).fetchall())
+            return dict(con.execute(QUERY.format(schema=schema, **names)).fetchall())
 
         _loop(read, Path(stop), Path(out))
 
@@ -80,4 +88,10 @@ def duckdb_hold(path: str, stop: str, out: str) -> None:
 
 if __name__ == "__main__":
     mode, *args = sys.argv[1:]
-    {"duckdb-loop": duckdb_loop, "pg-loop": pg_loop, "duckdb-hold": duckdb_hold}[mode](*args)
+    modes = {
+        "duckdb-loop": duckdb_loop,
+        "pg-loop": pg_loop,
+        "pg-tables": lambda *a: pg_loop(*a, names=TABLES),
+        "duckdb-hold": duckdb_hold,
+    }
+    modes[mode](*args)

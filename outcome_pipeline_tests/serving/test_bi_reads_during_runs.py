@@ -1,9 +1,11 @@
 """BI reads while runs write: a second process reads in a loop, runs replace partitions.
 
-Every read must see, for every day, either the old complete partition or the new one (the
-two legal row counts), and all days of one read the same version (a run writes its days in
-one transaction). Zero errors on the reader's side, and on DuckDB a reader holding the BI
-copy open all along must not make any run fail.
+Each run writes ``load_audit`` and then, in another transaction, ``daily_outcomes`` (as the
+pipeline's assets do). Every BI read must see, for every day and both tables, the rows of one
+run: the old ones or the new ones (the two legal row counts), never a mix of runs across
+tables or days. Zero errors on the reader's side, and on DuckDB a reader holding the BI copy
+open all along must not make any run fail. On PostgreSQL a reader of the working schema does
+see mixes (what BI saw before the BI schema): the test can tell.
 """
 
 from __future__ import annotations
@@ -21,18 +23,31 @@ import pytest
 from outcome_pipeline.defs.automation.jobs import RANGE_END, RANGE_START
 from outcome_pipeline.defs.resources import WarehouseResource
 from outcome_pipeline.defs.serving.assets import BiServingResource, bi_views
+from outcome_pipeline.serving import bi_schema_name
 from outcome_pipeline_tests.conftest import _drop_schema
-from outcome_pipeline_tests.serving.writer import ROWS_TAG, synthetic_daily_outcomes
+from outcome_pipeline_tests.serving.writer import (
+    PAUSE_TAG,
+    ROWS_TAG,
+    synthetic_daily_outcomes,
+    synthetic_load_audit,
+)
 
 pytestmark = pytest.mark.slow
 LEGAL = (1000, 2000)
 RUNS = 8
+DAYS = ("2024-01-01", "2024-01-02", "2024-01-03")
+KEYS = sorted(f"{kind}:{day}" for kind in ("audit", "outcomes") for day in DAYS)
 
 
 def write(url: str, schema: str, copy: Path, rows: int) -> dg.ExecuteInProcessResult:
     return dg.materialize(
-        [synthetic_daily_outcomes, bi_views],
-        tags={RANGE_START: "2024-01-01", RANGE_END: "2024-01-03", ROWS_TAG: str(rows)},
+        [synthetic_load_audit, synthetic_daily_outcomes, bi_views],
+        tags={
+            RANGE_START: DAYS[0],
+            RANGE_END: DAYS[-1],
+            ROWS_TAG: str(rows),
+            PAUSE_TAG: "0.3",  # between the load audit's commit and the outcomes'
+        },
         resources={
             "warehouse": WarehouseResource(url=url, schema_name=schema),
             "bi": BiServingResource(copy_path=str(copy)),
@@ -68,11 +83,17 @@ def judge(result: dict) -> set[int]:
     assert len(result["reads"]) > 20, "the reader barely ran"
     seen: set[int] = set()
     for read in result["reads"]:
-        assert sorted(read) == ["2024-01-01", "2024-01-02", "2024-01-03"], read
+        assert sorted(read) == KEYS, read
         versions = set(read.values())
         assert len(versions) == 1 and versions <= set(LEGAL), read  # never a mix, never partial
         seen |= versions
     return seen
+
+
+def mixed(result: dict) -> int:
+    """Reads that saw two runs at once (tables or days of different runs)."""
+    assert result["errors"] == []
+    return sum(len(set(read.values())) > 1 for read in result["reads"])
 
 
 def alternate_writes(url: str, schema: str, copy: Path) -> list[float]:
@@ -83,7 +104,7 @@ def alternate_writes(url: str, schema: str, copy: Path) -> list[float]:
         result = write(url, schema, copy, LEGAL[(i + 1) % 2])
         assert result.success
         meta = result.asset_materializations_for_node("bi_views")[0].metadata
-        if "publish_seconds" in meta:
+        if "path" in meta:  # DuckDB: a published file
             seconds.append(meta["publish_seconds"].value)
             # A new file renamed into place each time, never the old one rewritten in place
             # (what a reader holding the old copy relies on).
@@ -113,16 +134,21 @@ def test_duckdb_bi_copy_is_never_torn_and_never_blocks_a_run(tmp_path: Path) -> 
 
 
 @pytest.mark.postgres
-def test_postgres_bi_view_reads_whole_partitions(pg_url: str, tmp_path: Path) -> None:
+def test_postgres_bi_schema_shows_one_run_at_a_time(pg_url: str, tmp_path: Path) -> None:
     schema = f"t_{uuid.uuid4().hex[:12]}"
     try:
         assert write(pg_url, schema, tmp_path / "unused.duckdb", LEGAL[0]).success
-        reader = spawn(tmp_path, "pg-loop", pg_url, schema)
+        reader = spawn(tmp_path, "pg-loop", pg_url, bi_schema_name(schema))
+        working = spawn(tmp_path, "pg-tables", pg_url, schema)
         try:
             alternate_writes(pg_url, schema, tmp_path / "unused.duckdb")
         finally:
             result = collect(*reader)
+            seen_working = collect(*working)
         assert judge(result) == set(LEGAL)
-        assert not (tmp_path / "unused.duckdb").exists()  # PostgreSQL: views, no copy
+        # The working schema, read the same way at the same time, shows the new load audit
+        # beside the old outcomes: what the BI schema is for.
+        assert mixed(seen_working) > 0
+        assert not (tmp_path / "unused.duckdb").exists()  # PostgreSQL: a schema, no file
     finally:
         _drop_schema(pg_url, schema)

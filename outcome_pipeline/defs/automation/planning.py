@@ -16,17 +16,21 @@ day folder it sits in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from outcome_pipeline.outcomes.config import OutcomeConfig
+
 # Rows of a day that arrive in the next day's folder (the feeds' "late rows"): a staged
 # partition D may hold contacts of D - 1, so its reach starts one day earlier.
 LATE_ROW_DAYS = 1
-# The outcomes asset reads W + 2 days before a day (DST and transfer-leg margin); the Dagster
-# lineage maps a staged day onto the same span of outcome days, so a late file restates it all.
-LOOKBACK_MARGIN_DAYS = 2
+# The outcomes asset reads W + the lookback margin (OutcomeConfig.lookback_margin_days,
+# OUTCOME_LOOKBACK_MARGIN_DAYS, default 2: DST and transfer legs) days before a day; the
+# Dagster lineage maps a staged day onto the same span of outcome days, so a late file
+# restates it all.
+LOOKBACK_MARGIN_DAYS = OutcomeConfig.from_env().lookback_margin_days
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,8 @@ def nightly_plan(
     start: date,
     window_days: int,
     pending: Mapping[date, date] | None = None,
+    last_loaded: date | None = None,
+    catch_up_days: int = 0,
 ) -> NightlyPlan:
     """Days a tick at ``scheduled`` loads and restates, given the tick before it.
 
@@ -102,6 +108,10 @@ def nightly_plan(
 
     ``previous`` is the scheduled time of the tick before (None: treat as the day before);
     a second tick on the same business day loads nothing.
+
+    ``last_loaded``: the latest day whose interactions are staged. When a previous tick left
+    days after it unloaded (it skipped them as not ready) and it is at most ``catch_up_days``
+    before yesterday, the load starts right after it, so a later tick picks those days up.
     """
     if window_days < 1:
         raise ValueError("window_days must be at least 1")
@@ -111,6 +121,12 @@ def nightly_plan(
         if previous is not None
         else last - timedelta(days=1)
     )
+    if (
+        last_loaded is not None
+        and last_loaded < prev_last
+        and last_loaded >= last - timedelta(days=catch_up_days)
+    ):
+        prev_last = last_loaded
     if prev_last >= last:
         return NightlyPlan(None, None, f"{last} was already due at the previous tick")
     load = DayRange(prev_last + timedelta(days=1), last).clip(start)
@@ -131,6 +147,20 @@ def nightly_plan(
         last_due = max(due) if restate is None else max(max(due), restate.last)
         restate = DayRange(first, last_due)
     return NightlyPlan(load, restate)
+
+
+def not_ready(
+    load: DayRange, has_files: Callable[[date], bool], folder: Callable[[date], object]
+) -> str | None:
+    """Why a load cannot start yet (its first day folder without files), or None.
+
+    Staging a day whose files have not landed would stage it empty (and is refused), so a
+    tick waits; the next tick loads the day along with its own (``nightly_plan``'s catch-up).
+    """
+    for day in load.days:
+        if not has_files(day):
+            return f"not ready: {folder(day)} has no files yet"
+    return None
 
 
 def outcome_days_for_staged(

@@ -7,7 +7,7 @@ the downstream assets of the run) and warnings (late rows, schema drift).
 """
 
 import dataclasses
-from datetime import timedelta
+from datetime import date, timedelta
 
 import dagster as dg
 import pyarrow as pa
@@ -32,10 +32,18 @@ from outcome_pipeline.defs.resources import (
     WarehouseResource,
 )
 from outcome_pipeline.ingest.mapping import for_table, load_sources
+from outcome_pipeline.ingest.readers import LandingAccessError
+from outcome_pipeline.ingest.readiness import (
+    ALLOW_EMPTY_DAYS_TAG,
+    DAY_TABLE,
+    allow_empty_days,
+    day_has_files,
+    landing_refusal,
+)
 from outcome_pipeline.ingest.stage import StagedDay, audit_row, stage_day
 from outcome_pipeline.validation import write_data_docs
 from outcome_pipeline.validation.collector import DayValidations
-from outcome_pipeline.warehouse import LOAD_AUDIT
+from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
 from outcome_pipeline.warehouse.tables import QUARANTINE_FILES, QUARANTINE_TABLES, STAGING_TABLES
 
 
@@ -128,12 +136,14 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
         validation: ValidationResource,
     ) -> dg.MaterializeResult:
         days = window_days(context.partition_time_window)
-        validations = DayValidations(landing.timezone, validation.engine)
+        vcfg = validation.config()
+        validations = DayValidations(landing.timezone, validation.engine, vcfg)
         start, end = days[0], days[-1] + timedelta(days=1)
         staged_days: list[StagedDay] = []
         mappings = for_table(load_sources(landing.sources_dir, landing.timezone), contract.name)
         with warehouse.open() as wh:
             wh.create_tables(tables)
+            _refuse_empty_days(context, wh, landing, contract, days)
             # One transaction for the whole window: a failure on any day leaves every
             # day of the window as it was before the run.
             with wh.begin() as conn:
@@ -142,15 +152,28 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                 wh.delete_window(conn, QUARANTINE_FILES, start, end, feed)
                 wh.delete_window(conn, LOAD_AUDIT, start, end, feed)
                 for day in days:
-                    result = stage_day(
-                        landing.path,
-                        contract,
-                        day,
-                        landing.timezone,
-                        run_id=context.run_id,
-                        validator=validations,
-                        mappings=mappings,
-                    )
+                    try:
+                        result = stage_day(
+                            landing.path,
+                            contract,
+                            day,
+                            landing.timezone,
+                            run_id=context.run_id,
+                            validator=validations,
+                            clock_skew_seconds=vcfg.clock_skew_seconds,
+                            first_day=daily_partitions.start.date(),
+                            mappings=mappings,
+                        )
+                    except LandingAccessError as exc:
+                        # Raised inside the transaction: the window's delete is rolled back.
+                        raise dg.Failure(
+                            description=f"Cannot read a landing file of {contract.name} {day}: "
+                            f"{exc}. Nothing was changed: the staged rows of {contract.name} "
+                            "stay as they were. Give the pipeline's user read access to the "
+                            "file (or move it out of the landing folder), then run the same "
+                            "days again.",
+                            allow_retries=False,
+                        ) from exc
                     _log_day(context, result, landing)
                     wh.insert_rows(conn, staging, result.staged)
                     wh.insert_rows(conn, quarantine, result.quarantined)
@@ -168,21 +191,17 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
         docs = {}
         if validations.by_day:
             last = max(validations.by_day)
-            index = write_data_docs(
+            write_data_docs(
                 {contract.name: validations.by_day[last]},
                 validation.docs_folder(contract.name),
                 last,
             )
-            docs = {"data_docs": dg.MetadataValue.url(index.resolve().as_uri())}
+            docs = {"data_docs": dg.MetadataValue.url(validation.docs_link(contract.name))}
+        # A range run records one materialization per day: each carries its own day's counts.
+        for a in audits:
+            context.add_asset_metadata(day_counts(a), partition_key=a["partition_date"].isoformat())
         return dg.MaterializeResult(
             metadata={
-                "dagster/row_count": sum(a["rows_staged"] for a in audits),
-                "rows_read": sum(a["rows_read"] for a in audits),
-                "rows_duplicate": sum(a["rows_duplicate"] for a in audits),
-                "rows_quarantined": sum(a["rows_quarantined"] for a in audits),
-                "files_quarantined": sum(a["files_quarantined"] for a in audits),
-                "rows_late": sum(a["rows_late"] for a in audits),
-                "files_read": sum(a["files"] for a in audits),
                 "days": dg.MetadataValue.md(_day_summary(audits)),
                 "validation_seconds": dg.MetadataValue.json(validations.seconds()),
                 "sources": dg.MetadataValue.json(_sources(mappings, staged_days)),
@@ -200,6 +219,60 @@ def _sources(mappings: list, days: list[StagedDay]) -> dict[str, object]:
         "mappings": {m.lineage: str(m.path) for m in mappings},
         "files": {f.file: f.fmt for d in days for f in d.files},
     }
+
+
+def day_counts(audit: dict) -> dict[str, int]:
+    """One day's row accounting as materialization metadata (``dagster/row_count`` = staged)."""
+    return {
+        "dagster/row_count": audit["rows_staged"],
+        "rows_read": audit["rows_read"],
+        "rows_duplicate": audit["rows_duplicate"],
+        "rows_quarantined": audit["rows_quarantined"],
+        "files_quarantined": audit["files_quarantined"],
+        "rows_late": audit["rows_late"],
+        "rows_repaired": audit["rows_repaired"],
+        "rows_before_start": audit["rows_before_start"],
+        "files_read": audit["files"],
+    }
+
+
+def _loaded_days(wh: Warehouse, table: str, days: list[date]) -> list[date]:
+    """Days of ``days`` whose last load of ``table`` had files (load_audit)."""
+    rows = wh.query(
+        f"SELECT DISTINCT partition_date AS d FROM {wh.qualified(LOAD_AUDIT.name)} "
+        "WHERE feed = :feed AND files > 0 AND partition_date >= :first "
+        "AND partition_date <= :last",
+        {"feed": table, "first": days[0], "last": days[-1]},
+    ).to_pylist()
+    return [r["d"] for r in rows]
+
+
+def _refuse_empty_days(
+    context: dg.AssetExecutionContext,
+    wh: Warehouse,
+    landing: LandingResource,
+    contract: TableContract,
+    days: list[date],
+) -> None:
+    """Fail the step, before anything is deleted, when the run would stage days that have not
+    landed (see ``landing_refusal``). Not retried: the files will not appear within the
+    retry policy's backoff, and the user must act (or pass the override)."""
+    root = landing.path
+    root_exists = root.is_dir()
+    landed = [d for d in days if root_exists and day_has_files(root, contract, d)]
+    day_contract = CONTRACTS[DAY_TABLE]
+    day_landed = [d for d in days if root_exists and day_has_files(root, day_contract, d)]
+    refusal = landing_refusal(
+        root, root_exists, contract, days, landed, day_landed, _loaded_days(wh, contract.name, days)
+    )
+    if refusal is None:
+        return
+    if allow_empty_days(context.run.tags):
+        context.log.warning(
+            f"staging empty days as asked ({ALLOW_EMPTY_DAYS_TAG}=true): {refusal.problem}"
+        )
+        return
+    raise dg.Failure(description=refusal.message, allow_retries=False)
 
 
 def _counts_only(day: StagedDay) -> StagedDay:

@@ -139,14 +139,22 @@ def drift_and_late_check(days: list[StagedDay], validations: DayValidations) -> 
         }
     )
     late = sum(d.late_rows for d in days)
+    # Rows of a business day before the first partition: staged, in no outcome table.
+    before_start = sum(d.rows_before_start for d in days)
     warned = validations.failed_counts("warning")
     warning_rows = validations.warning_rows()
     return dg.AssetCheckResult(
         check_name=DRIFT_AND_LATE,
-        passed=not drift and not missing and late == 0 and not warned and not warning_rows,
+        passed=not drift
+        and not missing
+        and late == 0
+        and before_start == 0
+        and not warned
+        and not warning_rows,
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "late_rows": late,
+            "rows_before_start": before_start,
             "warning_expectations": dg.MetadataValue.json(warned),
             "warning_rows_by_reason": dg.MetadataValue.json(warning_rows),
             "files_with_extra_columns": dg.MetadataValue.json(drift),

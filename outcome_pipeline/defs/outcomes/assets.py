@@ -2,12 +2,13 @@
 
 The tables are computed together (one pass of DuckDB SQL over the staged rows, see
 ``outcome_pipeline/outcomes``) and written together, one transaction per run. The as-of
-time is data, not the clock: the end of the latest business day with staged interactions
-(or the `outcome/as_of` run tag, YYYY-MM-DD), so reruns on the same data give the same rows
-and a later run restates a day whose repeat window has since closed.
+time is data, not the clock: the end of the latest business day for which interactions files
+were read (or the `outcome/as_of` run tag, YYYY-MM-DD), so reruns on the same data give the
+same rows and a later run restates a day whose repeat window has since closed. The clock only
+caps it: a day folder dated today or later never counts (it cannot be complete).
 """
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -18,6 +19,7 @@ from outcome_pipeline.defs.automation.retries import WAREHOUSE_RETRY_POLICY
 from outcome_pipeline.defs.metadata import column_schema
 from outcome_pipeline.defs.partitions import daily_partitions, window_days
 from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
+from outcome_pipeline.metric_settings import metric_settings, settings_hash
 from outcome_pipeline.outcomes import (
     ATTACHED,
     CONTEXT_SCHEMA,
@@ -37,6 +39,7 @@ from outcome_pipeline.outcomes import (
 )
 from outcome_pipeline.outcomes.maturity import final_on_days, open_journey_count
 from outcome_pipeline.settings import Settings
+from outcome_pipeline.validation.config import ValidationConfig
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
 from outcome_pipeline.warehouse.tables import STAGING_TABLES
 
@@ -44,9 +47,13 @@ AS_OF_TAG = "outcome/as_of"
 # daily_outcomes metadata: {"computed": [first, last] | None, "pending": {provisional day:
 # business day whose load can make it final}}; read by the nightly schedule.
 PENDING_FINAL_KEY = "pending_final_on"
-REPEAT_WINDOW_DAYS = 7
-# Journeys of day D need contacts from W (+2 days of margin, see input_window) before D.
-LOOKBACK_DAYS = REPEAT_WINDOW_DAYS + 2
+# The metric configuration (one place: OutcomeConfig / ValidationConfig, from the environment,
+# README "Metric settings"), read when the definitions load: W also shapes the partition
+# mappings, the nightly plan and the late-file sensor.
+METRIC_CONFIG = OutcomeConfig.from_env()
+REPEAT_WINDOW_DAYS = METRIC_CONFIG.repeat_window_days
+# Journeys of day D need contacts from W (+ the margin, see input_window) before D.
+LOOKBACK_DAYS = REPEAT_WINDOW_DAYS + METRIC_CONFIG.lookback_margin_days
 
 
 def end_of_business_day(day: date, timezone: str) -> datetime:
@@ -54,10 +61,21 @@ def end_of_business_day(day: date, timezone: str) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(), tzinfo=ZoneInfo(timezone))
 
 
-def latest_staged_day(wh: Warehouse) -> date | None:
+def last_complete_day(now: datetime, timezone: str) -> date:
+    """The business day before ``now``'s: the latest day whose data can be complete."""
+    return now.astimezone(ZoneInfo(timezone)).date() - timedelta(days=1)
+
+
+def latest_staged_day(wh: Warehouse, not_after: date | None = None) -> date | None:
+    """The latest business day whose interactions really landed: at least one file was read
+    for it (``load_audit.files > files_quarantined``). An audit row alone does not count: a
+    day staged with no files (a future range, a day staged empty on purpose) says nothing
+    about time having passed. ``not_after`` caps it (see ``outcome_tables``)."""
+    cap = "" if not_after is None else " AND partition_date <= :not_after"
     rows = wh.query(
         f"SELECT max(partition_date) AS d FROM {wh.qualified(LOAD_AUDIT.name)} "
-        "WHERE feed = 'interactions'"
+        f"WHERE feed = 'interactions' AND files > files_quarantined{cap}",
+        {} if not_after is None else {"not_after": not_after},
     ).to_pylist()
     return rows[0]["d"] if rows else None
 
@@ -102,6 +120,21 @@ SUMMARY_RATES = (
     "csat_rate",
     "churn_30d_rate",
 )
+
+
+SKIPPED_NOTE = "not computed: no staged interactions on or after this day; tables unchanged"
+
+
+def rows_per_day(table: pa.Table) -> dict[date, int]:
+    """Rows of an outcome table per partition_date."""
+    counts = table.group_by("partition_date").aggregate([("partition_date", "count")])
+    return dict(
+        zip(
+            counts["partition_date"].to_pylist(),
+            counts["partition_date_count"].to_pylist(),
+            strict=True,
+        )
+    )
 
 
 def _summary(daily: pa.Table) -> str:
@@ -164,11 +197,16 @@ def outcome_tables(
     """Identity resolution, contacts, journeys and the daily tables for the run's days."""
     requested = window_days(context.partition_time_window)
     cfg = OutcomeConfig.from_env(timezone=landing.timezone, repeat_window_days=REPEAT_WINDOW_DAYS)
+    settings = metric_settings(cfg, ValidationConfig.from_env())
     with warehouse.open() as wh:
         wh.create_tables([*STAGING_TABLES.values(), LOAD_AUDIT, *OUTCOME_TABLES.values()])
         wh.create_view("customer_lifetime", LIFETIME_VIEW_SQL)
         tagged = context.run.tags.get(AS_OF_TAG)
-        as_of_day = date.fromisoformat(tagged) if tagged else latest_staged_day(wh)
+        # The clock only bounds the input: files in a day folder dated today or later (a
+        # generator run into the future, a mislabelled folder) cannot make days final early.
+        # Within the bound, as_of is the data's, so reruns give the same rows.
+        not_after = last_complete_day(datetime.now(UTC), landing.timezone)
+        as_of_day = date.fromisoformat(tagged) if tagged else latest_staged_day(wh, not_after)
         days, skipped = split_at_as_of(requested, as_of_day)
         if skipped:
             context.log.warning(
@@ -204,9 +242,25 @@ def outcome_tables(
             "as_of": as_of_day.isoformat() if as_of_day else None,
             "computed_days": f"{days[0]}..{days[-1]}" if days else "none",
             "window_days": len(days),
+            # The values every figure of this run was computed with, and their name.
+            "metric_settings": dg.MetadataValue.json(settings),
+            "metric_settings_hash": settings_hash(settings),
         }
-        if name in tables:
-            metadata["dagster/row_count"] = tables[name].num_rows
+        # One materialization per day of the range (Dagster records every partition of a
+        # single-run range): each computed day carries its own row count; a skipped day none.
+        counts = rows_per_day(tables[name]) if name in tables else {}
+        for day in days:
+            context.add_asset_metadata(
+                {"dagster/row_count": counts.get(day, 0), "computed": True},
+                asset_key=name,
+                partition_key=day.isoformat(),
+            )
+        for day in skipped:
+            context.add_asset_metadata(
+                {"computed": False, "skipped": SKIPPED_NOTE},
+                asset_key=name,
+                partition_key=day.isoformat(),
+            )
         if skipped:
             metadata["skipped_days"] = f"{skipped[0]}..{skipped[-1]} (not staged yet)"
         if name == "daily_outcomes":

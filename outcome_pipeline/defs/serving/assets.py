@@ -11,9 +11,10 @@ and would publish in the daemon process, outside the run's retries and logs.
   or ``OUTCOME_BI_COPY_PATH``) holding the outcome tables, the load audit and the BI views
   (not staging nor quarantine: raw identifiers). BI tools open the copy, never the
   working file, so they cannot block the nightly run nor see a torn file.
-- PostgreSQL warehouse: keep the BI views in the warehouse schema up to date (replaced only
-  when their SQL changed). The tables are written one transaction per run, so BI reads
-  complete partitions, old or new.
+- PostgreSQL warehouse: bring the schema ``<schema>_bi`` (the same tables and views as the
+  BI file) up to date in one transaction: the assets of a run commit one by one, so the
+  working schema can show tables of two runs during a run; ``<schema>_bi`` shows every table
+  as of the last completed publish.
 """
 
 import warnings
@@ -28,10 +29,10 @@ from outcome_pipeline.defs.resources import WarehouseResource
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.serving import (
     bi_view_sql,
-    create_bi_views,
     default_copy_path,
     duckdb_file,
     publish_duckdb_copy,
+    publish_postgres_bi,
 )
 from outcome_pipeline.settings import Settings
 
@@ -55,8 +56,9 @@ class BiServingResource(dg.ConfigurableResource):
         "data/warehouse_bi.duckdb) with the outcome tables, load_audit and the views "
         "bi_daily_outcomes, bi_daily_summary and bi_output_vs_outcome (no staging or "
         "quarantine table: they hold raw emails and phones), published by atomic rename after "
-        "each run that wrote the outcome tables. PostgreSQL warehouse: the same views in the "
-        "warehouse schema. "
+        "each run that wrote the outcome tables. PostgreSQL warehouse: the same tables and "
+        "views in the schema <warehouse schema>_bi (e.g. outcome_bi), updated in one "
+        "transaction at the end of each run, so every table shows the same run. "
         "Open the copy read-only; reconnect to see a newer copy."
     ),
     partitions_def=daily_partitions,
@@ -70,21 +72,39 @@ class BiServingResource(dg.ConfigurableResource):
 def bi_views(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, bi: BiServingResource
 ) -> dg.MaterializeResult:
-    """Publish the DuckDB copy, or refresh the PostgreSQL views."""
+    """Publish the DuckDB copy, or the PostgreSQL BI schema."""
     file = duckdb_file(warehouse.url)
+    days = window_days(context.partition_time_window)
     with warehouse_errors(context):
         if file is None:
-            with warehouse.open() as wh, wh.begin() as conn:
-                changed = create_bi_views(conn, wh.schema, wh.dialect)
-            context.log.info(f"BI views in schema {wh.schema}: {changed or 'unchanged'}")
+            with warehouse.open() as wh:
+                pub = publish_postgres_bi(wh, refresh=days)
+            context.log.info(
+                f"published BI schema {pub.schema} in {pub.seconds:.2f}s; partitions copied: "
+                f"{pub.partitions_copied}; views replaced: {list(pub.views) or 'none'}"
+                + (f"; tables rebuilt: {list(pub.rebuilt)}" if pub.rebuilt else "")
+                + (
+                    f"; dropped the old BI views {list(pub.dropped_old_views)} from schema "
+                    f"{wh.schema}: point BI at {pub.schema}"
+                    if pub.dropped_old_views
+                    else ""
+                )
+            )
             return dg.MaterializeResult(
-                metadata={"schema": wh.schema, "views_replaced": dg.MetadataValue.json(changed)}
+                metadata={
+                    "schema": pub.schema,
+                    "publish_seconds": round(pub.seconds, 3),
+                    "rows_copied": dg.MetadataValue.json(pub.rows_copied),
+                    "partitions_copied": dg.MetadataValue.json(pub.partitions_copied),
+                    "views_replaced": dg.MetadataValue.json(list(pub.views)),
+                    "tables_rebuilt": dg.MetadataValue.json(list(pub.rebuilt)),
+                }
             )
         published = publish_duckdb_copy(
             file,
             bi.target_for(file),
             warehouse.schema_name,
-            refresh=window_days(context.partition_time_window),
+            refresh=days,
         )
     context.log.info(
         f"published BI copy {published.path} ({published.bytes / 1e6:.1f} MB) "

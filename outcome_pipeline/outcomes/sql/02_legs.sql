@@ -1,4 +1,7 @@
--- Legs queued from margin_start (one day before the first computed day) to as_of. At-least-
+-- Legs queued from margin_start (one day before the first computed day) to zone_end =
+-- min(as_of, last computed day's end + H + W): in-span contacts of a computed day's journeys
+-- start by its end + H, and whether the last one is followed is known W later, so no later
+-- contact can change a computed row (journey horizon, METRICS "Building blocks"). At-least-
 -- once delivery: of an id delivered more than once the latest updated_at wins (then the
 -- latest partition, file and line, like the stg_*_current views). Ids are unique in almost
 -- every row, so only the repeated ones are sorted; the rest stream from the Arrow input.
@@ -17,7 +20,7 @@ SELECT
     epoch_us(ended_at) AS ended_us,
     updated_at, partition_date, source_file, source_line
 FROM in_interactions_main
-WHERE queued_at BETWEEN getvariable('margin_ts') AND getvariable('as_of_ts');
+WHERE queued_at BETWEEN getvariable('margin_ts') AND getvariable('zone_end_ts');
 
 CREATE OR REPLACE TEMP TABLE leg_redelivered AS
 SELECT * EXCLUDE (updated_at, partition_date, source_file, source_line)

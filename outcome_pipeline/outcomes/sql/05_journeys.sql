@@ -3,6 +3,10 @@
 -- within W before it, and every contact that is not a repeat starts a journey. Contacts
 -- before scope_start only make later contacts repeats: their journeys are not computed.
 -- Ties in start time are broken by contact_id, so the order is total and reproducible.
+-- Journey horizon H (h_us): a journey's outcome is evaluated over its contacts that start
+-- within H of its first contact ("in span"); later contacts stay repeats at contact level
+-- and belong to no reported journey. A journey whose last in-span contact is followed within
+-- W (necessarily by a contact after H) is capped: never resolved.
 
 -- A contact's case counts as closed when a known version shows it solved/closed with
 -- closed_at between the contact's start and W later (later closures cannot change a
@@ -85,16 +89,25 @@ SELECT
     s.followed,
     coalesce(s.channel_switch, false) AS channel_switch,
     -- Anonymous contacts are one-contact journeys that join nothing.
-    CASE WHEN c.customer_key IS NULL THEN c.contact_id ELSE j.journey_id END AS journey_id,
-    CASE WHEN c.customer_key IS NULL THEN c.started_us ELSE j.journey_started_us END
-        AS journey_started_us,
+    CASE
+        WHEN c.customer_key IS NULL THEN c.contact_id
+        WHEN c.started_us <= j.journey_started_us + getvariable('h_us') THEN j.journey_id
+    END AS journey_id,
+    CASE
+        WHEN c.customer_key IS NULL THEN c.started_us
+        WHEN c.started_us <= j.journey_started_us + getvariable('h_us') THEN j.journey_started_us
+    END AS journey_started_us,
     c.started_us + getvariable('w_us') <= getvariable('as_of_us') AS window_closed,
+    -- The claim is known when the contact carries a disposition or a case; a feed without
+    -- either carries no claim (unknown, never a failure: METRICS "resolved journey").
+    c.disposition IS NOT NULL OR c.case_id IS NOT NULL AS claim_known,
     coalesce(c.disposition = 'resolved', false) AS claimed,
     d.contact_no IS NOT NULL AS case_closed,
-    -- Judged by what the customer did, never by the agent's claim (operational FCR).
+    -- Judged by what the customer did, never by the agent's claim (operational FCR): a
+    -- contact an agent handled (answered or replied) with no repeat within W.
     CASE
         WHEN c.customer_key IS NULL THEN NULL
-        WHEN s.followed OR c.abandoned THEN false
+        WHEN s.followed OR NOT c.handled THEN false
         WHEN c.started_us + getvariable('w_us') > getvariable('as_of_us') THEN NULL
         ELSE true
     END AS really_resolved,
@@ -125,8 +138,12 @@ WITH a AS (
         count(*) AS contacts,
         count(DISTINCT channel) AS channels,
         count(*) FILTER (WHERE channel_switch) AS channel_switches,
-        arg_max(disposition, started_us) AS last_disposition,
-        arg_max(case_closed, started_us) AS last_case_closed,
+        arg_max(disposition, (started_us, contact_id)) AS last_disposition,
+        arg_max(case_closed, (started_us, contact_id)) AS last_case_closed,
+        arg_max(claim_known, (started_us, contact_id)) AS last_claim_known,
+        arg_max(handled, (started_us, contact_id)) AS last_handled,
+        -- The last in-span contact was followed within W: by a contact after H.
+        arg_max(coalesce(followed, false), (started_us, contact_id)) AS capped,
         count(*) FILTER (WHERE claimed AND followed) AS false_resolution_claims
     FROM contact_facts
     WHERE journey_started_us >= getvariable('scope_start_us')
@@ -143,12 +160,27 @@ j AS (
     FROM a
     JOIN contact_facts AS f ON f.contact_id = a.journey_id
 )
+-- Resolved: ended, not capped, the last contact handled by an agent, and its claim resolved
+-- (disposition resolved or case closed within W) or unknown (no disposition, no case).
+-- resolution_basis says which evidence the verdict rests on.
+, r AS (
+    SELECT
+        j.*,
+        CASE WHEN is_ended AND NOT is_anonymous THEN
+            NOT capped AND last_handled AND (
+                NOT last_claim_known
+                OR coalesce(last_disposition = 'resolved', false)
+                OR last_case_closed
+            )
+        END AS resolved
+    FROM j
+)
 SELECT
-    j.*,
-    CASE WHEN is_ended AND NOT is_anonymous THEN
-        coalesce(last_disposition = 'resolved', false) OR last_case_closed
-    END AS resolved
-FROM j;
+    r.*,
+    CASE WHEN resolved THEN
+        CASE WHEN last_claim_known THEN 'claimed_and_confirmed' ELSE 'confirmed_only' END
+    END AS resolution_basis
+FROM r;
 
 -- Intermediates no later step reads: freed now, not at the end of the run (peak memory).
 DROP TABLE contact_seq;

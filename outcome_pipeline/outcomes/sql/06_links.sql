@@ -56,7 +56,8 @@ FROM survey_links
 GROUP BY journey_id;
 
 -- Churn: the first 'churn' event of the customer after the journey's first contact and
--- within 90 days after its last contact ended.
+-- within the long churn window (churn_long_us, default 90 days) after its last contact ended;
+-- the *_30d columns use the short window (churn_short_us, default 30 days).
 CREATE OR REPLACE TEMP TABLE sub_events AS
 SELECT customer_id, event_type, epoch_us(occurred_at) AS occurred_us, churn_type, event_id
 FROM in_subscription_events
@@ -76,7 +77,7 @@ FROM journey_facts AS j
 JOIN churns AS c
     ON c.customer_id = j.customer_key
     AND c.occurred_us > j.first_us
-    AND c.occurred_us <= j.last_ended_us + 90 * 86400000000
+    AND c.occurred_us <= j.last_ended_us + getvariable('churn_long_us')
 WHERE j.is_ended AND NOT j.is_anonymous
 GROUP BY j.journey_id;
 
@@ -89,13 +90,13 @@ SELECT
     coalesce(s.survey_responses, 0) AS survey_responses,
     s.csat_score, s.nps_score, s.ces_score,
     CASE WHEN j.is_ended AND NOT j.is_anonymous THEN
-        coalesce(c.churned_us <= j.last_ended_us + 30 * 86400000000, false)
+        coalesce(c.churned_us <= j.last_ended_us + getvariable('churn_short_us'), false)
     END AS churned_30d,
     CASE WHEN j.is_ended AND NOT j.is_anonymous THEN c.churned_us IS NOT NULL END AS churned_90d,
     c.churn_type,
     c.churned_us,
-    j.is_ended AND getvariable('as_of_us') >= j.last_ended_us + 30 * 86400000000 AS churn_30d_final,
-    j.is_ended AND getvariable('as_of_us') >= j.last_ended_us + 90 * 86400000000 AS churn_90d_final
+    j.is_ended AND getvariable('as_of_us') >= j.last_ended_us + getvariable('churn_short_us') AS churn_30d_final,
+    j.is_ended AND getvariable('as_of_us') >= j.last_ended_us + getvariable('churn_long_us') AS churn_90d_final
 FROM journey_facts AS j
 JOIN days AS d ON d.day = j.partition_date
 LEFT JOIN journey_surveys AS s USING (journey_id)

@@ -15,8 +15,8 @@ SELECT
     l.answered_us,
     l.first_response_us,
     l.ended_us,
-    coalesce(l.queue, 'unassigned') AS queue_d,
-    coalesce(l.team, 'unassigned') AS team_d,
+    coalesce(l.queue, getvariable('unassigned')) AS queue_d,
+    coalesce(l.team, getvariable('unassigned')) AS team_d,
     coalesce(f.segment, 'unknown') AS segment,
     NOT l.abandoned AND l.answered_us IS NOT NULL AS handled,
     coalesce(l.talk_seconds, 0) + coalesce(l.hold_seconds, 0) + coalesce(l.acw_seconds, 0)
@@ -77,7 +77,7 @@ CREATE OR REPLACE TEMP TABLE spine AS
 WITH pairs AS (
     SELECT DISTINCT day, queue, team FROM leg_daily WHERE by_queue
     UNION
-    SELECT day, 'unassigned', 'unassigned' FROM days
+    SELECT day, getvariable('unassigned'), getvariable('unassigned') FROM days
 )
 SELECT p.day, c.channel, p.queue, p.team, s.segment
 FROM pairs AS p

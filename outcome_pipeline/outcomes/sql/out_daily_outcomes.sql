@@ -17,7 +17,7 @@ jagg AS (
         quantile_cont(ttr_hours, 0.5) FILTER (WHERE resolved) AS ttr_median,
         quantile_cont(ttr_hours, 0.9) FILTER (WHERE resolved) AS ttr_p90,
         count(*) FILTER (
-            WHERE first_contact_resolved AND (ces_score IS NULL OR ces_score >= 5)
+            WHERE first_contact_resolved AND (ces_score IS NULL OR ces_score >= getvariable('ces_easy_min'))
         ) AS effortless,
         count(*) FILTER (WHERE churned_30d) AS churned_30d,
         count(*) FILTER (WHERE churned_30d AND churn_type = 'voluntary') AS churned_30d_vol,
@@ -41,13 +41,13 @@ sagg AS (
         j.partition_date AS day, j.first_channel AS channel, j.first_queue AS queue,
         j.first_team AS team, j.segment,
         count(*) FILTER (WHERE l.survey_type = 'csat') AS csat_n,
-        count(*) FILTER (WHERE l.survey_type = 'csat' AND l.score >= 4) AS csat_ok,
+        count(*) FILTER (WHERE l.survey_type = 'csat' AND l.score >= getvariable('csat_satisfied_min')) AS csat_ok,
         sum(l.score) FILTER (WHERE l.survey_type = 'csat') AS csat_sum,
         count(*) FILTER (WHERE l.survey_type = 'nps') AS nps_n,
-        count(*) FILTER (WHERE l.survey_type = 'nps' AND l.score >= 9) AS nps_pro,
-        count(*) FILTER (WHERE l.survey_type = 'nps' AND l.score <= 6) AS nps_det,
+        count(*) FILTER (WHERE l.survey_type = 'nps' AND l.score >= getvariable('nps_promoter_min')) AS nps_pro,
+        count(*) FILTER (WHERE l.survey_type = 'nps' AND l.score <= getvariable('nps_detractor_max')) AS nps_det,
         count(*) FILTER (WHERE l.survey_type = 'ces') AS ces_n,
-        count(*) FILTER (WHERE l.survey_type = 'ces' AND l.score >= 5) AS ces_ok,
+        count(*) FILTER (WHERE l.survey_type = 'ces' AND l.score >= getvariable('ces_easy_min')) AS ces_ok,
         sum(l.score) FILTER (WHERE l.survey_type = 'ces') AS ces_sum
     FROM survey_links AS l
     JOIN j USING (journey_id)
@@ -59,6 +59,8 @@ cagg AS (
         count(*) FILTER (WHERE NOT f.is_anonymous) AS contacts,
         count(*) FILTER (WHERE NOT f.is_anonymous AND f.is_repeat) AS repeats,
         count(*) FILTER (WHERE f.is_anonymous) AS anonymous,
+        count(*) FILTER (WHERE NOT f.is_anonymous AND f.claim_known AND f.window_closed)
+            AS claims_known,
         count(*) FILTER (WHERE NOT f.is_anonymous AND f.claimed AND f.window_closed) AS claims,
         count(*) FILTER (
             WHERE NOT f.is_anonymous AND f.claimed AND f.window_closed AND f.followed
@@ -122,12 +124,14 @@ SELECT
     coalesce(c.repeats, 0) AS repeat_contacts,
     ratio(coalesce(c.repeats, 0), coalesce(c.contacts, 0)) AS repeat_contact_rate,
     coalesce(c.anonymous, 0) AS anonymous_contacts,
-    coalesce(c.claims, 0) AS resolved_claims,
-    coalesce(c.false_claims, 0) AS false_resolutions,
-    ratio(coalesce(c.false_claims, 0), coalesce(c.claims, 0)) AS false_resolution_rate,
+    -- Claim-based: NULL where no closed contact of the row carries a claim (no disposition,
+    -- no case), never a confident zero.
+    CASE WHEN c.claims_known > 0 THEN c.claims END AS resolved_claims,
+    CASE WHEN c.claims_known > 0 THEN c.false_claims END AS false_resolutions,
+    ratio(c.false_claims, CASE WHEN c.claims_known > 0 THEN c.claims END) AS false_resolution_rate,
     t.is_final,
-    t.is_final AND getvariable('as_of_us') >= t.last_end_us + 30 * 86400000000 AS churn_30d_is_final,
-    t.is_final AND getvariable('as_of_us') >= t.last_end_us + 90 * 86400000000 AS churn_90d_is_final,
+    t.is_final AND getvariable('as_of_us') >= t.last_end_us + getvariable('churn_short_us') AS churn_30d_is_final,
+    t.is_final AND getvariable('as_of_us') >= t.last_end_us + getvariable('churn_long_us') AS churn_90d_is_final,
     us_to_ts(getvariable('as_of_us')) AS as_of
 FROM spine AS s
 JOIN day_status AS t USING (day)

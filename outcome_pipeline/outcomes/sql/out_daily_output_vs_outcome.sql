@@ -1,17 +1,25 @@
+-- Handled legs with no agent count under the unassigned label, so the handled totals equal
+-- daily_outputs' per day and team.
 WITH handled AS (
-    SELECT day, team, agent_id, handled AS contacts_handled, handle_seconds_sum
+    SELECT day, team, coalesce(agent_id, getvariable('unassigned')) AS agent_id,
+        handled AS contacts_handled, handle_seconds_sum
     FROM leg_daily
-    WHERE NOT by_queue AND agent_id IS NOT NULL AND handled > 0
+    WHERE NOT by_queue AND handled > 0
 ),
+-- Judged: identified contacts an agent handled whose window has closed. Claim-based counts
+-- read only the judged contacts with a known claim (a disposition or a case); where none is
+-- known they are NULL, never a confident zero.
 claims AS (
-    SELECT f.start_day AS day, f.agent_team AS team, f.agent_id,
-        count(*) FILTER (WHERE f.window_closed) AS dispositioned,
+    SELECT f.start_day AS day, f.agent_team AS team,
+        coalesce(f.agent_id, getvariable('unassigned')) AS agent_id,
+        count(*) FILTER (WHERE f.window_closed) AS judged,
+        count(*) FILTER (WHERE f.window_closed AND f.claim_known) AS dispositioned,
         count(*) FILTER (WHERE f.window_closed AND f.claimed) AS claims,
         count(*) FILTER (WHERE f.window_closed AND f.claimed AND f.followed) AS false_claims,
         count(*) FILTER (WHERE f.really_resolved) AS really_resolved
     FROM contact_facts AS f
     JOIN days AS d ON d.day = f.start_day
-    WHERE f.agent_id IS NOT NULL AND NOT f.is_anonymous AND NOT f.abandoned
+    WHERE NOT f.is_anonymous AND f.handled
     GROUP BY ALL
 ),
 rows AS (
@@ -25,13 +33,15 @@ m AS (
         coalesce(h.contacts_handled, 0) AS contacts_handled,
         coalesce(h.handle_seconds_sum, 0) AS handle_seconds_sum,
         ratio(coalesce(h.handle_seconds_sum, 0), coalesce(h.contacts_handled, 0)) AS aht_seconds,
-        coalesce(c.dispositioned, 0) AS dispositioned_contacts,
-        coalesce(c.claims, 0) AS resolved_claims,
-        ratio(coalesce(c.claims, 0), coalesce(c.dispositioned, 0)) AS claimed_resolution_rate,
-        coalesce(c.false_claims, 0) AS false_resolutions,
-        ratio(coalesce(c.false_claims, 0), coalesce(c.claims, 0)) AS false_resolution_rate,
+        coalesce(c.judged, 0) AS judged_contacts,
+        nullif(c.dispositioned, 0) AS dispositioned_contacts,
+        CASE WHEN c.dispositioned > 0 THEN c.claims END AS resolved_claims,
+        ratio(c.claims, nullif(c.dispositioned, 0)) AS claimed_resolution_rate,
+        CASE WHEN c.dispositioned > 0 THEN c.false_claims END AS false_resolutions,
+        ratio(c.false_claims, CASE WHEN c.dispositioned > 0 THEN c.claims END)
+            AS false_resolution_rate,
         coalesce(c.really_resolved, 0) AS really_resolved_contacts,
-        ratio(coalesce(c.really_resolved, 0), coalesce(c.dispositioned, 0)) AS real_resolution_rate
+        ratio(coalesce(c.really_resolved, 0), coalesce(c.judged, 0)) AS real_resolution_rate
     FROM rows AS r
     LEFT JOIN handled AS h USING (day, team, agent_id)
     LEFT JOIN claims AS c USING (day, team, agent_id)
@@ -43,6 +53,7 @@ SELECT
     m.contacts_handled,
     m.handle_seconds_sum,
     m.aht_seconds,
+    m.judged_contacts,
     m.dispositioned_contacts,
     m.resolved_claims,
     m.claimed_resolution_rate,
