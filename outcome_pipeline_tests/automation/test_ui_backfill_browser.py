@@ -114,9 +114,17 @@ def _launch_from_the_asset_page(page: Page, url: str) -> list[str]:
         launch.or_(upstream).wait_for(timeout=UI_TIMEOUT_MS)
     if upstream.is_visible():
         return [*seen, "Upstream data missing"]
+    # The dialog opens on the last 90 days; its banner offering the rest renders a moment after
+    # the partition selection does.
+    page.get_by_text("Partition selection").first.wait_for(timeout=UI_TIMEOUT_MS)
     show_all = page.get_by_text("Show all partitions")
-    if show_all.count():  # the dialog opens on the last 90 days
+    try:
+        show_all.wait_for(timeout=5_000)
+    except PlaywrightTimeoutError:
+        pass  # every partition is within the last 90 days
+    else:
         show_all.click()
+        show_all.wait_for(state="hidden", timeout=UI_TIMEOUT_MS)
     keys = page.locator("[role=dialog] input[type=text]").first
     keys.fill(f"[{FIRST.isoformat()}...{LAST.isoformat()}]")
     keys.press("Enter")
