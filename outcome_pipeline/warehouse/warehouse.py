@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -272,6 +273,8 @@ class Warehouse:
         self.schema = warehouse_schema(schema)
         self.dialect = self.url.get_backend_name()
         self._engine: Engine | None = None
+        # DuckDB tables' physical column order, read once per table (see _insert_duckdb).
+        self._column_order: dict[str, list[str]] = {}
 
     # -- connections --------------------------------------------------------------------
 
@@ -314,6 +317,7 @@ class Warehouse:
         the hash and the DDL runs again (CREATE IF NOT EXISTS, COMMENT and CREATE OR REPLACE
         are all safe to repeat).
         """
+        self._column_order.clear()
         statements = self.ddl(tables)
         digest = hashlib.sha256("\n".join(statements).encode()).hexdigest()
         marker = self.qualified("_ddl_applied")
@@ -353,6 +357,13 @@ class Warehouse:
         for t in tables:
             cols = ", ".join(f"{_q(c.name)} {sql_type(c.type, self.dialect)}" for c in t.columns)
             out.append(f"CREATE TABLE IF NOT EXISTS {self.qualified(t.name)} ({cols})")
+            # A warehouse created by an earlier version gains the columns added since (NULL in
+            # its existing rows until those days are run again); nothing is dropped or retyped.
+            out.extend(
+                f"ALTER TABLE {self.qualified(t.name)} ADD COLUMN IF NOT EXISTS {_q(c.name)} "
+                f"{sql_type(c.type, self.dialect)}"
+                for c in t.columns
+            )
             if t.partition_column and self.dialect == "postgresql":
                 # B-tree. A BRIN index cost nothing per loaded row (the B-tree is ~1/3 of the
                 # server's COPY time), but the planner then scans whole tables for a window
@@ -433,8 +444,21 @@ class Warehouse:
         # transaction ends, even after unregister. A staging run writing 10 days of 1M
         # interactions in one transaction held ~300 MiB of Arrow per day that way.
         raw = conn.connection.driver_connection
-        cols = ", ".join(_q(c) for c in t.column_names)
+        # insert_into is positional: follow the table's own column order, which differs from
+        # the definition's where columns were added to an existing warehouse (ADD COLUMN).
+        physical = self._duckdb_columns(raw, t.name)
+        cols = ", ".join(_q(c) if c in rows.schema.names else "NULL" for c in physical)
         raw.from_arrow(rows).select(cols).insert_into(self.qualified(t.name))
+
+    def _duckdb_columns(self, raw: Any, table: str) -> list[str]:
+        if table not in self._column_order:
+            found = raw.execute(
+                "SELECT column_name FROM duckdb_columns() WHERE database_name = current_database() "
+                "AND schema_name = ? AND table_name = ? ORDER BY column_index",
+                [self.schema, table],
+            ).fetchall()
+            self._column_order[table] = [r[0] for r in found]
+        return self._column_order[table]
 
     def _copy_postgres(self, conn: Connection, t: TableDef, rows: pa.Table) -> None:
         # COPY (FORMAT binary): the server reads integers, dates and timestamps as they are

@@ -190,3 +190,27 @@ def test_insert_does_not_hold_the_arrow_rows_until_commit(warehouse: Warehouse) 
     assert warehouse.query(f"SELECT count(*) AS n FROM {warehouse.qualified('events')}").column(
         "n"
     )[0].as_py() == 3 * len(ids)
+
+
+def test_a_warehouse_of_an_earlier_version_gains_the_new_columns(warehouse: Warehouse) -> None:
+    """A table created before columns were added (here: without ``n`` and ``flag``) is not
+    rebuilt: the new columns are added, NULL in the old rows, and new rows land in the right
+    columns although the table's column order now differs from the definition's."""
+    old = TableDef(
+        name=EVENTS.name,
+        comment=EVENTS.comment,
+        columns=tuple(c for c in EVENTS.columns if c.name not in ("n", "flag")),
+        order_by=EVENTS.order_by,
+    )
+    day = date(2024, 1, 1)
+    warehouse.create_tables([old])
+    warehouse.replace_partitions(
+        [PartitionWrite(old, day, date(2024, 1, 2), rows(day, ["e1"]).drop(["n", "flag"]))]
+    )
+    warehouse.create_tables([EVENTS])
+    new_day = date(2024, 1, 2)
+    fresh = rows(new_day, ["e2", "e3"])
+    warehouse.replace_partitions([PartitionWrite(EVENTS, new_day, date(2024, 1, 3), fresh)])
+    got = warehouse.read_table(EVENTS).select(EVENTS.column_names).to_pylist()
+    assert got[0]["event_id"] == "e1" and got[0]["n"] is None and got[0]["flag"] is None
+    assert got[1:] == fresh.select(EVENTS.column_names).to_pylist()
