@@ -9,13 +9,14 @@ what to do in one paragraph when a run must not go ahead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.ingest.landing import LandingPathError, list_day_files
+from outcome_pipeline.ingest.mapping import CompiledMapping, day_files
 
 # The run tag (and the CLI flag that sets it) that lets a run stage days with no files anyway.
 ALLOW_EMPTY_DAYS_TAG = "outcome/allow_empty_days"
@@ -32,13 +33,18 @@ def allow_empty_days(tags: Mapping[str, str] | None) -> bool:
     return value.strip().lower() in {"true", "1", "yes"}
 
 
-def day_has_files(root: Path, contract: TableContract, day: date) -> bool:
-    """Whether the day folder holds at least one file of ``contract``'s table.
+def day_has_files(
+    root: Path, contract: TableContract, day: date, mappings: Sequence[CompiledMapping] = ()
+) -> bool:
+    """Whether the day holds at least one file of ``contract``'s table: in its own folder, or
+    read by one of ``mappings`` (source mappings onto that table, each with its own folder).
 
     A file that leaves the landing root still counts: staging reports it its own way.
     """
     try:
-        return bool(list_day_files(root, contract, day))
+        if list_day_files(root, contract, day):
+            return True
+        return any(day_files(root, m, day) for m in mappings if m.contract.name == contract.name)
     except LandingPathError:
         return True
 

@@ -39,6 +39,7 @@ from outcome_pipeline.defs.automation.planning import (
 )
 from outcome_pipeline.defs.outcomes.assets import PENDING_FINAL_KEY, REPEAT_WINDOW_DAYS
 from outcome_pipeline.defs.resources import LandingResource
+from outcome_pipeline.ingest.mapping import load_sources
 from outcome_pipeline.ingest.readiness import DAY_TABLE, day_has_files
 from outcome_pipeline.settings import Settings
 
@@ -146,9 +147,10 @@ def nightly_outcomes_schedule(
     if plan.load is None:
         return dg.SkipReason(plan.reason)
     contract = CONTRACTS[DAY_TABLE]
+    sources = load_sources(landing.sources_dir, landing.timezone)
     waiting = not_ready(
         plan.load,
-        lambda day: day_has_files(landing.path, contract, day),
+        lambda day: day_has_files(landing.path, contract, day, sources),
         lambda day: landing.path / contract.feed / day.isoformat(),
     )
     if waiting:

@@ -31,7 +31,7 @@ from outcome_pipeline.defs.resources import (
     ValidationResource,
     WarehouseResource,
 )
-from outcome_pipeline.ingest.mapping import for_table, load_sources
+from outcome_pipeline.ingest.mapping import CompiledMapping, for_table, load_sources
 from outcome_pipeline.ingest.readers import LandingAccessError
 from outcome_pipeline.ingest.readiness import (
     ALLOW_EMPTY_DAYS_TAG,
@@ -140,10 +140,11 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
         validations = DayValidations(landing.timezone, validation.engine, vcfg)
         start, end = days[0], days[-1] + timedelta(days=1)
         staged_days: list[StagedDay] = []
-        mappings = for_table(load_sources(landing.sources_dir, landing.timezone), contract.name)
+        sources = load_sources(landing.sources_dir, landing.timezone)
+        mappings = for_table(sources, contract.name)
         with warehouse.open() as wh:
             wh.create_tables(tables)
-            _refuse_empty_days(context, wh, landing, contract, days)
+            _refuse_empty_days(context, wh, landing, contract, days, sources)
             # One transaction for the whole window: a failure on any day leaves every
             # day of the window as it was before the run.
             with wh.begin() as conn:
@@ -253,15 +254,16 @@ def _refuse_empty_days(
     landing: LandingResource,
     contract: TableContract,
     days: list[date],
+    sources: list[CompiledMapping],
 ) -> None:
     """Fail the step, before anything is deleted, when the run would stage days that have not
     landed (see ``landing_refusal``). Not retried: the files will not appear within the
     retry policy's backoff, and the user must act (or pass the override)."""
     root = landing.path
     root_exists = root.is_dir()
-    landed = [d for d in days if root_exists and day_has_files(root, contract, d)]
+    landed = [d for d in days if root_exists and day_has_files(root, contract, d, sources)]
     day_contract = CONTRACTS[DAY_TABLE]
-    day_landed = [d for d in days if root_exists and day_has_files(root, day_contract, d)]
+    day_landed = [d for d in days if root_exists and day_has_files(root, day_contract, d, sources)]
     refusal = landing_refusal(
         root, root_exists, contract, days, landed, day_landed, _loaded_days(wh, contract.name, days)
     )
