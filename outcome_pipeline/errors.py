@@ -57,7 +57,8 @@ def describe_target(url: object) -> str:
     return f"PostgreSQL at {u.host or 'localhost'}:{u.port or 5432}/{u.database or ''}"
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
+def exception_chain(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, its SQLAlchemy ``orig`` and its causes/contexts (each once)."""
     seen: set[int] = set()
     todo: list[BaseException | None] = [exc]
     while todo:
@@ -140,7 +141,7 @@ def permanent_problem(exc: BaseException, url: object) -> Problem | None:
     ``url`` is the warehouse URL the failing code used (named in the message, password hidden).
     """
     target = describe_target(url) if url is not None else "the warehouse"
-    for e in _chain(exc):
+    for e in exception_chain(exc):
         if isinstance(e, ConfigError):
             return e.problems[0]
         state = getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)

@@ -27,7 +27,12 @@ from contextlib import contextmanager
 
 import dagster as dg
 
-from outcome_pipeline.errors import URL_SETTING, describe_target, permanent_problem
+from outcome_pipeline.errors import (
+    URL_SETTING,
+    describe_target,
+    exception_chain,
+    permanent_problem,
+)
 from outcome_pipeline.settings import Settings
 
 _settings = Settings.from_env()
@@ -78,26 +83,13 @@ def warehouse_retry_policy(
 WAREHOUSE_RETRY_POLICY = warehouse_retry_policy()
 
 
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """The exception, its SQLAlchemy ``orig`` and its causes/contexts (each once)."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        e = todo.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        yield e
-        todo += [getattr(e, "orig", None), e.__cause__, e.__context__]
-
-
 def transient_reason(exc: BaseException) -> str | None:
     """Why ``exc`` is worth a retry (a short operator-facing phrase), or None if it is not.
 
     Decided on what the drivers report (SQLSTATE, errno, the message of a DuckDB lock), not
     on exception classes alone: ``OperationalError`` also covers errors that never heal.
     """
-    for e in _chain(exc):
+    for e in exception_chain(exc):
         state = getattr(e, "sqlstate", None) or getattr(e, "pgcode", None)
         if isinstance(state, str) and (
             state in _TRANSIENT_SQLSTATES or state.startswith(_TRANSIENT_SQLSTATE_PREFIXES)
