@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from outcome_pipeline.docs_gen import render_data_dictionary, render_feed_contracts
+from outcome_pipeline.docs_gen.metrics import metrics, render_metrics
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -14,6 +15,28 @@ def test_committed_docs_match_the_code() -> None:
     assert (DOCS / "data_dictionary.md").read_text() == render_data_dictionary(), (
         "docs/data_dictionary.md is stale: run `outcome-pipeline docs`"
     )
+    assert (DOCS / "metrics.md").read_text() == render_metrics(), (
+        "docs/metrics.md is stale (a definition, a SQL line or a test moved): run "
+        "`outcome-pipeline docs`"
+    )
+
+
+def test_every_rate_leads_to_its_sql_and_a_test() -> None:
+    """The metrics page's promise: from a rate, its SQL line, what that line reads, and a test
+    asserting the rate (or its numerator) are one click away."""
+    from outcome_pipeline.outcomes.columns import RateColumn
+
+    found = {(m.table, m.column.name): m for m in metrics()}
+    rates = [m for m in found.values() if isinstance(m.column, RateColumn)]
+    assert len(rates) >= 20
+    for m in rates:
+        assert len(m.computed_at) == 1, f"{m.table}.{m.column.name}: no single SQL line"
+        assert m.column.name in m.computed_at[0].text
+        numerator = found[(m.table, m.column.numerator)]  # type: ignore[attr-defined]
+        assert m.tests or numerator.tests, f"{m.table}.{m.column.name}: no test names it"
+    # The trace goes one step up: fcr_rate's numerator is the CTE's count of FCR journeys.
+    fcr = found[("daily_outcomes", "fcr_journeys")]
+    assert any("first_contact_resolved" in s.text for s in fcr.inputs_at)
 
 
 def test_every_column_has_a_definition() -> None:

@@ -74,7 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--interactions-per-day", type=int, default=5_000)
     d.add_argument("--seed", type=int, default=7)
     d.add_argument("--ephemeral-instance", action="store_true", help=_EPHEMERAL_HELP)
-    o = sub.add_parser("docs", help="rewrite docs/feed_contracts.md and docs/data_dictionary.md")
+    o = sub.add_parser(
+        "docs", help="rewrite docs/feed_contracts.md, docs/data_dictionary.md and docs/metrics.md"
+    )
     o.add_argument("--out", type=Path, default=Path("docs"))
     _sources_parser(sub)
     from outcome_pipeline.cli.data_docs import add_parser as add_data_docs

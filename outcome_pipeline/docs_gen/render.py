@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from outcome_pipeline.contracts import CONTRACTS, FEEDS
+from outcome_pipeline.docs_gen.metrics import render_metrics
 from outcome_pipeline.warehouse import ALL_TABLES
 from outcome_pipeline.warehouse.warehouse import sql_type
 
@@ -123,6 +124,7 @@ def write_docs(folder: Path) -> list[Path]:
     for name, text in (
         ("feed_contracts.md", render_feed_contracts()),
         ("data_dictionary.md", render_data_dictionary()),
+        ("metrics.md", render_metrics()),
     ):
         path = folder / name
         path.write_text(text, encoding="utf-8")
