@@ -17,7 +17,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.instance import InstanceRef
 
 from outcome_pipeline.cli.main import main
 from outcome_pipeline.cli.project import demo_days, load_env_file, open_instance, write_demo_env
@@ -26,6 +25,7 @@ from outcome_pipeline.defs.outcomes.assets import outcome_tables
 from outcome_pipeline.defs.resources import LandingResource, ValidationResource, WarehouseResource
 from outcome_pipeline.generator import GeneratorConfig, generate
 from outcome_pipeline.warehouse import Warehouse
+from outcome_pipeline_tests.dagster_internals import InstanceRef
 
 REPO = Path(__file__).resolve().parents[1]
 DAYS = [date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3)]
@@ -171,7 +171,7 @@ def test_dagster_cli_and_outcome_cli_read_the_same_env_file(
 ) -> None:
     """Dagster 1.13's CLI (dagster dev, dagster-webserver) reads ./.env before it opens the
     instance; the outcome CLI reads the same file and, like it, lets the file win."""
-    from dagster._cli.utils import get_possibly_temporary_instance_for_cli
+    from outcome_pipeline_tests.dagster_internals import get_possibly_temporary_instance_for_cli
 
     home = project / "dagster_home"
     write_demo_env({"OUTCOME_START_DATE": "2026-03-01", "DAGSTER_HOME": str(home)}, project)

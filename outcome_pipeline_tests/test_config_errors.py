@@ -13,7 +13,6 @@ from pathlib import Path
 import dagster as dg
 import pytest
 import sqlalchemy as sa
-from dagster._core.events import DagsterEventType
 
 from outcome_pipeline.cli.main import main
 from outcome_pipeline.cli.run import check_range, failure_paragraph, log_file, preflight
@@ -124,7 +123,7 @@ def test_an_invalid_schema_fails_the_step_at_once_without_retry(tmp_path: Path) 
     )
     assert not result.success
     events = {e.event_type for e in result.all_events}
-    assert DagsterEventType.STEP_UP_FOR_RETRY not in events
+    assert dg.DagsterEventType.STEP_UP_FOR_RETRY not in events
     paragraph, kind = failure_paragraph(result)
     assert kind == "configuration"
     assert "OUTCOME_WAREHOUSE_SCHEMA" in paragraph and "Traceback" not in paragraph
@@ -136,7 +135,9 @@ def test_a_refused_connection_is_retried_saying_what_it_waits_for() -> None:
         WarehouseResource(url=f"postgresql://postgres@127.0.0.1:{port}/test", schema_name="o")
     )
     assert not result.success
-    retries = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
+    retries = [
+        e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY
+    ]
     assert len(retries) == 2
     paragraph, kind = failure_paragraph(result)
     assert kind == "transient"

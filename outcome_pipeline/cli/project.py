@@ -25,7 +25,7 @@ DEMO_ENV_KEYS = ("OUTCOME_START_DATE", "DAGSTER_HOME")
 
 def load_env_file(cwd: Path | None = None) -> dict[str, str]:
     """Apply `<cwd>/.env` to the environment as `dagster dev` does (its values win)."""
-    from dagster._core.secrets.env_file import get_env_var_dict
+    from outcome_pipeline.dagster_internals import get_env_var_dict
 
     values = get_env_var_dict(str(cwd or Path.cwd()))
     os.environ.update(values)

@@ -6,7 +6,6 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster._core.test_utils import freeze_time  # pinned dagster 1.13.27
 
 from outcome_pipeline.definitions import defs
 from outcome_pipeline.defs.automation.freshness import (
@@ -15,6 +14,7 @@ from outcome_pipeline.defs.automation.freshness import (
     daily_freshness_sensor,
 )
 from outcome_pipeline.settings import Settings
+from outcome_pipeline_tests.dagster_internals import freeze_time
 
 TZ = ZoneInfo(Settings.from_env().timezone)
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.events import DagsterEventType
 
 from outcome_pipeline.defs.automation.jobs import RANGE_END, RANGE_START, THEN_END, THEN_START
 from outcome_pipeline.defs.automation.sensors import late_landing_files, restate_after_load
@@ -40,7 +39,7 @@ def sense(p: Pipeline, cursor: str | None):
 def chain(p: Pipeline, result: dg.ExecuteInProcessResult) -> dg.RunRequest:
     """What restate_after_load requests after ``result``'s run succeeded."""
     run = p.instance.get_run_by_id(result.run_id)
-    event = next(e for e in result.all_events if e.event_type == DagsterEventType.RUN_SUCCESS)
+    event = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.RUN_SUCCESS)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
         context = dg.build_run_status_sensor_context(

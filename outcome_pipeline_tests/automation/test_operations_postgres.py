@@ -172,9 +172,9 @@ def _stop_code_servers(pids: list[int]) -> None:
 
 def _drive(wpc, instance, until, log: logging.Logger) -> None:
     """Iterate the backfill and run-queue daemons until ``until()`` holds."""
-    from dagster._daemon.backfill import execute_backfill_iteration
-    from dagster._daemon.run_coordinator.queued_run_coordinator_daemon import (
+    from outcome_pipeline_tests.dagster_internals import (
         QueuedRunCoordinatorDaemon,
+        execute_backfill_iteration,
     )
 
     queue = QueuedRunCoordinatorDaemon(interval_seconds=1)
@@ -244,10 +244,12 @@ def _launch_partition_run(wpc, day: str) -> str:
 
 
 def test_backfill_via_graphql_then_concurrent_partition_runs_on_postgres(ops_env: dict) -> None:
-    from dagster._core.execution.backfill import BulkActionStatus
-    from dagster._core.storage.dagster_run import FINISHED_STATUSES, RunsFilter
-    from dagster._core.test_utils import create_test_daemon_workspace_context
-    from dagster._core.workspace.load_target import ModuleTarget
+    from outcome_pipeline_tests.dagster_internals import (
+        FINISHED_STATUSES,
+        BulkActionStatus,
+        ModuleTarget,
+        create_test_daemon_workspace_context,
+    )
 
     log = logging.getLogger("ops-test")
     t0 = time.monotonic()
@@ -282,7 +284,7 @@ def test_backfill_via_graphql_then_concurrent_partition_runs_on_postgres(ops_env
                     instance.get_backfill(backfill_id).status == BulkActionStatus.COMPLETED_SUCCESS
                 )
                 backfill_runs = instance.get_run_records(
-                    RunsFilter(tags={"dagster/backfill": backfill_id})
+                    dg.RunsFilter(tags={"dagster/backfill": backfill_id})
                 )
                 assert len(backfill_runs) == 1  # single-run backfill policy: one run, the range
                 tags = backfill_runs[0].dagster_run.tags

@@ -19,7 +19,6 @@ import duckdb
 import psycopg
 import pytest
 import sqlalchemy as sa
-from dagster._core.events import DagsterEventType
 
 from outcome_pipeline.defs.automation.jobs import RANGE_END, RANGE_START
 from outcome_pipeline.defs.automation.retries import (
@@ -179,7 +178,9 @@ def test_lock_on_first_attempt_then_success_equals_a_clean_run(tmp_path: Path) -
     finally:
         holder.wait(timeout=30)
     assert result.success
-    retries = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_UP_FOR_RETRY]
+    retries = [
+        e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY
+    ]
     assert retries, "the lock should have failed a first attempt"
     logs = [
         r.user_message

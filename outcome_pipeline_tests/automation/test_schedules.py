@@ -9,8 +9,6 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import pytest
-from dagster._core.events import DagsterEvent, DagsterEventType
-from dagster._utils.schedules import cron_string_iterator
 
 from outcome_pipeline.definitions import defs
 from outcome_pipeline.defs.automation.jobs import (
@@ -32,6 +30,7 @@ from outcome_pipeline.defs.automation.sensors import restate_after_load
 from outcome_pipeline.defs.outcomes.assets import PENDING_FINAL_KEY
 from outcome_pipeline.defs.resources import LandingResource
 from outcome_pipeline.settings import Settings
+from outcome_pipeline_tests.dagster_internals import cron_string_iterator
 
 
 @pytest.fixture(scope="module")
@@ -169,8 +168,8 @@ def _success_context(repo, tags: dict[str, str]) -> dg.RunStatusSensorContext:
     run = dg.DagsterRun(
         job_name="nightly_outcomes", run_id="r-1", tags=tags, status=dg.DagsterRunStatus.SUCCESS
     )
-    event = DagsterEvent(
-        event_type_value=DagsterEventType.RUN_SUCCESS.value, job_name="nightly_outcomes"
+    event = dg.DagsterEvent(
+        event_type_value=dg.DagsterEventType.RUN_SUCCESS.value, job_name="nightly_outcomes"
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.instance import InstanceRef
 from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
@@ -39,6 +38,7 @@ from outcome_pipeline_tests.automation.test_ui_backfill import (
     _wait_until_loaded,
 )
 from outcome_pipeline_tests.conftest import CHROMIUM_ARGS
+from outcome_pipeline_tests.dagster_internals import InstanceRef
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 import dagster as dg
-from dagster._utils.schedules import reverse_cron_string_iterator  # pinned dagster 1.13.27
 
 from outcome_pipeline.contracts import CONTRACTS
+from outcome_pipeline.dagster_internals import reverse_cron_string_iterator
 from outcome_pipeline.defs.automation.jobs import (
     TRIGGER,
     nightly_job,
