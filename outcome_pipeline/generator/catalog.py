@@ -18,7 +18,6 @@ from outcome_pipeline.contracts.feeds import CHANNELS, DISPOSITIONS
 # --- channels (indices follow contracts.CHANNELS) ----------------------------------------
 PHONE, EMAIL, CHAT, SOCIAL, MESSAGING, WEB = (CHANNELS.index(c) for c in CHANNELS)
 assert CHANNELS == ("phone", "email", "chat", "social", "messaging", "web")
-N_CHANNELS = len(CHANNELS)
 
 # Synchronous channels have a queue wait and a live conversation; asynchronous ones have a
 # first response time instead.

@@ -98,10 +98,6 @@ _PG_EPOCH_DAYS = 10_957  # 2000-01-01 - 1970-01-01
 _PG_EPOCH_US = _PG_EPOCH_DAYS * 86_400_000_000
 
 
-def _brin_index(t: TableDef) -> str:
-    return check_identifier(t.name + "_partition_brin")
-
-
 def _is_text(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t)
 
@@ -365,15 +361,12 @@ class Warehouse:
                 for c in t.columns
             )
             if t.partition_column and self.dialect == "postgresql":
-                # B-tree. A BRIN index cost nothing per loaded row (the B-tree is ~1/3 of the
-                # server's COPY time), but the planner then scans whole tables for a window
-                # (30 x 1M rows: reading a day 1.7 s vs 0.22 s), for BI and our own reads.
-                # Warehouses that got the BRIN index get the B-tree back.
+                # B-tree, not BRIN: with BRIN the planner scans whole tables to read a window
+                # (benchmarks/PERFORMANCE.md, "partition index").
                 out.append(
                     f"CREATE INDEX IF NOT EXISTS {_q(t.name + '_partition_idx')} "
                     f"ON {self.qualified(t.name)} ({_q(t.partition_column)})"
                 )
-                out.append(f"DROP INDEX IF EXISTS {_q(self.schema)}.{_q(_brin_index(t))}")
             out.append(f"COMMENT ON TABLE {self.qualified(t.name)} IS {_literal(t.comment)}")
             for c in t.columns:
                 out.append(
