@@ -236,6 +236,10 @@ def test_what_the_metrics_do_without_the_columns_the_vendors_cannot_carry(outcom
     assert zendesk["aht_seconds"] == []
     # ... and "handled" counts only answered contacts: unknown answer times show as 0 handled.
     assert zendesk["handled"] == 0
-    # Without Salesforce segments every journey falls in the unknown segment.
-    segments = set(vendor["journeys"]["segment"].to_pylist())
-    assert len(set(native["journeys"]["segment"].to_pylist())) > 1 and len(segments) == 1
+    # Without segments and MRR in Salesforce's standard fields every journey falls in the
+    # unknown segment, and its MRR at stake is unknown (NULL), not 0.
+    journeys, native_journeys = vendor["journeys"], native["journeys"]
+    assert set(journeys["segment"].to_pylist()) == {"unknown"}
+    assert len(set(native_journeys["segment"].to_pylist())) > 1
+    assert native_journeys["mrr_at_stake"].null_count < native_journeys.num_rows
+    assert journeys["mrr_at_stake"].null_count == journeys.num_rows
