@@ -38,6 +38,8 @@ from outcome_pipeline.ingest.mapping.registry import compile_all, for_table, map
 from outcome_pipeline.ingest.stage import stage_day
 from outcome_pipeline.outcomes import OutcomeConfig, OutcomeInputs, compute_outcomes
 
+pytestmark = pytest.mark.slow  # generates, stages and computes outcomes twice: ~35 s
+
 TZ = "Europe/London"
 START = date(2024, 1, 1)
 GENERATED = 4
@@ -243,3 +245,29 @@ def test_what_the_metrics_do_without_the_columns_the_vendors_cannot_carry(outcom
     assert len(set(native_journeys["segment"].to_pylist())) > 1
     assert native_journeys["mrr_at_stake"].null_count < native_journeys.num_rows
     assert journeys["mrr_at_stake"].null_count == journeys.num_rows
+
+
+def test_chat_through_zendesk_has_no_speed_of_answer(roots, staged, outcomes) -> None:
+    """Zendesk keeps no queue or answer time: chat ASA is unknown (NULL), never 0 seconds."""
+    native_root, _ = roots
+    native_staged, _ = staged
+    native_outcomes, _, _ = outcomes
+    chat = native_root.parent / "chat_via_zendesk"
+    shutil.copytree(native_root, chat)
+    apply_formats(chat, DAYS, parse_formats(["interactions:chat=zendesk"]), TZ)
+    mappings, _ = compile_all(mapping_files(SHIPPED_DIR), TZ)
+    contract = CONTRACTS["interactions"]
+    mine = for_table(mappings, "interactions")
+    legs = pa.concat_tables([stage_day(chat, contract, d, TZ, mappings=mine).staged for d in DAYS])
+    via_zendesk = _outcomes({**native_staged, "interactions": legs})
+
+    def chat_speed(tables: dict[str, pa.Table]) -> tuple[int, list[float]]:
+        t = tables["daily_outputs"]
+        t = t.filter(pc.equal(t["channel"], "chat"))
+        known = [v for v in t["asa_seconds"].to_pylist() if v is not None]
+        return pc.sum(t["asa_answered"]).as_py(), known
+
+    answered, asa = chat_speed(native_outcomes)
+    assert answered > 0 and asa  # natively: chats answered, with a speed of answer
+    answered, asa = chat_speed(via_zendesk)
+    assert answered == 0 and asa == []  # through Zendesk: unknown, not 0 s
