@@ -48,7 +48,10 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="FEED=FORMAT",
-        help="write a feed in a vendor's export format (interactions=amazon-connect)",
+        help=(
+            "write a feed in a vendor's export format: interactions=amazon-connect, "
+            "interactions:email,chat=zendesk (by channel), crm=salesforce, surveys=qualtrics"
+        ),
     )
 
     r = sub.add_parser("run", help="materialise every asset for a range of days, in-process")

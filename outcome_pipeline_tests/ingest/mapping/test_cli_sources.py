@@ -93,6 +93,43 @@ def test_generate_writes_interactions_as_connect_records(tmp_path: Path, capsys)
     assert main([*args, "--format", "interactions=amazon-connect", "--defect-rate", "0.1"]) == 2
 
 
+def test_generate_splits_interactions_by_channel_across_vendors(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "land"
+    args = ["generate", "--out", str(out), "--start", "2024-01-01", "--days", "1"]
+    formats = [
+        "--format",
+        "interactions:phone=amazon-connect",
+        "--format",
+        "interactions:email,chat=zendesk",
+        "--format",
+        "crm=salesforce",
+        "--format",
+        "surveys=qualtrics",
+    ]
+    assert main([*args, "--interactions-per-day", "80", *formats]) == 0
+    said = capsys.readouterr().out
+    assert "Zendesk tickets" in said and "kept as native files" in said
+    day = "2024-01-01"
+    assert list((out / "amazon_connect" / day).iterdir())
+    assert list((out / "zendesk_contacts" / day).glob("ticket-*.csv"))
+    assert list((out / "salesforce" / day).glob("Case-*.csv"))
+    assert list((out / "salesforce" / day).glob("Contact-*.csv"))
+    assert list((out / "qualtrics" / day).glob("*-CSAT.csv"))
+    # social, messaging and web went to no vendor: they stay native; so do subscriptions.
+    assert list((out / "interactions" / day).iterdir())
+    assert list((out / "crm" / day).glob("subscription_events*"))
+    assert not list((out / "crm" / day).glob("cases*"))
+    # A vendor without the channel, a channel that does not exist, a split of a CRM feed.
+    for bad, why in [
+        ("interactions:phone=zendesk", "zendesk has no phone channel"),
+        ("interactions:fax=zendesk", "no channel 'fax'"),
+        ("crm:email=salesforce", "only the interactions feed is split by channel"),
+        ("surveys=salesforce", "available: interactions=native|amazon-connect|zendesk"),
+    ]:
+        assert main([*args, "--format", bad]) == 2
+        assert why in capsys.readouterr().out
+
+
 def test_check_names_a_landed_file_no_mapping_reads(env, capsys) -> None:
     _, landing = env
     (landing / "bank_call_log" / "2024-01-02" / "calls.csv").write_text("a,b\n1,2\n")
