@@ -434,8 +434,8 @@ class Warehouse:
         # Arrow scan below belongs to the same transaction as the DELETE before it.
         # A relation over the Arrow table, not a registered view: DuckDB (2.0) keeps a view
         # registered inside a transaction, and the Arrow buffers behind it, until the
-        # transaction ends, even after unregister. A staging run writing 10 days of 1M
-        # interactions in one transaction held ~300 MiB of Arrow per day that way.
+        # transaction ends, even after unregister, so a multi-day write held every day's
+        # Arrow at once (benchmarks/PERFORMANCE.md, "SQL choices").
         raw = conn.connection.driver_connection
         # insert_into is positional: follow the table's own column order, which differs from
         # the definition's where columns were added to an existing warehouse (ADD COLUMN).

@@ -45,9 +45,8 @@ SELECT customer_id FROM crm_first WHERE customer_id_ok(customer_id);
 -- normalising it (crm_norm). Either way every value that can be asked gets the same lookup;
 -- pruning only saves the email/phone rules on CRM values nobody asks, and finding the
 -- candidates costs about as much per asking row as normalising costs per CRM row. So it is
--- done only when the CRM history outnumbers the asking rows. Measured on a 1M-interaction day
--- (1.06M CRM versions, 6.2M asking rows): candidates 1.1 s, then crm_norm 0.67 s; unpruned,
--- crm_norm 0.65 s. `crm_prune_override` (tests) forces one way.
+-- done only when the CRM history outnumbers the asking rows (measured: benchmarks/
+-- PERFORMANCE.md, "SQL choices"). `crm_prune_override` (tests) forces one way.
 SET VARIABLE prune_crm = coalesce(
     getvariable('crm_prune_override'),
     (SELECT count(*) FROM crm_versions) > (SELECT count(*) FROM in_interactions)

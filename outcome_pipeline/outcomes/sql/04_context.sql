@@ -37,7 +37,7 @@ GROUP BY customer_key;
 
 -- Survey responses known at as_of (latest delivery of each id), with their customer key.
 -- Only ids delivered more than once are ranked (as crm_redelivered in 01_crm): ranking every
--- response took 0.45 s of a 1M-interaction night, this 0.32 s, the same rows.
+-- response is slower for the same rows (benchmarks/PERFORMANCE.md, "SQL choices").
 CREATE OR REPLACE TEMP TABLE surveys AS
 WITH redelivered AS (
     SELECT response_id FROM in_survey_responses GROUP BY response_id HAVING count(*) > 1

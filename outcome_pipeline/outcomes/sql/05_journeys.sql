@@ -11,8 +11,8 @@
 -- A contact's case counts as closed when a known version shows it solved/closed with
 -- closed_at between the contact's start and W later (later closures cannot change a
 -- journey whose window has closed). The contacts' case ids are made distinct first: with
--- the bare column, DuckDB built the semi-join's hash table on the case versions (4.5M rows
--- at 1M interactions a day: 0.5 s; 0.3 s this way, the same rows).
+-- the bare column, DuckDB built the semi-join's hash table on the case versions (the larger
+-- side; benchmarks/PERFORMANCE.md, "SQL choices").
 CREATE OR REPLACE TEMP TABLE case_closures AS
 SELECT DISTINCT case_id, epoch_us(closed_at) AS closed_us
 FROM in_cases

@@ -34,8 +34,8 @@ WHERE l.queued_us >= getvariable('scope_start_us');
 -- by_agent (day x team x agent: the handled side of daily_output_vs_outcome).
 -- The join to contact_facts must build its hash table on contact_facts (two columns), as
 -- written. DuckDB's build_side_probe_side optimizer flipped it to build on the legs with every
--- column the aggregates read, estimated smaller, which ran out of memory for a 10-day range at
--- 1M legs a day under a 4 GB cap (passes with this, in 5.7 s).
+-- column the aggregates read, estimated smaller, and ran out of memory on long ranges
+-- (benchmarks/PERFORMANCE.md, "SQL choices").
 SET disabled_optimizers = 'build_side_probe_side';
 CREATE OR REPLACE TEMP TABLE leg_daily AS
 SELECT
