@@ -20,6 +20,9 @@ Data and warehouse:
 - ``OUTCOME_COMPUTE_MEMORY_LIMIT`` (empty: 50 % of physical memory): memory cap of the DuckDB
   session computing the outcome tables (``6GB``, ``512MiB`` or ``40%``); past it the engine
   spills to a temporary directory instead of exhausting the machine.
+- ``OUTCOME_CHUNK_DAYS`` (``30``): a range run of the outcome tables is computed and written
+  in chunks of at most this many days, each in its own engine session and transaction, so
+  its peak memory does not grow with the range (the tables are the same).
 - ``OUTCOME_PSEUDONYM_KEY``: HMAC key of the customer pseudonyms (read by
   :func:`outcome_pipeline.outcomes.pseudonym_key_from_env`, never stored here).
 
@@ -63,6 +66,7 @@ DEFAULT_NIGHTLY_HOUR = 2
 DEFAULT_NIGHTLY_MINUTE = 30
 DEFAULT_HORIZON_DAYS = 35
 DEFAULT_LOG_DIR = "data/logs"
+DEFAULT_CHUNK_DAYS = 30
 
 _CRON_FIELD = re.compile(r"^[0-9*/,\-]+$")
 T = TypeVar("T")
@@ -121,6 +125,13 @@ def _non_negative(parse: Callable[[str], T]) -> Callable[[str], T]:
         return value
 
     return check
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(value)
+    return value
 
 
 def _share(text: str) -> float:
@@ -191,6 +202,7 @@ class Settings:
     retry_delay_seconds: float = 10.0
     freshness_deadline_cron: str = "0 6 * * *"
     compute_memory_limit: str = ""
+    chunk_days: int = DEFAULT_CHUNK_DAYS
     sources_dir: str = ""
     log_dir: str = DEFAULT_LOG_DIR
 
@@ -243,6 +255,12 @@ class Settings:
                 "",
                 lambda t: _memory_limit(t.strip()),
                 "a size such as 6GB or 512MiB, or a share such as 40%",
+            ),
+            chunk_days=r.get(
+                "OUTCOME_CHUNK_DAYS",
+                str(DEFAULT_CHUNK_DAYS),
+                _at_least_one,
+                "a whole number of 1 or more",
             ),
             log_dir=env.get("OUTCOME_LOG_DIR", DEFAULT_LOG_DIR),
             sources_dir=env.get("OUTCOME_SOURCES_DIR", "").strip(),

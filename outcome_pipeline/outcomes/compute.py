@@ -134,26 +134,44 @@ CONTEXT_SCHEMA = pa.schema(
 class Zones:
     """Where the main zone starts (``scope_start``), the margin day before it
     (``margin_start``, and the first staged partition read, ``margin_day``) and the context
-    zone (``context_start`` to ``scope_start``)."""
+    zone (``context_start`` to ``scope_start``). ``zone_end``, when known (an as_of was
+    given), is where the main zone stops: :func:`input_selects` then reads only the
+    interactions queued in ``margin_start``..``zone_end``, so a chunk of a long range reads
+    its own zone, not every contact up to as_of."""
 
     context_start: datetime
     margin_start: datetime
     margin_day: date
     scope_start: datetime
+    zone_end: datetime | None = None
 
 
-def zones(days: list[date], cfg: OutcomeConfig) -> Zones:
-    """The zones of a run over ``days`` (see the module docstring)."""
+def zones(days: list[date], cfg: OutcomeConfig, as_of: datetime | None = None) -> Zones:
+    """The zones of a run over ``days`` (see the module docstring); with ``as_of`` the
+    main zone's end too (:func:`main_zone_end_us`)."""
     scope_start = _day_bounds(min(days), cfg.timezone)[0]
     margin = scope_start - 86_400 * _US
     context = scope_start - cfg.repeat_window_days * 86_400 * _US
     utc = ZoneInfo("UTC")
+    zone_end = None
+    if as_of is not None:
+        end_us = main_zone_end_us(max(days), _epoch_us(as_of), cfg)
+        zone_end = datetime(1970, 1, 1, tzinfo=utc) + timedelta(microseconds=end_us)
     return Zones(
         context_start=datetime.fromtimestamp(context / _US, utc),
         margin_start=datetime.fromtimestamp(margin / _US, utc),
         margin_day=datetime.fromtimestamp(margin / _US, ZoneInfo(cfg.timezone)).date(),
         scope_start=datetime.fromtimestamp(scope_start / _US, utc),
+        zone_end=zone_end,
     )
+
+
+def main_zone_end_us(last_day: date, as_of_us: int, cfg: OutcomeConfig) -> int:
+    """The main zone's end (epoch us): min(as_of, ``last_day``'s end + H + W). No contact
+    after it can change a row of a day up to ``last_day`` (docs/journey_horizon.md)."""
+    h_us = cfg.max_journey_days * 86_400 * _US
+    w_us = cfg.repeat_window_days * 86_400 * _US
+    return min(as_of_us, _day_bounds(last_day, cfg.timezone)[1] + h_us + w_us)
 
 
 def context_sql(source: str, z: Zones, partitions: tuple[date, date] | None = None) -> str:
@@ -223,14 +241,27 @@ def input_selects(qualify: Callable[[str], str], window: InputWindow, z: Zones) 
 
     - interactions: full rows of the main zone only (partitions from ``z.margin_day``); the
       context zone before it (W days) is reduced to each identifier triple's latest start
-      (``context``, :func:`context_sql`), so a night reads ~2 days of rows, not W + 2;
+      (``context``, :func:`context_sql`), so a night reads ~2 days of rows, not W + 2; with
+      ``z.zone_end`` only the legs queued in ``z.margin_start``..``z.zone_end`` (what
+      02_legs.sql keeps; such selects give the bounded main zone only, not
+      ``bound_main_zone=False``);
     - survey responses: the window's partitions;
     - customers, subscription events: every partition up to the window's end (histories);
     - cases: only versions of cases the main zone's interactions refer to (a year of case
-      history is not read every night).
+      history is not read every night; with ``z.zone_end``, the legs of the zone's queued_at
+      bound).
     """
     stg_interactions = qualify(STAGING_TABLES["interactions"].name)
     main = f"DATE '{z.margin_day.isoformat()}' AND DATE '{window.end.isoformat()}'"
+    # The rows 02_legs.sql keeps (queued in margin_start..zone_end), selected where they are:
+    # a late delivery can sit in any partition up to as_of, so the partitions stay as they
+    # were; the bound keeps an early chunk of a long range from reading the range's contacts.
+    in_zone = ""
+    if z.zone_end is not None:
+        in_zone = (
+            f" AND queued_at BETWEEN TIMESTAMPTZ '{_literal(z.margin_start)}'"
+            f" AND TIMESTAMPTZ '{_literal(z.zone_end)}'"
+        )
     out: dict[str, str] = {}
     for name in FEEDS:
         first, last = window.for_input(name)
@@ -240,14 +271,21 @@ def input_selects(qualify: Callable[[str], str], window: InputWindow, z: Zones) 
         where = f"partition_date <= DATE '{last.isoformat()}'"
         if first is not None:
             where += f" AND partition_date >= DATE '{first.isoformat()}'"
+        if name == "interactions":
+            where += in_zone
         if name == "cases":
             where += (
                 f" AND case_id IN (SELECT trim(case_id) FROM {stg_interactions}"
-                f" WHERE partition_date BETWEEN {main} AND case_id IS NOT NULL)"
+                f" WHERE partition_date BETWEEN {main}{in_zone} AND case_id IS NOT NULL)"
             )
         out[name] = f"SELECT {cols} FROM {qualify(STAGING_TABLES[name].name)} WHERE {where}"
     out["context"] = context_sql(stg_interactions, z, (window.start, window.end))
     return out
+
+
+def _literal(instant: datetime) -> str:
+    """A timestamptz literal both dialects read, to the microsecond."""
+    return instant.astimezone(ZoneInfo("UTC")).strftime("%Y-%m-%d %H:%M:%S.%f+00")
 
 
 # Staging columns no step reads: callers need not read them (memory and I/O: ~40 MB of a
@@ -403,7 +441,7 @@ def _prepare(
     margin_start = scope_start - 86_400 * _US
     as_of_us = _epoch_us(as_of)
     h_us = cfg.max_journey_days * 86_400 * _US
-    zone_end_us = min(as_of_us, bounds[-1][1] + h_us + w_us) if bound_main_zone else as_of_us
+    zone_end_us = main_zone_end_us(days[-1], as_of_us, cfg) if bound_main_zone else as_of_us
     _register_inputs(con, inputs, zones(days, cfg))
     variables = {
         "as_of_us": as_of_us,

@@ -1,11 +1,13 @@
 """Journeys and the daily outcome/output tables: one multi-asset over the staged feeds.
 
 The tables are computed together (one pass of DuckDB SQL over the staged rows, see
-``outcome_pipeline/outcomes``) and written together, one transaction per run. The as-of
-time is data, not the clock: the end of the latest business day for which interactions files
-were read (or the `outcome/as_of` run tag, YYYY-MM-DD), so reruns on the same data give the
-same rows and a later run restates a day whose repeat window has since closed. The clock only
-caps it: a day folder dated today or later never counts (it cannot be complete).
+``outcome_pipeline/outcomes``) and written together: a range run in chunks of at most
+``OUTCOME_CHUNK_DAYS`` days (``outcomes/chunks.py``), one engine session and one transaction
+per chunk. The as-of time is data, not the clock: the end of the latest business day for
+which interactions files were read (or the `outcome/as_of` run tag, YYYY-MM-DD), so reruns on
+the same data give the same rows and a later run restates a day whose repeat window has since
+closed. The clock only caps it: a day folder dated today or later never counts (it cannot be
+complete).
 """
 
 from datetime import UTC, date, datetime, time, timedelta
@@ -37,6 +39,7 @@ from outcome_pipeline.outcomes import (
     input_window,
     zones,
 )
+from outcome_pipeline.outcomes.chunks import describe_chunks, failed_range_message, plan_chunks
 from outcome_pipeline.outcomes.maturity import final_on_days, open_journey_count
 from outcome_pipeline.settings import Settings
 from outcome_pipeline.validation.config import ValidationConfig
@@ -214,29 +217,61 @@ def outcome_tables(
                 f"after {as_of_day or 'the start'} (their tables are left as they were; the "
                 "nightly run computes each day once it is staged)"
             )
-        tables: dict[str, pa.Table] = {}
+        # What the metadata needs of each chunk, kept after its tables are dropped (a long
+        # range must not hold every chunk's journeys): rows per day, the daily table (small).
+        counts: dict[str, dict[date, int]] = {name: {} for name in OUTCOME_TABLES}
+        daily_parts: list[pa.Table] = []
+        open_journeys = 0
         pending: dict[date, date] = {}
         if days:
+            run_settings = Settings.from_env()
             as_of = end_of_business_day(as_of_day, landing.timezone)
-            window = input_window(days[0], days[-1], as_of, cfg)
+            chunks = plan_chunks(days, run_settings.chunk_days)
             context.log.info(
-                f"as_of {as_of.isoformat()}; reading interactions {window.start}..{window.end}"
+                f"as_of {as_of.isoformat()}; {len(days)} day(s) in {len(chunks)} chunk(s) of at "
+                f"most {run_settings.chunk_days} days: {describe_chunks(chunks)}"
             )
-            tables = compute_outcomes(
-                outcome_inputs(wh, window, zones(days, cfg)),
-                days,
-                as_of,
-                cfg,
-                memory_limit=Settings.from_env().compute_memory_limit,
-            )
-            pending = final_on_days(
-                days, tables["journeys"], as_of_day, REPEAT_WINDOW_DAYS, landing.timezone
-            )
-            start, end = days[0], days[-1] + timedelta(days=1)
-            with wh.begin() as conn:
-                for name, table in OUTCOME_TABLES.items():
-                    wh.delete_window(conn, table, start, end)
-                    wh.insert_rows(conn, table, tables[name])
+            # One engine session and one transaction per chunk: peak memory follows the chunk,
+            # and a failure keeps the chunks before it (rerunning them is harmless).
+            for i, chunk in enumerate(chunks):
+                window = input_window(chunk[0], chunk[-1], as_of, cfg)
+                z = zones(chunk, cfg, as_of)
+                context.log.info(
+                    f"chunk {chunk[0]}..{chunk[-1]}: reading interactions "
+                    f"{window.start}..{window.end}, contacts to {z.zone_end}"
+                )
+                try:
+                    tables = compute_outcomes(
+                        outcome_inputs(wh, window, z),
+                        chunk,
+                        as_of,
+                        cfg,
+                        memory_limit=run_settings.compute_memory_limit,
+                    )
+                    start, end = chunk[0], chunk[-1] + timedelta(days=1)
+                    with wh.begin() as conn:
+                        for name, table in OUTCOME_TABLES.items():
+                            wh.delete_window(conn, table, start, end)
+                            wh.insert_rows(conn, table, tables[name])
+                except (dg.Failure, dg.RetryRequested):
+                    raise
+                except Exception as exc:
+                    if i == 0:
+                        raise
+                    message = failed_range_message(chunks[:i], chunk, chunks[i + 1 :], str(exc))
+                    context.log.error(message)
+                    # The cause stays chained: the retry policy classifies it as before.
+                    raise RuntimeError(message) from exc
+                pending.update(
+                    final_on_days(
+                        chunk, tables["journeys"], as_of_day, REPEAT_WINDOW_DAYS, landing.timezone
+                    )
+                )
+                for name in OUTCOME_TABLES:
+                    counts[name].update(rows_per_day(tables[name]))
+                daily_parts.append(tables["daily_outcomes"])
+                open_journeys += open_journey_count(tables["journeys"])
+                del tables
     for name in OUTCOME_TABLES:
         metadata: dict[str, object] = {
             "as_of": as_of_day.isoformat() if as_of_day else None,
@@ -248,10 +283,9 @@ def outcome_tables(
         }
         # One materialization per day of the range (Dagster records every partition of a
         # single-run range): each computed day carries its own row count; a skipped day none.
-        counts = rows_per_day(tables[name]) if name in tables else {}
         for day in days:
             context.add_asset_metadata(
-                {"dagster/row_count": counts.get(day, 0), "computed": True},
+                {"dagster/row_count": counts[name].get(day, 0), "computed": True},
                 asset_key=name,
                 partition_key=day.isoformat(),
             )
@@ -264,16 +298,18 @@ def outcome_tables(
         if skipped:
             metadata["skipped_days"] = f"{skipped[0]}..{skipped[-1]} (not staged yet)"
         if name == "daily_outcomes":
-            if name in tables:
-                metadata["outcomes_by_day"] = dg.MetadataValue.md(_summary(tables[name]))
+            if daily_parts:
+                metadata["outcomes_by_day"] = dg.MetadataValue.md(
+                    _summary(pa.concat_tables(daily_parts))
+                )
             metadata[PENDING_FINAL_KEY] = dg.MetadataValue.json(
                 {
                     "computed": [days[0].isoformat(), days[-1].isoformat()] if days else None,
                     "pending": {d.isoformat(): f.isoformat() for d, f in sorted(pending.items())},
                 }
             )
-        if name == "journeys" and name in tables:
-            metadata["open_journeys"] = open_journey_count(tables[name])
+        if name == "journeys" and days:
+            metadata["open_journeys"] = open_journeys
         yield dg.MaterializeResult(asset_key=name, metadata=metadata)
 
 
