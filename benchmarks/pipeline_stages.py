@@ -406,3 +406,48 @@ def library_versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[name] = "-"
     return out
+
+
+# -- range runs of the outcome asset (benchmarks/chunk_bench.py) ------------------------------
+
+
+def stage_days_unvalidated(landing: Path, url: str, schema: str, days: list[date]) -> None:
+    """Stage and write whole days without the row validator (the input of range runs)."""
+    for day in days:
+        _write_staged(url, schema, _stage_tables(landing, day, None), day)
+
+
+def outcome_range(
+    landing: Path, url: str, schema: str, workdir: Path, first: date, last: date, as_of: date
+) -> tuple[bool, str]:
+    """The outcome asset alone over [first, last] as ONE in-process run at as_of (the run
+    tag), as a single-run range backfill runs it; chunking from ``OUTCOME_CHUNK_DAYS``."""
+    import dagster as dg
+
+    from outcome_pipeline.cli.run import RANGE_END, RANGE_START, _first_error
+    from outcome_pipeline.defs.ingest.assets import staging_assets
+    from outcome_pipeline.defs.outcomes.assets import AS_OF_TAG, outcome_tables
+    from outcome_pipeline.defs.resources import (
+        LandingResource,
+        ValidationResource,
+        WarehouseResource,
+    )
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = dg.materialize(
+            [*staging_assets, outcome_tables],
+            selection=[dg.AssetKey(k.path) for k in outcome_tables.keys],
+            tags={
+                RANGE_START: first.isoformat(),
+                RANGE_END: last.isoformat(),
+                AS_OF_TAG: as_of.isoformat(),
+            },
+            resources={
+                "warehouse": WarehouseResource(url=url, schema_name=schema),
+                "landing": LandingResource(root=str(landing), timezone=TIMEZONE),
+                "validation": ValidationResource(data_docs_dir=str(workdir / "docs")),
+            },
+            instance=instance,
+            raise_on_error=False,
+        )
+        return result.success, "" if result.success else _first_error(result)
