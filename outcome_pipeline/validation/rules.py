@@ -70,6 +70,9 @@ UNIQUE = "unique"
 COLUMNS = "columns"
 TYPE = "type"
 ROW_COUNT = "row_count"
+# Only in a range's one GX pass (validation/range.py), never a rule of a day:
+ORDER_STRICT = "order_strict"  # column > other (both present)
+UNIQUE_WITHIN = "unique_within"  # the ``values`` columns together are unique
 
 EARLIEST_PLAUSIBLE = ValidationConfig().floor  # the default floor
 MAX_DURATION_SECONDS = 24 * 3600

@@ -27,6 +27,8 @@ EXPECTATION_TYPES: dict[str, str] = {
     R.COLUMNS: "expect_table_columns_to_match_set",
     R.TYPE: "expect_column_values_to_be_of_type",
     R.ROW_COUNT: "expect_table_row_count_to_be_between",
+    R.ORDER_STRICT: "expect_column_pair_values_a_to_be_greater_than_b",
+    R.UNIQUE_WITHIN: "expect_compound_columns_to_be_unique",
 }
 
 
@@ -79,6 +81,18 @@ def expectation_for(rule: R.Rule, *, values_placeholder: bool = False) -> Expect
             or_equal=True,
             ignore_row_if="either_value_is_missing",
             **common,
+        )
+    if kind == R.ORDER_STRICT:
+        return gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=rule.column,
+            column_B=rule.other,
+            or_equal=False,
+            ignore_row_if="either_value_is_missing",
+            **common,
+        )
+    if kind == R.UNIQUE_WITHIN:
+        return gxe.ExpectCompoundColumnsToBeUnique(
+            column_list=list(rule.values), ignore_row_if="any_value_is_missing", **common
         )
     if kind == R.REGEX:
         return gxe.ExpectColumnValuesToMatchRegex(column=rule.column, regex=rule.regex, **common)
