@@ -138,7 +138,44 @@ def stage_day(
 
     ``mappings`` are source mappings onto this contract: their files are read by their own
     query and join the native rows before the dedupe, so one rule applies to both.
+
+    The same as :func:`read_day` then :func:`finish_day` (a range validates its days' rows
+    together between the two).
     """
+    read = read_day(root, contract, day, timezone, run_id, clock_skew_seconds, mappings)
+    failures = None
+    if validator is not None and read.latest.num_rows:
+        failures = validator(read.latest, contract, day)
+    return finish_day(read, failures, first_day)
+
+
+@dataclass
+class ReadDay:
+    """One table-day read, typed, deduplicated and repaired: the rows to validate
+    (``latest``), and what staging needs afterwards."""
+
+    contract: TableContract
+    day: date
+    timezone: str
+    run_id: str
+    latest: pa.Table
+    reject_parts: list[pa.Table]
+    reports: list[FileReport]
+    bad_files: list[dict[str, object]]
+    duplicates: int
+    repaired: int
+
+
+def read_day(
+    root: Path,
+    contract: TableContract,
+    day: date,
+    timezone: str,
+    run_id: str = "",
+    clock_skew_seconds: int = 0,
+    mappings: Sequence[CompiledMapping] = (),
+) -> ReadDay:
+    """The steps of :func:`stage_day` before validation."""
     typed_parts, reject_parts, reports, bad_files = [], [], [], []
     listing = discover_day(root, contract.feed, day).for_table(contract.name)
 
@@ -175,8 +212,32 @@ def stage_day(
     typed_all = pa.concat_tables(typed_parts) if typed_parts else _empty_typed(contract)
     latest, duplicates = _dedupe(typed_all, contract)
     latest, repaired = repair_clock_skew(latest, contract.name, clock_skew_seconds)
-    if validator is not None and latest.num_rows:
-        latest, invalid = _apply_validator(latest, contract, day, validator)
+    return ReadDay(
+        contract,
+        day,
+        timezone,
+        run_id,
+        latest,
+        reject_parts,
+        reports,
+        bad_files,
+        duplicates,
+        repaired,
+    )
+
+
+def finish_day(
+    read: ReadDay,
+    failures: dict[int, list[tuple[str, str]]] | None,
+    first_day: date | None = None,
+) -> StagedDay:
+    """The steps of :func:`stage_day` after validation: rows with ``failures`` (a row
+    validator's answer for ``read.latest``; None: not validated) to quarantine, the rest
+    staged, the day's accounting."""
+    contract, day, run_id = read.contract, read.day, read.run_id
+    latest, reject_parts = read.latest, list(read.reject_parts)
+    if failures is not None and latest.num_rows:
+        latest, invalid = _apply_failures(latest, contract, failures)
         reject_parts.append(invalid)
     staged = _finish(latest, staging_schema(contract), day)
     quarantined = pa.concat_tables(
@@ -188,15 +249,15 @@ def stage_day(
         staged=staged,
         quarantined=quarantined,
         rejected_files=pa.Table.from_pylist(
-            sorted(bad_files, key=lambda f: f["source_file"]), schema=FILE_QUARANTINE_SCHEMA
+            sorted(read.bad_files, key=lambda f: f["source_file"]), schema=FILE_QUARANTINE_SCHEMA
         ),
-        files=reports,
-        rows_read=sum(r.rows_read for r in reports),
-        rows_duplicate=duplicates,
+        files=read.reports,
+        rows_read=sum(r.rows_read for r in read.reports),
+        rows_duplicate=read.duplicates,
         rows_staged=staged.num_rows,
-        late_rows=count_late_rows(staged, contract, day, timezone),
-        rows_repaired=repaired,
-        rows_before_start=count_rows_before(staged, contract, first_day, timezone),
+        late_rows=count_late_rows(staged, contract, day, read.timezone),
+        rows_repaired=read.repaired,
+        rows_before_start=count_rows_before(staged, contract, first_day, read.timezone),
     )
 
 
@@ -313,11 +374,10 @@ def _reject_keys(raw: pa.Table, lines: pa.Array, key: str) -> pa.Array:
     return raw[key].combine_chunks().cast(pa.string()).take(idx)
 
 
-def _apply_validator(
-    rows: pa.Table, contract: TableContract, day: date, validator: RowValidator
+def _apply_failures(
+    rows: pa.Table, contract: TableContract, failures: dict[int, list[tuple[str, str]]]
 ) -> tuple[pa.Table, pa.Table]:
     """Split rows into those passing every row-level rule and quarantine rows with reasons."""
-    failures = validator(rows, contract, day)
     idx = np.array(sorted(failures), dtype=np.int64)
     bad = rows.take(pa.array(idx))
     keep = np.ones(rows.num_rows, dtype=bool)

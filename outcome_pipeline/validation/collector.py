@@ -1,7 +1,9 @@
-"""Adapter between staging and validation: validate each staged day, keep the results.
+"""Adapter between staging and validation: validate the staged days, keep the results.
 
-Staging asks a row validator for each day's failing rows; this one runs :func:`validate_day`
-and keeps every :class:`DayValidation`, which the blocking check and the Data Docs then read.
+Staging asks for each day's failing rows: of one day (the row validator ``stage_day`` calls,
+:func:`validate_day`) or of several days at once (:meth:`DayValidations.validate_days`,
+:func:`validate_range`: one GX pass for them, the same rows failed). Every
+:class:`DayValidation` is kept; the blocking check and the Data Docs read them.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ import pyarrow as pa
 
 from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.validation.config import ValidationConfig
+from outcome_pipeline.validation.range import validate_range
 from outcome_pipeline.validation.validate import DayValidation, validate_day
+
+# A range's days are validated together up to this many rows (GX's pandas frame holds them
+# all): small days share one GX pass, a day of 1M rows or more is validated alone as before.
+ROWS_PER_GX_PASS = 1_000_000
+
+Failures = dict[int, list[tuple[str, str]]]
 
 
 class DayValidations:
@@ -27,12 +36,22 @@ class DayValidations:
         self.cfg = cfg
         self.by_day: dict[date, DayValidation] = {}
 
-    def __call__(
-        self, rows: pa.Table, contract: TableContract, day: date
-    ) -> dict[int, list[tuple[str, str]]]:
+    def __call__(self, rows: pa.Table, contract: TableContract, day: date) -> Failures:
         v = validate_day(rows, contract, day, self.timezone, engine=self.engine, cfg=self.cfg)
         self.by_day[day] = v
-        return {i: [(f.code, f.message) for f in fails] for i, fails in v.row_failures.items()}
+        return _failures(v)
+
+    def validate_days(
+        self, rows_by_day: dict[date, pa.Table], contract: TableContract
+    ) -> dict[date, Failures]:
+        """Each day's failing rows, as ``__call__`` gives them day by day (days without rows
+        are not validated, as ``stage_day`` skips them)."""
+        rows = {d: t for d, t in rows_by_day.items() if t.num_rows}
+        if not rows:
+            return {}
+        done = validate_range(rows, contract, self.timezone, self.engine, cfg=self.cfg)
+        self.by_day.update(done)
+        return {d: _failures(v) for d, v in done.items()}
 
     def failed_dataset_expectations(self) -> list[str]:
         """Error-severity dataset-level failures and row-level failures no row explains, as
@@ -66,3 +85,7 @@ class DayValidations:
             "gx": round(sum(v.gx_seconds for v in self.by_day.values()), 3),
             "precheck": round(sum(v.precheck_seconds for v in self.by_day.values()), 3),
         }
+
+
+def _failures(v: DayValidation) -> Failures:
+    return {i: [(f.code, f.message) for f in fails] for i, fails in v.row_failures.items()}

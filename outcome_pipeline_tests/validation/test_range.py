@@ -59,6 +59,7 @@ def validated_rows(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[d
 
 def _same(got: DayValidation, want: DayValidation) -> None:
     assert got.num_rows == want.num_rows
+    assert got.rules == want.rules  # with the expectations: what the Data Docs show
     assert got.row_failures == want.row_failures
     assert got.row_warnings == want.row_warnings
     assert (got.failed_mask == want.failed_mask).all()
