@@ -113,6 +113,9 @@ def test_day_bounds_are_each_rows_own_day(validated_rows, monkeypatch) -> None:
     late = datetime.combine(last, time(12), ZoneInfo(TZ))  # 3 days after the first day
     rows[first] = _shift(rows[first], "queued_at", [0, 1, 2], late)
     rows[first] = _shift(rows[first], "ended_at", [5], late + timedelta(days=40))
+    # A key twice in the last day (unique per day), and the first day's first key there too
+    # (another day: no duplicate).
+    rows[last] = pa.concat_tables([rows[last], rows[last].slice(0, 1), rows[first].slice(0, 1)])
     mask = P.row_mask
 
     def wrong_on_the_second_day(rule, table):
@@ -131,3 +134,5 @@ def test_day_bounds_are_each_rows_own_day(validated_rows, monkeypatch) -> None:
     assert {0, 1, 2, 5} <= set(by_day[first].row_failures)
     assert "impossible_timestamp" in codes
     assert by_day[START + timedelta(1)].disagreements
+    unique = [e for e in by_day[last].expectations if e.name == "interaction_id_unique"]
+    assert [(e.success, e.unexpected_count) for e in unique] == [(False, 2)]
