@@ -50,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--start", type=date.fromisoformat, default=date(2024, 3, 4))
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
+    p.add_argument("--no-duckdb", action="store_true", help="PostgreSQL only (--pg-url)")
+    p.add_argument("--name", default=None, help="report file stem (default chunks_<n>)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     for name in ("landing", "url", "schema", "first", "last", "as_of"):
         p.add_argument(f"--{name.replace('_', '-')}", help=argparse.SUPPRESS)
@@ -69,7 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     if not (landing / "_manifest.json").exists():
         ps.generate_feeds(landing, args.start, n_days, args.interactions_per_day, args.seed, True)
     generation_s = time.perf_counter() - t0
-    targets = [("duckdb", f"duckdb:///{work / 'warehouse.duckdb'}", "outcome")]
+    targets = (
+        [] if args.no_duckdb else [("duckdb", f"duckdb:///{work / 'warehouse.duckdb'}", "outcome")]
+    )
     if args.pg_url:
         targets.append(("postgresql", args.pg_url, f"bench_chunks_{os.getpid()}"))
     runs: list[dict[str, object]] = []
@@ -133,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": runs,
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    stem = args.out / f"chunks_{scale_label(args.interactions_per_day)}"
+    stem = args.out / (args.name or f"chunks_{scale_label(args.interactions_per_day)}")
     stem.with_suffix(".json").write_text(json.dumps(report, indent=2, default=str))
     lines = [
         f"# Outcome range runs, chunked and not: {args.interactions_per_day:,} interactions/day",
