@@ -52,6 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "results")
     p.add_argument("--no-duckdb", action="store_true", help="PostgreSQL only (--pg-url)")
     p.add_argument("--name", default=None, help="report file stem (default chunks_<n>)")
+    p.add_argument("--no-stage", action="store_true", help="the workdir is staged already")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     for name in ("landing", "url", "schema", "first", "last", "as_of"):
         p.add_argument(f"--{name.replace('_', '-')}", help=argparse.SUPPRESS)
@@ -81,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for kind, url, schema in targets:
             t0 = time.perf_counter()
-            ps.stage_days_unvalidated(landing, url, schema, days)
+            if not args.no_stage:
+                ps.stage_days_unvalidated(landing, url, schema, days)
             staging_s[kind] = round(time.perf_counter() - t0, 1)
             for r in args.ranges:
                 first = as_of - timedelta(days=r - 1)
