@@ -20,10 +20,9 @@ import dagster as dg
 from outcome_pipeline.defs.automation.freshness import DAILY_FRESHNESS_CHECKS
 from outcome_pipeline.defs.automation.planning import DayRange
 from outcome_pipeline.defs.automation.retries import WAREHOUSE_RETRY_POLICY
+from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 # Outcome days to restate once this run has succeeded (chained by restate_after_load).
 THEN_START = "outcome/restate_start"
 THEN_END = "outcome/restate_end"
