@@ -180,7 +180,14 @@ class _Compiler:
             )
         self.active.append(name)
         pii = name in self.contract.column_names and self.contract.column(name).pii
-        ctx = Context(self.field_sql, self.column, self.timezone, column_name=name, pii=pii)
+        ctx = Context(
+            self.field_sql,
+            self.column,
+            self.timezone,
+            column_name=name,
+            pii=pii,
+            json_element=self.json_element,
+        )
         if is_let:
             ctx.column_name = name
             compiled = compile_expr(self.spec.let[name], (name,), ctx)
@@ -191,6 +198,14 @@ class _Compiler:
         self.active.pop()
         self.done[name] = compiled
         return compiled
+
+    def json_element(self, alias: str) -> str | None:
+        """The JSON element an aggregate walks from: an unnest alias's, or the record's."""
+        if self.spec.source.format not in ("json", "jsonl"):
+            return None
+        if alias == "":
+            return "__e_root"
+        return f"__e_{alias}" if alias in self.aliases else None
 
     def field_sql(self, path: str) -> str:
         fmt = self.spec.source.format
@@ -333,4 +348,7 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
         for base, paths in m.json_paths.items()
     )
     ctes.append(f"__rows AS (SELECT *{', ' + extracts if extracts else ''} FROM {prev})")
+    records = [u.alias for u in m.spec.unnest if u.record]
+    if records:
+        return ",\n".join(ctes), f"coalesce(__e_{records[-1]}::VARCHAR, __json::VARCHAR)"
     return ",\n".join(ctes), "__json::VARCHAR"
