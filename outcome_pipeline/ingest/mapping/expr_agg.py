@@ -189,7 +189,11 @@ def compile_aggregate(op: str, v: dict, key: tuple[str, ...], ctx: Context) -> C
         "sum": f"list_sum({typed})",
     }[op]
     if "scale" in v:
-        pick = f"({pick} * {lit(float(v['scale']))})"
+        scale = float(v["scale"])
+        # 120500 ms * 0.001 is 120.49999...: divide by a whole inverse to stay exact.
+        inverse = 1 / scale if scale else 0
+        exact = inverse == round(inverse) and inverse != 0
+        pick = f"({pick} / {lit(float(round(inverse)))})" if exact else f"({pick} * {lit(scale)})"
     checks: tuple[Check, ...] = ()
     if parse:
         bad = f"list_filter({values}, lambda v: ({parse}) IS NULL)"
