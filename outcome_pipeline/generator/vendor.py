@@ -464,9 +464,26 @@ WITH legs AS (
 } AS c
   FROM legs
 )
-SELECT list(c ORDER BY __order) AS conversations
+SELECT {_g_struct(conversations="list(c ORDER BY __order)")}::JSON::VARCHAR AS page
 FROM conversations GROUP BY __order // {GENESYS_PAGE} ORDER BY __order // {GENESYS_PAGE}
 """
+# The API leaves out fields it has no value for; DuckDB writes them as null. Keys are plain
+# names and no value holds the text `"key":null`, so the nulls are cut from the JSON text.
+_G_NO_NULLS = (
+    "regexp_replace(regexp_replace(page, ',\"[A-Za-z]+\":null', '', 'g'), "
+    "'\"[A-Za-z]+\":null,?', '', 'g')"
+)
+
+
+def _write_genesys(con: duckdb.DuckDBPyConnection, folder: Path, stem: str) -> list[Path]:
+    """One results page object per line, pages streamed in batches (bounded memory)."""
+    path = folder / f"details-{stem}.json"
+    cur = con.execute(f"SELECT {_G_NO_NULLS} FROM ({_GENESYS_SQL})")
+    with path.open("w", encoding="utf-8") as out:
+        while batch := cur.fetchmany(64):
+            out.writelines(page + "\n" for (page,) in batch)
+    return [path]
+
 
 # ---------------------------------------------------------------------------------------------
 Writer = Callable[[duckdb.DuckDBPyConnection, Path, str], list[Path]]
@@ -544,7 +561,7 @@ VENDORS: dict[str, dict[str, VendorFormat]] = {
             GENESYS_FEED,
             ("genesys_conversations",),
             GENESYS_CARRIES,
-            _copy(_GENESYS_SQL, Path("details-{stem}.json"), "FORMAT json"),
+            _write_genesys,
             tuple(GENESYS_CHANNELS),
         ),
         "zendesk": VendorFormat(

@@ -8,6 +8,7 @@ row in Python: the caller splits the one Arrow result by the reason column.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +68,7 @@ class CompiledMapping:
     columns: dict[str, Compiled]
     fields: set[str]
     json_paths: dict[str, list[str]] = field(default_factory=dict)  # base -> extracted paths
+    structs: dict[str, dict] = field(default_factory=dict)  # base -> parsed structure
 
     @property
     def name(self) -> str:
@@ -144,6 +146,7 @@ def compile_mapping(path: Path, business_timezone: str) -> CompiledMapping:
         columns,
         compiler.fields,
         compiler.json_paths,
+        compiler.structs,
     )
 
 
@@ -157,6 +160,7 @@ class _Compiler:
         self.fields: set[str] = set()
         self.json_paths: dict[str, list[str]] = {}
         self.aliases = [u.alias for u in spec.unnest]
+        self.structs: dict[str, dict] = {}  # base -> JSON structure aggregates read
 
     def all(self) -> dict[str, Compiled]:
         for name in self.spec.columns:
@@ -186,7 +190,7 @@ class _Compiler:
             self.timezone,
             column_name=name,
             pii=pii,
-            json_element=self.json_element,
+            json_struct=self.json_struct if self.spec.source.format in ("json", "jsonl") else None,
         )
         if is_let:
             ctx.column_name = name
@@ -199,13 +203,14 @@ class _Compiler:
         self.done[name] = compiled
         return compiled
 
-    def json_element(self, alias: str) -> str | None:
-        """The JSON element an aggregate walks from: an unnest alias's, or the record's."""
-        if self.spec.source.format not in ("json", "jsonl"):
+    def json_struct(self, alias: str, fields: dict | None) -> str | None:
+        """The element an aggregate reads (an unnest alias's, or the record's with ""),
+        parsed into a STRUCT that holds ``fields`` merged with what others read of it."""
+        if alias and alias not in self.aliases:
             return None
-        if alias == "":
-            return "__e_root"
-        return f"__e_{alias}" if alias in self.aliases else None
+        if fields is not None:
+            _merge_shape(self.structs.setdefault(alias, {}), fields)
+        return f"__s_{alias or 'root'}"
 
     def field_sql(self, path: str) -> str:
         fmt = self.spec.source.format
@@ -219,6 +224,22 @@ class _Compiler:
         if json_path not in paths:
             paths.append(json_path)
         return f"__f_{base or 'root'}[{paths.index(json_path) + 1}]"
+
+
+def _merge_shape(into: dict, more: dict) -> None:
+    # Both come from expr_agg.shape, which already refused a name read two ways in one path;
+    # across paths the same refusal is an ExprError raised there on the merged tree.
+    for k, v in more.items():
+        if k not in into:
+            into[k] = v
+        elif isinstance(v, dict) and isinstance(into[k], dict):
+            _merge_shape(into[k], v)
+        elif isinstance(v, list) and isinstance(into[k], list) and isinstance(v[0], dict):
+            if not isinstance(into[k][0], dict):
+                raise ExprError((), f"{k!r} is read both as a list of values and of objects")
+            _merge_shape(into[k][0], v[0])
+        elif v != into[k]:
+            raise ExprError((), f"{k!r} is read both as a value and as a list or object")
 
 
 def _checks(m: CompiledMapping) -> tuple[str, str]:
@@ -329,17 +350,18 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
             f"FROM {prev})"
         )
         # An empty list still yields one row (element NULL), rejected as empty_list: a record
-        # never disappears silently.
+        # never disappears silently. The list itself is unnested, never carried on every row
+        # it yields (a results page of 1,000 conversations would be copied 1,000 times).
+        some = f"len({listed}) > 0"
         ctes.append(
-            f"__r{i} AS (SELECT * EXCLUDE ({listed}, {idx}), {idx}, "
-            f"{listed}[{idx} + 1] AS {elem}, {PATH_COL} || CASE WHEN {idx} IS NULL THEN '' "
-            f"ELSE {step} || {idx} || ']' END AS __path_n FROM (SELECT *, "
-            f"unnest(CASE WHEN len({listed}) > 0 THEN range(len({listed})) "
-            f"ELSE [NULL::BIGINT] END) AS {idx} FROM __l{i}))"
+            f"__r{i} AS (SELECT * EXCLUDE ({listed}), "
+            f"unnest(CASE WHEN {some} THEN {listed} ELSE [NULL::JSON] END) AS {elem}, "
+            f"unnest(CASE WHEN {some} THEN range(len({listed})) ELSE [NULL::BIGINT] END) "
+            f"AS {idx} FROM __l{i})"
         )
         ctes.append(
-            f"__p{i} AS (SELECT * EXCLUDE ({PATH_COL}, __path_n), __path_n AS {PATH_COL} "
-            f"FROM __r{i})"
+            f"__p{i} AS (SELECT * EXCLUDE ({PATH_COL}), {PATH_COL} || CASE WHEN {idx} IS NULL "
+            f"THEN '' ELSE {step} || {idx} || ']' END AS {PATH_COL} FROM __r{i})"
         )
         prev = f"__p{i}"
     extracts = ", ".join(
@@ -347,7 +369,12 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
         f"AS __f_{base or 'root'}"
         for base, paths in m.json_paths.items()
     )
-    ctes.append(f"__rows AS (SELECT *{', ' + extracts if extracts else ''} FROM {prev})")
+    structs = ", ".join(
+        f"json_transform(__e_{base or 'root'}, {lit(json.dumps(tree))}) AS __s_{base or 'root'}"
+        for base, tree in m.structs.items()
+    )
+    more = ", ".join(x for x in (extracts, structs) if x)
+    ctes.append(f"__rows AS (SELECT *{', ' + more if more else ''} FROM {prev})")
     records = [u.alias for u in m.spec.unnest if u.record]
     if records:
         return ",\n".join(ctes), f"coalesce(__e_{records[-1]}::VARCHAR, __json::VARCHAR)"

@@ -60,8 +60,10 @@ class Context:
     column_name: str = ""
     used_fields: set[str] = field(default_factory=set)
     pii: bool = False  # the column holds personal data: messages never show its values
-    # SQL of the JSON element of an unnest alias ("" = the record); None when not JSON.
-    json_element: Callable[[str], str | None] | None = None
+    # JSON records only: (unnest alias or "" for the record, fields to parse) -> the SQL of
+    # that element parsed once into a STRUCT holding those fields (None: not an alias).
+    # Called with None fields to ask whether a name is an alias. None when not JSON.
+    json_struct: Callable[[str, dict | None], str | None] | None = None
 
 
 def lit(value: Any) -> str:

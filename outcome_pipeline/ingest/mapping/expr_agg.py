@@ -13,8 +13,10 @@ elements whose ``key`` is ``a`` or ``b`` and whose ``other`` is not ``c`` (a mis
 is never equal). The part after the last list is the field read from each element. The first
 part may be an ``[[unnest]]`` alias (the list is then read from that element).
 
-Each aggregate compiles to one DuckDB expression over the row (``list_filter`` /
-``list_transform`` / ``flatten`` over ``json_extract``): vectorised, no Python per row.
+The record (or the unnested element) is parsed once per row into a typed nested STRUCT of
+just the fields the mapping's aggregates read (``json_transform``); each aggregate is then one
+DuckDB expression over it (``list_filter`` / ``list_transform`` / ``flatten``): vectorised,
+no Python per row, no JSON re-parsed per aggregate.
 ``as`` types the values (``text``, ``timestamp``, ``number``) before ``min``/``max``/
 ``first``/``last`` compare or pick them; ``sum`` is numeric; ``scale`` multiplies a numeric
 result (``0.001``: milliseconds to seconds). A value that does not parse rejects the row.
@@ -44,7 +46,6 @@ AGGREGATES = ("first", "last", "min", "max", "sum", "count")
 OPTIONS = {"as", "scale", "timezone"}
 _NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[(.*)\])?$")
 _FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(!=|=)\s*(.*?)\s*$")
-_EMPTY = "CAST([] AS JSON[])"
 
 
 @dataclass(frozen=True)
@@ -95,21 +96,61 @@ def parse_path(path: Any, key: tuple[str, ...]) -> list[_Step]:
     return steps
 
 
-def _json_path(names: list[str], suffix: str = "") -> str:
-    return lit("$" + "".join("." + '"' + n.replace('"', '\\"') + '"' for n in names) + suffix)
+def _ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _access(var: str, names: list[str]) -> str:
+    return var + "".join("." + _ident(n) for n in names)
 
 
 def _filter_sql(filters: tuple[tuple[str, bool, tuple[str, ...]], ...]) -> str:
     conds = []
     for name, equal, values in filters:
-        x = f"json_extract_string(x, {_json_path(name.split('.'))})"
+        x = f"CAST({_access('x', name.split('.'))} AS VARCHAR)"
         listed = ", ".join(lit(v) for v in values)
         conds.append(f"{x} IN ({listed})" if equal else f"coalesce({x} NOT IN ({listed}), TRUE)")
     return " AND ".join(conds)
 
 
-def values_sql(element: str, steps: list[_Step]) -> str:
-    """SQL of the non-empty text values the path reaches from the JSON ``element``."""
+def shape(tree: dict, steps: list[_Step], key: tuple[str, ...]) -> None:
+    """Add what ``steps`` reads to ``tree``, the JSON structure the record is parsed into once
+    (``json_transform``): objects are dicts, lists ``[element]``, values ``"VARCHAR"``."""
+
+    def clash(name: str) -> ExprError:
+        return ExprError(key, f"{name!r} is read both as a value and as a list or object")
+
+    def child(node: dict, name: str, want: Any) -> Any:
+        have = node.setdefault(name, want)
+        if type(have) is not type(want) or (isinstance(want, list) and have[0] == "VARCHAR"):
+            raise clash(name)
+        return have
+
+    node = tree
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        if last and not step.is_list:
+            if node.setdefault(step.name, "VARCHAR") != "VARCHAR":
+                raise clash(step.name)
+        elif last:
+            if node.setdefault(step.name, ["VARCHAR"]) != ["VARCHAR"]:
+                raise clash(step.name)
+        elif step.is_list:
+            node = child(node, step.name, [{}])[0]
+        else:
+            node = child(node, step.name, {})
+        if step.is_list and not last:
+            for name, _, _ in step.filters:
+                *outer, leaf = name.split(".")
+                inner = node
+                for part in outer:
+                    inner = child(inner, part, {})
+                if inner.setdefault(leaf, "VARCHAR") != "VARCHAR":
+                    raise clash(leaf)
+
+
+def values_sql(struct: str, steps: list[_Step]) -> str:
+    """SQL of the non-empty text values the path reaches in the parsed record ``struct``."""
     cur: str | None = None
     pending: list[str] = []
     last_list = max(i for i, s in enumerate(steps) if s.is_list)
@@ -117,20 +158,20 @@ def values_sql(element: str, steps: list[_Step]) -> str:
         pending.append(step.name)
         if not step.is_list:
             continue
-        jp = _json_path(pending, "[*]")
+        # A missing or non-list level is NULL; flatten drops NULL inner lists.
         if cur is None:
-            cur = f"coalesce(json_extract({element}, {jp}), {_EMPTY})"
+            cur = _access(struct, pending)
         else:
-            cur = (
-                f"flatten(list_transform({cur}, "
-                f"lambda x: coalesce(json_extract(x, {jp}), {_EMPTY})))"
-            )
+            cur = f"flatten(list_transform({cur}, lambda x: {_access('x', pending)}))"
         if step.filters:
             cur = f"list_filter({cur}, lambda x: {_filter_sql(step.filters)})"
         pending = []
-    leaf = [s.name for s in steps[last_list + 1 :]]
-    read = f"nullif(trim(json_extract_string(x, {_json_path(leaf)})), '')"
-    return f"list_filter(list_transform({cur}, lambda x: {read}), lambda v: v IS NOT NULL)"
+    leaf = _access("x", [s.name for s in steps[last_list + 1 :]])
+    read = f"nullif(trim(CAST({leaf} AS VARCHAR)), '')"
+    return (
+        f"coalesce(list_filter(list_transform({cur}, lambda x: {read}), "
+        "lambda v: v IS NOT NULL), CAST([] AS VARCHAR[]))"
+    )
 
 
 def _timestamp_of(v: str, tz: str) -> str:
@@ -146,20 +187,19 @@ def compile_aggregate(op: str, v: dict, key: tuple[str, ...], ctx: Context) -> C
     path = v[op]
     steps = parse_path(path, (*key, op))
     base = ""
-    json_element = ctx.json_element
-    root = json_element("") if json_element is not None else None
-    if (
-        json_element is not None
-        and len(steps) > 1
-        and not steps[0].is_list
-        and json_element(steps[0].name) not in (None, root)
-    ):
-        base, steps = steps[0].name, steps[1:]
-    element = json_element(base) if json_element is not None else None
-    if element is None:
+    json_struct = ctx.json_struct
+    if json_struct is None:
         raise ExprError((*key, op), "aggregates over lists need JSON records (format json/jsonl)")
+    if len(steps) > 1 and not steps[0].is_list and json_struct(steps[0].name, None) is not None:
+        base, steps = steps[0].name, steps[1:]
+    tree: dict = {}
+    shape(tree, steps, (*key, op))
+    try:
+        struct = json_struct(base, tree)
+    except ExprError as exc:  # the same field read two ways by two aggregates
+        raise ExprError((*key, op), str(exc)) from None
     ctx.used_fields.add(path)
-    values = values_sql(element, steps)
+    values = values_sql(struct, steps)
     kind_of = v.get("as", "number" if op == "sum" else TEXT)
     if op == "count":
         if "as" in v or "scale" in v:
