@@ -176,9 +176,10 @@ def values_sql(struct: str, steps: list[_Step]) -> str:
 
 def _timestamp_of(v: str, tz: str) -> str:
     # As the iso8601 format of the timestamp operator: an offset says its instant, none is
-    # the source's local time.
+    # the source's local time. A trailing Z (every Genesys time) skips the regular expression.
     return (
-        f"CASE WHEN regexp_matches({v}, '{_OFFSET}') THEN try_cast({v} AS TIMESTAMPTZ) "
+        f"CASE WHEN right({v}, 1) = 'Z' OR regexp_matches({v}, '{_OFFSET}') "
+        f"THEN try_cast({v} AS TIMESTAMPTZ) "
         f"ELSE timezone({lit(tz)}, try_cast({v} AS TIMESTAMP)) END"
     )
 
@@ -236,10 +237,12 @@ def compile_aggregate(op: str, v: dict, key: tuple[str, ...], ctx: Context) -> C
         pick = f"({pick} / {lit(float(round(inverse)))})" if exact else f"({pick} * {lit(scale)})"
     checks: tuple[Check, ...] = ()
     if parse:
+        # The parsed list is the one the value is picked from (one parse per element); a
+        # value that did not parse is a NULL in it. Only rejected rows look for which.
         bad = f"list_filter({values}, lambda v: ({parse}) IS NULL)"
         checks = (
             Check(
-                f"len({bad}) > 0",
+                f"len(list_filter({typed}, lambda p: p IS NULL)) > 0",
                 "bad_type",
                 f"{lit(f'{ctx.column_name}: source field {path}=')} || "
                 f"{_shown(f'({bad})[1]', ctx)} || ' is not {what}'",
