@@ -161,6 +161,7 @@ class _Compiler:
         self.json_paths: dict[str, list[str]] = {}
         self.aliases = [u.alias for u in spec.unnest]
         self.structs: dict[str, dict] = {}  # base -> JSON structure aggregates read
+        self.typed = typed_aliases(spec)
 
     def all(self) -> dict[str, Compiled]:
         for name in self.spec.columns:
@@ -219,11 +220,44 @@ class _Compiler:
         parts = path.split(".")
         base = parts[0] if parts[0] in self.aliases and len(parts) > 1 else ""
         rest = parts[1:] if base else parts
+        if base in self.typed:
+            # Read from the element already parsed into a STRUCT (see typed_aliases).
+            tree: dict = {}
+            node = tree
+            for part in rest[:-1]:
+                node = node.setdefault(part, {})
+            node[rest[-1]] = "VARCHAR"
+            try:
+                _merge_shape(self.structs.setdefault(base, {}), tree)
+            except ExprError as exc:
+                raise ExprError((), f"field {path}: {exc}") from None
+            return f"CAST(__s_{base}{''.join('.' + ident(p) for p in rest)} AS VARCHAR)"
         json_path = "$." + ".".join(ident(p) for p in rest)
         paths = self.json_paths.setdefault(base, [])
         if json_path not in paths:
             paths.append(json_path)
         return f"__f_{base or 'root'}[{paths.index(json_path) + 1}]"
+
+
+def typed_aliases(spec: MappingFile) -> set[str]:
+    """Unnest aliases whose list is parsed straight into STRUCTs (JSON only).
+
+    A list read from the record itself (a results page's ``conversations``) that no deeper
+    unnest walks: the page is parsed once into the fields the mapping reads, and the
+    elements are unnested as STRUCTs — instead of each element cut out as JSON text and
+    parsed again.
+    """
+    if spec.source.format not in ("json", "jsonl"):
+        return set()
+    out = set()
+    for i, u in enumerate(spec.unnest):
+        parts = u.path.split(".")
+        earlier = {x.alias for x in spec.unnest[:i]}
+        from_root = not (parts[0] in earlier and len(parts) > 1)
+        walked = any(x.path.split(".")[0] == u.alias for x in spec.unnest[i + 1 :])
+        if from_root and not walked:
+            out.add(u.alias)
+    return out
 
 
 def _merge_shape(into: dict, more: dict) -> None:
@@ -337,6 +371,8 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
         f"'$' AS {PATH_COL}, __json AS __e_root FROM __records)",
     ]
     prev = "__r0"
+    typed = typed_aliases(m.spec)
+    raws: dict[str, str] = {}
     for i, u in enumerate(m.spec.unnest, start=1):
         parts = u.path.split(".")
         bases = ["root"] + [x.alias for x in m.spec.unnest[: i - 1]]
@@ -345,6 +381,31 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
         json_path = "$." + ".".join(ident(p) for p in rest) + "[*]"
         step = lit("." + u.path.split(".")[-1] + "[")
         listed, idx, elem = f"__list{i}", f"__i{i}", f"__e_{u.alias}"
+        tree = m.structs.get(u.alias)
+        if u.alias in typed and tree:
+            spec: dict | list = [tree]
+            for part in reversed(rest):
+                spec = {part: spec}
+            access = "".join("." + ident(p) for p in rest)
+            ctes.append(
+                f"__l{i} AS (SELECT *, json_transform(__e_root, {lit(json.dumps(spec))}){access} "
+                f"AS {listed} FROM {prev})"
+            )
+            ctes.append(
+                f"__r{i} AS (SELECT * EXCLUDE ({listed}), {listed}[{idx} + 1] AS __s_{u.alias} "
+                f"FROM (SELECT *, unnest(CASE WHEN len({listed}) > 0 THEN range(len({listed})) "
+                f"ELSE [NULL::BIGINT] END) AS {idx} FROM __l{i}))"
+            )
+            ctes.append(
+                f"__p{i} AS (SELECT * EXCLUDE ({PATH_COL}), {PATH_COL} || CASE WHEN {idx} IS "
+                f"NULL THEN '' ELSE {step} || {idx} || ']' END AS {PATH_COL} FROM __r{i})"
+            )
+            raws[u.alias] = (
+                f"json_extract(__json, '$' || {lit(''.join('.' + ident(p) for p in rest))} "
+                f"|| '[' || {idx} || ']')"
+            )
+            prev = f"__p{i}"
+            continue
         ctes.append(
             f"__l{i} AS (SELECT *, json_extract(__e_{base}, {lit(json_path)}) AS {listed} "
             f"FROM {prev})"
@@ -372,10 +433,12 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
     structs = ", ".join(
         f"json_transform(__e_{base or 'root'}, {lit(json.dumps(tree))}) AS __s_{base or 'root'}"
         for base, tree in m.structs.items()
+        if base not in raws
     )
     more = ", ".join(x for x in (extracts, structs) if x)
     ctes.append(f"__rows AS (SELECT *{', ' + more if more else ''} FROM {prev})")
     records = [u.alias for u in m.spec.unnest if u.record]
     if records:
-        return ",\n".join(ctes), f"coalesce(__e_{records[-1]}::VARCHAR, __json::VARCHAR)"
+        element = raws.get(records[-1], f"__e_{records[-1]}")
+        return ",\n".join(ctes), f"coalesce({element}::VARCHAR, __json::VARCHAR)"
     return ",\n".join(ctes), "__json::VARCHAR"
