@@ -43,7 +43,6 @@ from outcome_pipeline.ingest.mapping.expr import (
 )
 
 AGGREGATES = ("first", "last", "min", "max", "sum", "count")
-OPTIONS = {"as", "scale", "timezone"}
 _NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[(.*)\])?$")
 _FILTER = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_.]*)\s*(!=|=)\s*(.*?)\s*$")
 
