@@ -32,8 +32,10 @@ PALETTE = (
 PROVISIONAL = "#d9d9d9"
 
 
-def _figure(width: float = 8.0, height: float = 4.5) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=100, layout="constrained")
+def _figure(width: float = 8.0, height: float = 4.5, layout: str | None = "constrained") -> Figure:
+    # Panels of many days are laid out by hand (``_grid``): the constrained layout engine
+    # costs about a second per such figure.
+    fig = Figure(figsize=(width, height), dpi=100, layout=layout)
     fig.set_facecolor("white")
     return fig
 
@@ -47,7 +49,7 @@ def _empty(fig: Figure, text: str = "no rows for these days") -> Figure:
 
 def _pct_axis(ax, axis: str = "y") -> None:
     target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    target.set_major_formatter(PercentFormatter(1.0))
 
 
 def bubbles(chart: Chart, rows: Rows) -> Figure:
@@ -61,22 +63,25 @@ def bubbles(chart: Chart, rows: Rows) -> Figure:
     ax = fig.add_subplot()
     biggest = max(r["contacts_handled"] for r in drawn) or 1
     colour_by = chart.options.get("colour_by")
-    groups = sorted({r[colour_by] for r in drawn}) if colour_by else []
-    colours = {g: PALETTE[i % len(PALETTE)] for i, g in enumerate(groups)}
-    for i, r in enumerate(drawn):
-        colour = colours[r[colour_by]] if colour_by else PALETTE[i % len(PALETTE)]
-        size = 60 + 1800 * r["contacts_handled"] / biggest
+    label_key = chart.options.get("label")
+    # One scatter call per colour: an agent view has thousands of points.
+    groups = sorted({r[colour_by] for r in drawn}) if colour_by else [None]
+    for i, group in enumerate(groups):
+        mine = [r for r in drawn if colour_by is None or r[colour_by] == group]
+        colour = PALETTE[i % len(PALETTE)]
+        sizes = [60 + 1800 * r["contacts_handled"] / biggest for r in mine]
         ax.scatter(
-            r["aht_seconds"] / 60,
-            r["real_resolution_rate"],
-            s=size if not colour_by else size / 4,
-            color=colour,
-            alpha=0.55 if not colour_by else 0.45,
-            edgecolors="white" if colour_by else colour,
-            linewidths=0.8,
+            [r["aht_seconds"] / 60 for r in mine],
+            [r["real_resolution_rate"] for r in mine],
+            s=[x / 4 for x in sizes] if colour_by else sizes,
+            c=[colour] if colour_by else [PALETTE[j % len(PALETTE)] for j in range(len(mine))],
+            alpha=0.45 if colour_by else 0.55,
+            edgecolors="white",
+            linewidths=0.6,
+            label=group,
         )
-        label_key = chart.options.get("label")
-        if label_key:
+    if label_key:
+        for r in drawn:
             false = r["false_resolution_rate"]
             note = "false res. n/a" if false is None else f"false res. {false:.0%}"
             ax.annotate(
@@ -87,9 +92,7 @@ def bubbles(chart: Chart, rows: Rows) -> Figure:
                 fontsize=9,
             )
     if colour_by:
-        for g, c in colours.items():
-            ax.scatter([], [], color=c, label=g, s=40)
-        ax.legend(title=colour_by, fontsize=8, loc="best", frameon=False)
+        ax.legend(title=colour_by, fontsize=8, loc="best", frameon=False, markerscale=0.6)
     ax.set_xlabel("Average handle time (minutes)  — output")
     ax.set_ylabel("Confirmed resolution (no repeat within W)  — outcome")
     _pct_axis(ax)
@@ -99,9 +102,21 @@ def bubbles(chart: Chart, rows: Rows) -> Figure:
 
 
 def _provisional_band(ax, days: list[date], final: list[bool]) -> None:
-    for d, f in zip(days, final, strict=True):
-        if not f:
-            ax.axvspan(d.toordinal() - 0.5, d.toordinal() + 0.5, color=PROVISIONAL, alpha=0.5, lw=0)
+    """Grey spans over the runs of provisional days (one span per run, not per day)."""
+    run: list[date] = []
+    for d, f in [*zip(days, final, strict=True), (None, True)]:
+        if not f and (not run or d.toordinal() == run[-1].toordinal() + 1):
+            run.append(d)
+            continue
+        if run:
+            ax.axvspan(
+                run[0].toordinal() - 0.5,
+                run[-1].toordinal() + 0.5,
+                color=PROVISIONAL,
+                alpha=0.5,
+                lw=0,
+            )
+        run = [d] if d is not None and not f else []
 
 
 def _day_axis(ax, days: list[date]) -> None:
@@ -119,12 +134,21 @@ def _series(ax, rows: Rows, column: str, final_column: str, fmt: str, colour: st
     final = [bool(r[final_column]) for r in rows]
     _provisional_band(ax, days, final)
     xs = [d.toordinal() for d in days]
-    ys = [r[column] for r in rows]
-    ax.plot(xs, [float("nan") if y is None else y for y in ys], color=colour, lw=1.5)
-    for x, y, f in zip(xs, ys, final, strict=True):
-        if y is not None:
+    ys = [float("nan") if r[column] is None else r[column] for r in rows]
+    ax.plot(xs, ys, color=colour, lw=1.5)
+    # Two marker calls: solid for final days, hollow for provisional ones.
+    for is_final, face in ((True, colour), (False, "white")):
+        pts = [(x, y) for x, y, f in zip(xs, ys, final, strict=True) if f == is_final]
+        if pts:
             ax.plot(
-                x, y, "o", ms=5, color=colour, markerfacecolor=colour if f else "white", mew=1.5
+                [p[0] for p in pts],
+                [p[1] for p in pts],
+                "o",
+                ls="",
+                ms=4,
+                color=colour,
+                markerfacecolor=face,
+                mew=1.2,
             )
     if fmt == "pct":
         _pct_axis(ax)
@@ -134,10 +158,11 @@ def _series(ax, rows: Rows, column: str, final_column: str, fmt: str, colour: st
 
 def trends(chart: Chart, rows: Rows) -> Figure:
     panels = chart.options["panels"]
-    fig = _figure(11.0, 6.5)
+    fig = _figure(11.0, 6.5, layout=None)
     if not rows:
         return _empty(fig)
     axes = fig.subplots(2, 3, sharex=True)
+    fig.subplots_adjust(left=0.06, right=0.98, top=0.95, bottom=0.16, hspace=0.25, wspace=0.22)
     for i, (ax, (column, title, fmt, final)) in enumerate(zip(axes.flat, panels, strict=True)):
         _series(ax, rows, column, final, fmt, PALETTE[i % len(PALETTE)])
         ax.set_title(title, fontsize=10)
@@ -148,7 +173,7 @@ def trends(chart: Chart, rows: Rows) -> Figure:
             Patch(color=PROVISIONAL, alpha=0.5),
         ],
         labels=["final", "provisional (is_final false)", "provisional day"],
-        loc="outside lower center",
+        loc="lower center",
         ncols=3,
         frameon=False,
         fontsize=9,
@@ -257,15 +282,28 @@ def churn_bars(chart: Chart, rows: Rows) -> Figure:
 
 def feeds(chart: Chart, rows: Rows) -> Figure:
     names = sorted({r["feed"] for r in rows})
-    fig = _figure(11.0, 2.2 * max(1, (len(names) + 1) // 2) + 0.6)
+    panel_rows = max(1, (len(names) + 1) // 2)
+    fig = _figure(11.0, 2.2 * panel_rows + 0.8, layout=None)
     if not rows:
         return _empty(fig, "no load audit rows for these days")
-    axes = fig.subplots((len(names) + 1) // 2, 2, squeeze=False)
+    axes = fig.subplots(panel_rows, 2, squeeze=False)
+    fig.subplots_adjust(
+        left=0.07,
+        right=0.94,
+        top=1 - 0.3 / fig.get_figheight(),
+        bottom=0.9 / fig.get_figheight(),
+        hspace=0.6,
+        wspace=0.25,
+    )
     for ax, name in zip(axes.flat, names, strict=False):
         mine = [r for r in rows if r["feed"] == name]
         days = [r["partition_date"] for r in mine]
         xs = [d.toordinal() for d in days]
-        ax.bar(xs, [r["rows_staged"] for r in mine], color=PALETTE[5], label="staged")
+        # One filled step area, not a bar per day: 90 days x 5 feeds of rectangles are slow.
+        ax.fill_between(
+            xs, [r["rows_staged"] for r in mine], step="mid", color=PALETTE[5], alpha=0.7, lw=0
+        )
+        ax.set_ylim(bottom=0)
         right = ax.twinx()
         right.plot(
             xs,
@@ -288,7 +326,7 @@ def feeds(chart: Chart, rows: Rows) -> Figure:
             Line2D([], [], marker="s", ls="--", color=PALETTE[1]),
         ],
         labels=["rows staged (left)", "rows quarantined (right)", "rows late (right)"],
-        loc="outside lower center",
+        loc="lower center",
         ncols=3,
         frameon=False,
         fontsize=9,
