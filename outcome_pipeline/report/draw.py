@@ -59,7 +59,8 @@ def bubbles(chart: Chart, rows: Rows) -> Figure:
         r for r in rows if r["aht_seconds"] is not None and r["real_resolution_rate"] is not None
     ]
     if not drawn:
-        return _empty(fig)
+        # Recent days: no contact's repeat window (W) has closed, so nothing is confirmed yet.
+        return _empty(fig, "no confirmed resolution yet in these days (repeat windows open)")
     ax = fig.add_subplot()
     biggest = max(r["contacts_handled"] for r in drawn) or 1
     colour_by = chart.options.get("colour_by")
