@@ -7,12 +7,13 @@ No Dagster here: the ``outcome_report`` asset and ``outcome-pipeline report`` ca
 """
 
 from outcome_pipeline.report.build import PAGE_NAME, Report, build_report, read_rows, render
-from outcome_pipeline.report.spec import CHARTS, HEADLINE, Chart, Column, chart_sql
+from outcome_pipeline.report.spec import CHARTS, HEADLINE, SUMMARY, Chart, Column, chart_sql
 
 __all__ = [
     "CHARTS",
     "HEADLINE",
     "PAGE_NAME",
+    "SUMMARY",
     "Chart",
     "Column",
     "Report",

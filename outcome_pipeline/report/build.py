@@ -14,8 +14,8 @@ from datetime import date
 from pathlib import Path
 
 from outcome_pipeline.report.draw import DRAW
-from outcome_pipeline.report.page import chart_section, definitions, page
-from outcome_pipeline.report.spec import CHARTS, HEADLINE, Chart, chart_sql
+from outcome_pipeline.report.page import chart_section, definitions, page, summary_tiles
+from outcome_pipeline.report.spec import CHARTS, HEADLINE, SUMMARY, Chart, chart_sql
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
 from outcome_pipeline.warehouse.tables import QUARANTINE_TABLES, TableDef
 
@@ -49,7 +49,9 @@ def read_rows(wh: Warehouse, start: date, end: date) -> dict[str, list[dict]]:
     if end < start:
         raise ValueError(f"report range ends ({end}) before it starts ({start})")
     params = {"start": start, "end": end}
-    return {c.id: wh.query(chart_sql(c, wh.qualified), params).to_pylist() for c in CHARTS}
+    return {
+        c.id: wh.query(chart_sql(c, wh.qualified), params).to_pylist() for c in (SUMMARY, *CHARTS)
+    }
 
 
 def _png(fig, dpi: int = 100) -> bytes:
@@ -76,7 +78,7 @@ def render(
     the PNG files and a thumbnail of the headline chart."""
     out_dir.mkdir(parents=True, exist_ok=True)
     href = _dictionary_href(out_dir)
-    sections, files = [], {}
+    sections, files = [summary_tiles(SUMMARY, rows[SUMMARY.id])], {}
     thumbnail = b""
     for chart in charts:
         fig = DRAW[chart.draw](chart, rows[chart.id])
@@ -88,7 +90,7 @@ def render(
         files[chart.id] = path
         sections.append(chart_section(chart, rows[chart.id], png, href))
     defs = _table_defs()
-    used = [defs[t] for t in dict.fromkeys(t for c in charts for t in c.tables)]
+    used = [defs[t] for t in dict.fromkeys(t for c in (SUMMARY, *charts) for t in c.tables)]
     text = page(start, end, sections, definitions(used), facts or {})
     target = out_dir / PAGE_NAME
     # Written beside and renamed: a reader never opens half a page.

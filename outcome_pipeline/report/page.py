@@ -34,6 +34,10 @@ table.figures th, table.figures td { padding: 2px 8px; border-bottom: 1px solid 
 table.figures th:first-child, table.figures td.text { text-align: left; }
 details summary { cursor: pointer; color: #1f3a5f; font-size: 13px; }
 .note { color: #666; font-size: 12px; }
+div.tiles { display: flex; flex-wrap: wrap; gap: 12px; }
+div.tile { background: #eef2f7; border-radius: 6px; padding: 8px 14px; min-width: 130px;
+           font-size: 13px; color: #444; }
+div.tile .big { font-size: 26px; font-weight: 600; color: #1f3a5f; }
 dl.definitions dt { font-family: monospace; margin-top: 6px; }
 dl.definitions dd { margin-left: 16px; color: #444; font-size: 13px; }
 """
@@ -98,6 +102,24 @@ def figures_table(chart: Chart, rows: list[dict]) -> str:
         f"<details><summary>Figures ({len(shown):,} of {len(rows):,} rows)</summary>"
         f'<table class="figures" data-chart="{chart.id}"><thead><tr>{head}</tr></thead>'
         f"<tbody>\n{body}\n</tbody></table>{more}</details>"
+    )
+
+
+def summary_tiles(chart: Chart, rows: list[dict]) -> str:
+    """The summary's one row as tiles (big number, label), each with its exact value."""
+    row = rows[0] if rows else {c.name: None for c in chart.columns}
+    tiles = "".join(
+        f'<div class="tile"><div class="big" data-col="{c.name}" '
+        f'data-value="{html.escape(exact(row[c.name]))}">{html.escape(fmt(row[c.name], c.fmt))}'
+        f"</div><div>{html.escape(c.label)}</div></div>"
+        for c in chart.columns
+    )
+    links = ", ".join(f'<a href="#def-{t}">{t}</a>' for t in chart.tables)
+    return (
+        f'<section class="chart" id="{chart.id}"><h2>{html.escape(chart.title)}</h2>'
+        f'<p class="how"><b>How to read this:</b> {html.escape(chart.how_to_read)} '
+        f'<span class="note">Definitions: {links}</span></p>'
+        f'<div class="tiles" data-chart="{chart.id}">{tiles}</div></section>'
     )
 
 

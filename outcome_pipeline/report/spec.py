@@ -332,6 +332,40 @@ ORDER BY partition_date, feed, reason_code""",
     print_rows=50,
 )
 
+# The figures at the top of the page (tiles, not a picture): the range's outcomes at a glance.
+SUMMARY = Chart(
+    id="summary",
+    title="At a glance",
+    how_to_read=(
+        "The whole range: outcome rates over every team and channel, from summed numerators "
+        "and denominators; 'provisional days' can still move."
+    ),
+    tables=("daily_outcomes",),
+    sql=f"""SELECT
+    {total("journeys_ended")} AS journeys_ended,
+    {rate("fcr_journeys", "journeys_ended")} AS fcr_rate,
+    {rate("resolved_journeys", "journeys_ended")} AS resolution_rate,
+    {rate("repeat_contacts", "contacts")} AS repeat_contact_rate,
+    {rate("false_resolutions", "resolved_claims")} AS false_resolution_rate,
+    {rate("csat_satisfied", "csat_responses")} AS csat_rate,
+    sum(revenue_at_risk) AS revenue_at_risk,
+    CAST(count(DISTINCT CASE WHEN NOT is_final THEN partition_date END) AS BIGINT)
+        AS provisional_days
+FROM {{daily_outcomes}}
+WHERE {_IN_RANGE}""",
+    draw="",
+    columns=(
+        Column("fcr_rate", "first-contact resolution", "pct"),
+        Column("resolution_rate", "journeys resolved", "pct"),
+        Column("repeat_contact_rate", "repeat contacts", "pct"),
+        Column("false_resolution_rate", "false resolutions", "pct"),
+        Column("csat_rate", "CSAT (4-5)", "pct"),
+        Column("revenue_at_risk", "revenue at risk (MRR)", "money"),
+        Column("journeys_ended", "journeys ended"),
+        Column("provisional_days", "provisional days"),
+    ),
+)
+
 CHARTS: tuple[Chart, ...] = (
     TEAMS,
     AGENTS,
@@ -348,5 +382,5 @@ HEADLINE = TEAMS.id
 
 def chart_sql(chart: Chart, qualify) -> str:
     """The chart's SQL with each ``{table}`` replaced by ``qualify(table)``."""
-    names = {t for c in CHARTS for t in c.tables} | {"load_audit"}
+    names = {t for c in (SUMMARY, *CHARTS) for t in c.tables} | {"load_audit"}
     return chart.sql.format(**{n: qualify(n) for n in names})

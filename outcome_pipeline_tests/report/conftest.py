@@ -3,6 +3,8 @@ hand-made load audit and quarantine, for the report's tests."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
 from datetime import timedelta
 
 import pyarrow as pa
@@ -11,6 +13,7 @@ import pytest
 from outcome_pipeline.outcomes import OUTCOME_TABLES, compute_outcomes
 from outcome_pipeline.warehouse import LOAD_AUDIT, PartitionWrite, Warehouse
 from outcome_pipeline.warehouse.tables import ALL_TABLES, QUARANTINE_TABLES
+from outcome_pipeline_tests.conftest import _drop_schema
 from outcome_pipeline_tests.outcomes import fixture as fx
 
 AS_OF = fx.lt("06-25 00:00")
@@ -82,7 +85,23 @@ def load_fixture(wh: Warehouse) -> dict[str, pa.Table]:
     return out
 
 
-@pytest.fixture
-def fixture_warehouse(warehouse: Warehouse) -> tuple[Warehouse, dict[str, pa.Table]]:
-    """The fixture week in a DuckDB file, then in a PostgreSQL schema (``warehouse``)."""
-    return warehouse, load_fixture(warehouse)
+@pytest.fixture(
+    scope="module", params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def fixture_warehouse(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Warehouse, dict[str, pa.Table]]]:
+    """The fixture week in a DuckDB file, then in a PostgreSQL schema; loaded once per module
+    (the report only reads it)."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    if request.param == "duckdb":
+        url = f"duckdb:///{tmp_path_factory.mktemp('report_wh')}/warehouse.duckdb"
+    else:
+        url = request.getfixturevalue("pg_url")
+    wh = Warehouse(url, schema)
+    try:
+        yield wh, load_fixture(wh)
+    finally:
+        wh.dispose()
+        if request.param == "postgres":
+            _drop_schema(url, schema)

@@ -28,6 +28,7 @@ def test_report_days_must_be_at_least_one() -> None:
         Settings.from_env({"OUTCOME_REPORT_DAYS": "0"})
 
 
+@pytest.mark.slow
 def test_the_asset_writes_the_page_and_shows_the_headline(
     fixture_warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from outcome_pipeline.report import CHARTS, build_report
+from outcome_pipeline.report import CHARTS, SUMMARY, build_report
 from outcome_pipeline.report.page import exact, fmt
 from outcome_pipeline_tests.conftest import CHROMIUM_ARGS
 from outcome_pipeline_tests.outcomes import fixture as fx
@@ -77,6 +77,9 @@ def _look(chromium: str, url: str) -> dict:
                     """rows => rows.map(r => Array.from(r.querySelectorAll('td')).map(
                         td => [td.dataset.col, td.dataset.value, td.innerText]))"""
                 )
+            tiles = page.locator(f'div.tiles[data-chart="{SUMMARY.id}"] .big').evaluate_all(
+                "ts => ts.map(t => [t.dataset.col, t.dataset.value, t.innerText])"
+            )
             text = page.locator("body").inner_text()
             links = page.locator("p.how a").evaluate_all(
                 "as => as.map(a => a.getAttribute('href'))"
@@ -89,6 +92,7 @@ def _look(chromium: str, url: str) -> dict:
         "shots": shots,
         "loaded": loaded,
         "tables": tables,
+        "tiles": tiles,
         "text": text,
         "links": links,
     }
@@ -113,8 +117,12 @@ def test_the_report_opens_offline_and_shows_what_sql_says(chromium: str, served)
     # The printed figures are the rows of each chart's SQL, exactly and as formatted.
     sql = {
         c.id: wh.query(c.sql.format(**_qualified(wh)), {"start": fx.D1, "end": fx.D3})
-        for c in CHARTS
+        for c in (SUMMARY, *CHARTS)
     }
+    (summary,) = sql[SUMMARY.id].to_pylist()
+    assert seen["tiles"] == [
+        [c.name, exact(summary[c.name]), fmt(summary[c.name], c.fmt)] for c in SUMMARY.columns
+    ]
     for chart in CHARTS:
         expected = sql[chart.id].to_pylist()[: chart.print_rows]
         printed = seen["tables"][chart.id]
@@ -152,7 +160,5 @@ def test_the_report_opens_offline_and_shows_what_sql_says(chromium: str, served)
 
 
 def _qualified(wh) -> dict[str, str]:
-    from outcome_pipeline.report.spec import CHARTS as charts
-
-    names = {t for c in charts for t in c.tables}
+    names = {t for c in (SUMMARY, *CHARTS) for t in c.tables}
     return {n: wh.qualified(n) for n in names}

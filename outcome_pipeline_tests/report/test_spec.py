@@ -9,7 +9,7 @@ import re
 import pytest
 
 from outcome_pipeline.outcomes import OUTCOME_TABLES
-from outcome_pipeline.report import CHARTS, read_rows
+from outcome_pipeline.report import CHARTS, SUMMARY, read_rows
 from outcome_pipeline.report.page import fmt
 from outcome_pipeline.report.spec import chart_sql
 from outcome_pipeline_tests.outcomes import fixture as fx
@@ -25,7 +25,7 @@ def by(rows: list[dict], *keys: str) -> dict:
 
 
 def test_the_charts_read_only_daily_tables() -> None:
-    for chart in CHARTS:
+    for chart in (SUMMARY, *CHARTS):
         sql = chart_sql(chart, lambda t: f"<{t}>")
         read = set(re.findall(r"<([a-z_]+)>", sql))
         quarantine = {t for t in read if t.startswith("quarantine_")}
@@ -137,3 +137,15 @@ def test_formats() -> None:
         "1,234",
         "510 s",
     )
+
+
+def test_summary_at_a_glance(rows) -> None:
+    (s,) = rows["summary"]
+    # Journeys ended D1..D3: Alice, Bob, Carol, the prospect, Eve; resolved all but Eve's;
+    # FCR only Bob's. Contacts 3 + 4 + 2 of which Dan's D1, C2, P2 and A2 repeat: 4/9.
+    # "resolved" claims with closed windows A1, C2, P1, P2, A2; A1 and P1 were followed: 2/5.
+    # CSAT: 5 (Alice, S1) and 2 (Eve, S4): 1/2. Revenue at risk: Eve's MRR 25.
+    assert (s["journeys_ended"], s["fcr_rate"], s["resolution_rate"]) == (5, 0.2, 0.8)
+    assert math.isclose(s["repeat_contact_rate"], 4 / 9)
+    assert (s["false_resolution_rate"], s["csat_rate"], s["revenue_at_risk"]) == (0.4, 0.5, 25.0)
+    assert s["provisional_days"] == 0
