@@ -19,7 +19,7 @@ Data and warehouse:
   published for BI tools.
 - ``OUTCOME_REPORT_DIR`` (``data/report``) / ``OUTCOME_REPORT_DAYS`` (``28``): where the
   ``outcome_report`` asset writes the outcome report (``index.html`` and a PNG per chart) and
-  how many business days, ending at the run's last day, it shows.
+  how many business days, ending at the latest day computed, it shows.
 - ``OUTCOME_COMPUTE_MEMORY_LIMIT`` (empty: 50 % of physical memory): memory cap of the DuckDB
   session computing the outcome tables (``6GB``, ``512MiB`` or ``40%``); past it the engine
   spills to a temporary directory instead of exhausting the machine.

@@ -51,3 +51,12 @@ def test_the_asset_writes_the_page_and_shows_the_headline(
     assert "](data:image/png;base64," in meta["headline"].value
     assert meta["chart_rows"].value["daily_trends"] == 2
     assert {p.name for p in folder.glob("*.png")} >= {"teams_outputs_vs_outcomes.png"}
+    # A run of an older day (a restatement) keeps the window at the latest computed day.
+    again = dg.materialize(
+        [outcome_report],
+        partition_key=fx.D1.isoformat(),
+        resources={"warehouse": WarehouseResource(url=str(wh.url), schema_name=wh.schema)},
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    (event,) = again.get_asset_materialization_events()
+    assert event.materialization.metadata["report_days"].value == f"{fx.D2}..{fx.D3}"

@@ -1,9 +1,10 @@
 """``outcome_report``: the outcome report (``outcome_pipeline/report``) rebuilt after each run
 that wrote the outcome tables, so the page on the wall screen shows the latest days.
 
-Partitioned like the tables it reads (one single-run range per run): the page covers the last
-``OUTCOME_REPORT_DAYS`` business days ending at the run's last day (never before
-``OUTCOME_START_DATE``), read from the daily tables only.
+Partitioned like the tables it reads (one single-run range per run). The page covers the last
+``OUTCOME_REPORT_DAYS`` business days ending at the latest day ``daily_outcomes`` holds (or the
+run's last day, if later), never before ``OUTCOME_START_DATE``: a restatement or a backfill
+of older days refreshes the figures but never turns the wall screen back to an older window.
 """
 
 import base64
@@ -18,6 +19,15 @@ from outcome_pipeline.defs.resources import WarehouseResource
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.report import CHARTS, HEADLINE, build_report
 from outcome_pipeline.settings import Settings
+from outcome_pipeline.warehouse import Warehouse
+
+
+def latest_outcome_day(wh: Warehouse) -> date | None:
+    """The latest business day with rows in daily_outcomes (None when it is empty)."""
+    rows = wh.query(
+        f"SELECT max(partition_date) AS d FROM {wh.qualified('daily_outcomes')}"
+    ).to_pylist()
+    return rows[0]["d"] if rows else None
 
 
 def report_range(last_day: date, settings: Settings) -> tuple[date, date]:
@@ -40,7 +50,7 @@ def headline_markdown(thumbnail: bytes, page: Path) -> str:
     description=(
         "The outcome report: a self-contained HTML page (index.html, charts embedded, no "
         "network needed) and a PNG per chart in OUTCOME_REPORT_DIR (default data/report), "
-        "covering the last OUTCOME_REPORT_DAYS (default 28) business days of the run: outputs "
+        "covering the last OUTCOME_REPORT_DAYS (default 28) business days computed: outputs "
         "vs outcomes by team and agent, daily outcome trends with provisional days marked, "
         "journeys (contacts per resolution, channel switches, time to resolution), churn after "
         "resolved vs unresolved journeys and revenue at risk, data quality per feed. Every "
@@ -56,8 +66,9 @@ def outcome_report(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource
 ) -> dg.MaterializeResult:
     settings = Settings.from_env()
-    start, end = report_range(window_days(context.partition_time_window)[-1], settings)
+    run_last = window_days(context.partition_time_window)[-1]
     with warehouse_errors(context), warehouse.open() as wh:
+        start, end = report_range(max(run_last, latest_outcome_day(wh) or run_last), settings)
         report = build_report(wh, start, end, Path(settings.report_dir))
     context.log.info(
         f"outcome report {start}..{end} written to {report.path} (read "
