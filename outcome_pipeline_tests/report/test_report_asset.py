@@ -60,3 +60,23 @@ def test_the_asset_writes_the_page_and_shows_the_headline(
     )
     (event,) = again.get_asset_materialization_events()
     assert event.materialization.metadata["report_days"].value == f"{fx.D2}..{fx.D3}"
+
+
+@pytest.mark.slow
+def test_the_command_writes_the_report_or_says_why_not(
+    fixture_warehouse, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from outcome_pipeline.cli.main import main
+
+    wh, _ = fixture_warehouse
+    monkeypatch.setenv("OUTCOME_WAREHOUSE_URL", wh.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("OUTCOME_WAREHOUSE_SCHEMA", wh.schema)
+    monkeypatch.chdir(tmp_path)  # no ./.env of the project's
+    out = tmp_path / "r"
+    args = ["report", "--start", fx.D1.isoformat(), "--end", fx.D3.isoformat(), "--out", str(out)]
+    assert main(args) == 0
+    assert f"report {fx.D1}..{fx.D3}: {(out / 'index.html').resolve()}" in capsys.readouterr().out
+    assert main([*args[:2], fx.D3.isoformat(), "--end", fx.D1.isoformat()]) == 2
+    monkeypatch.setenv("OUTCOME_WAREHOUSE_SCHEMA", "nothing_here")
+    assert main(args) == 1
+    assert "Run the pipeline for these days first" in capsys.readouterr().err
