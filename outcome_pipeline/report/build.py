@@ -84,7 +84,7 @@ def render(
         fig = DRAW[chart.draw](chart, rows[chart.id])
         png = _png(fig)
         if chart.id == HEADLINE:
-            thumbnail = _png(fig, dpi=45)
+            thumbnail = _png(fig, dpi=60)
         path = out_dir / f"{chart.id}.png"
         path.write_bytes(png)
         files[chart.id] = path
