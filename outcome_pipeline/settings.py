@@ -17,6 +17,9 @@ Data and warehouse:
   serves that folder; the base of the Data Docs links in the Dagster UI.
 - ``OUTCOME_BI_COPY_PATH`` (empty: ``<warehouse file>_bi.duckdb``): the read-only DuckDB copy
   published for BI tools.
+- ``OUTCOME_REPORT_DIR`` (``data/report``) / ``OUTCOME_REPORT_DAYS`` (``28``): where the
+  ``outcome_report`` asset writes the outcome report (``index.html`` and a PNG per chart) and
+  how many business days, ending at the latest day computed, it shows.
 - ``OUTCOME_COMPUTE_MEMORY_LIMIT`` (empty: 50 % of physical memory): memory cap of the DuckDB
   session computing the outcome tables (``6GB``, ``512MiB`` or ``40%``); past it the engine
   spills to a temporary directory instead of exhausting the machine.
@@ -63,6 +66,8 @@ DEFAULT_NIGHTLY_HOUR = 2
 DEFAULT_NIGHTLY_MINUTE = 30
 DEFAULT_HORIZON_DAYS = 35
 DEFAULT_LOG_DIR = "data/logs"
+DEFAULT_REPORT_DIR = "data/report"
+DEFAULT_REPORT_DAYS = 28
 
 _CRON_FIELD = re.compile(r"^[0-9*/,\-]+$")
 T = TypeVar("T")
@@ -121,6 +126,13 @@ def _non_negative(parse: Callable[[str], T]) -> Callable[[str], T]:
         return value
 
     return check
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(value)
+    return value
 
 
 def _share(text: str) -> float:
@@ -193,6 +205,8 @@ class Settings:
     compute_memory_limit: str = ""
     sources_dir: str = ""
     log_dir: str = DEFAULT_LOG_DIR
+    report_dir: str = DEFAULT_REPORT_DIR
+    report_days: int = DEFAULT_REPORT_DAYS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -246,6 +260,13 @@ class Settings:
             ),
             log_dir=env.get("OUTCOME_LOG_DIR", DEFAULT_LOG_DIR),
             sources_dir=env.get("OUTCOME_SOURCES_DIR", "").strip(),
+            report_dir=env.get("OUTCOME_REPORT_DIR", DEFAULT_REPORT_DIR),
+            report_days=r.get(
+                "OUTCOME_REPORT_DAYS",
+                str(DEFAULT_REPORT_DAYS),
+                _at_least_one,
+                "a whole number of days, 1 or more",
+            ),
         )
         if r.problems:
             raise ConfigError(*r.problems)

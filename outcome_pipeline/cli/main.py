@@ -77,6 +77,16 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--interactions-per-day", type=int, default=5_000)
     d.add_argument("--seed", type=int, default=7)
     d.add_argument("--ephemeral-instance", action="store_true", help=_EPHEMERAL_HELP)
+    rp = sub.add_parser(
+        "report",
+        help="write the outcome report (HTML page + a PNG per chart) for a range of days, "
+        "from the daily tables in the warehouse",
+    )
+    rp.add_argument("--start", type=_day, required=True)
+    rp.add_argument("--end", type=_day, required=True, help="last day, inclusive")
+    rp.add_argument(
+        "--out", type=Path, default=None, help="folder (default: $OUTCOME_REPORT_DIR, data/report)"
+    )
     o = sub.add_parser(
         "docs", help="rewrite docs/feed_contracts.md, docs/data_dictionary.md and docs/metrics.md"
     )
@@ -225,7 +235,14 @@ def _demo(args: argparse.Namespace) -> int:
 
     code = _run_guarded(first, last, generate_demo, args.ephemeral_instance)
     if code != 2:
-        print(f"warehouse: {redact_url(Settings.from_env().warehouse_url)}")
+        settings = Settings.from_env()
+        print(f"warehouse: {redact_url(settings.warehouse_url)}")
+        from outcome_pipeline.report import PAGE_NAME
+
+        # Written by the run's outcome_report step; the last line, to open in a browser.
+        page = Path(settings.report_dir) / PAGE_NAME
+        if page.exists():
+            print(f"report: {page.resolve()}")
     return code
 
 
@@ -279,6 +296,17 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "report":
+        from outcome_pipeline.cli.report import write_report
+        from outcome_pipeline.errors import ConfigError
+        from outcome_pipeline.settings import Settings
+
+        try:
+            settings = Settings.from_env()
+        except ConfigError as exc:
+            _print_problems(exc)
+            return 2
+        return write_report(args.start, args.end, args.out, settings)
     return 2
 
 

@@ -43,6 +43,9 @@ OUTCOME_KEYS = [
     "daily_outputs",
     "daily_output_vs_outcome",
     "customer_outcomes",
+    "daily_channel_switches",
+    "daily_time_to_resolution",
+    "daily_churn_by_outcome",
     "bi_views",
 ]
 LOCATION = "outcome_pipeline"
