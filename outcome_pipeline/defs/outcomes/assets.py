@@ -23,6 +23,7 @@ from outcome_pipeline.metric_settings import metric_settings, settings_hash
 from outcome_pipeline.outcomes import (
     ATTACHED,
     CONTEXT_SCHEMA,
+    HISTORY_INPUTS,
     LIFETIME_VIEW_SQL,
     OUTCOME_TABLES,
     RATES,
@@ -54,6 +55,10 @@ METRIC_CONFIG = OutcomeConfig.from_env()
 REPEAT_WINDOW_DAYS = METRIC_CONFIG.repeat_window_days
 # Journeys of day D need contacts from W (+ the margin, see input_window) before D.
 LOOKBACK_DAYS = REPEAT_WINDOW_DAYS + METRIC_CONFIG.lookback_margin_days
+# The CRM feeds are histories read from their first partition (InputWindow.for_input): the
+# lineage declares the restatement horizon of them (OUTCOME_LATE_FILE_HORIZON_DAYS), the days
+# a late CRM file restates (automation.planning); Dagster cannot map "every earlier day".
+CRM_LOOKBACK_DAYS = Settings.from_env().late_file_horizon_days
 
 
 def end_of_business_day(day: date, timezone: str) -> datetime:
@@ -179,7 +184,15 @@ def _summary(daily: pa.Table) -> str:
                     STAGING_TABLES["survey_responses"].name,
                     partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-LOOKBACK_DAYS),
                 ),
-                *(STAGING_TABLES[n].name for n in ("customers", "cases", "subscription_events")),
+                *(
+                    dg.AssetDep(
+                        STAGING_TABLES[n].name,
+                        partition_mapping=dg.TimeWindowPartitionMapping(
+                            start_offset=-CRM_LOOKBACK_DAYS
+                        ),
+                    )
+                    for n in HISTORY_INPUTS
+                ),
             ],
         )
         for name, table in OUTCOME_TABLES.items()
