@@ -65,10 +65,11 @@ NOT_COUNTED_SCHEMA = pa.schema(
 NOT_COUNTED_REASONS = {
     "superseded_delivery": "an older delivery of an id delivered again the same day: the "
     "latest updated_at was staged instead (counted in load_audit.rows_duplicate); not staged",
-    "before_start": "its event time falls on a business day before the first partition "
-    "(OUTCOME_START_DATE): staged, but no computed day holds it; interactions of such a day "
-    "are read only as the repeat context of the first days, cases and subscription events "
-    "still as history (counted in load_audit.rows_before_start)",
+    "before_start": "an interaction or survey response whose event time falls on a business "
+    "day before the first partition (OUTCOME_START_DATE): staged, but no computed day holds "
+    "it (interactions of such a day are read only as the repeat context of the first days); "
+    "counted in load_audit.rows_before_start. CRM rows before the start are not listed: they "
+    "are read as history (versions, case closures, signups, churn)",
 }
 FILE_QUARANTINE_SCHEMA = pa.schema(
     [
@@ -444,7 +445,10 @@ def not_counted_rows(
     timezone: str,
 ) -> pa.Table:
     """The ``rows_not_counted`` rows of one staged day: superseded deliveries (typed rows,
-    with lineage columns) and staged rows before the first partition, with why."""
+    with lineage columns) and staged event rows before the first partition, with why."""
+    # Imported here: outcome_pipeline.outcomes imports the warehouse tables, which import this.
+    from outcome_pipeline.outcomes.config import HISTORY_INPUTS
+
     parts = []
     if superseded.num_rows:
         parts.append(
@@ -456,7 +460,8 @@ def not_counted_rows(
                 "reason": "superseded_delivery",
             }
         )
-    if first_day is not None and staged.num_rows and contract.event_time is not None:
+    history = contract.name in HISTORY_INPUTS
+    if first_day is not None and staged.num_rows and contract.event_time and not history:
         local = _business_days(staged, contract, timezone)
         early = staged.filter(pc.less(local, pa.scalar(first_day, pa.date32())))
         parts.append(
