@@ -32,7 +32,8 @@ Operations:
   ``OUTCOME_NIGHTLY_MINUTE`` (``2`` / ``30``): when the nightly schedule ticks.
 - ``OUTCOME_RESTATE_HORIZON_DAYS`` (``35``): how far back the nightly tick looks for days whose
   journeys were still open at their last computation and have closed since.
-- ``OUTCOME_LATE_FILE_HORIZON_DAYS`` (``35``): how many days back the late-file sensor watches.
+- ``OUTCOME_LATE_FILE_HORIZON_DAYS`` (``35``): how many days back the late-file sensor watches;
+  also how many days after its day a late CRM file restates (the outcome asset's CRM lineage).
 - ``OUTCOME_RETRY_MAX`` (``3``) / ``OUTCOME_RETRY_DELAY_SECONDS`` (``10``): retries of a step
   that failed on a transient warehouse error (exponential backoff with jitter).
 - ``OUTCOME_FRESHNESS_DEADLINE_CRON`` (``0 6 * * *``): by when, business time, yesterday's

@@ -23,6 +23,7 @@ from outcome_pipeline.metric_settings import metric_settings, settings_hash
 from outcome_pipeline.outcomes import (
     ATTACHED,
     CONTEXT_SCHEMA,
+    HISTORY_INPUTS,
     LIFETIME_VIEW_SQL,
     OUTCOME_TABLES,
     RATES,
@@ -37,6 +38,7 @@ from outcome_pipeline.outcomes import (
     input_window,
     zones,
 )
+from outcome_pipeline.outcomes.audit import OUTCOME_AUDIT, audit_rows
 from outcome_pipeline.outcomes.maturity import final_on_days, open_journey_count
 from outcome_pipeline.settings import Settings
 from outcome_pipeline.validation.config import ValidationConfig
@@ -54,6 +56,26 @@ METRIC_CONFIG = OutcomeConfig.from_env()
 REPEAT_WINDOW_DAYS = METRIC_CONFIG.repeat_window_days
 # Journeys of day D need contacts from W (+ the margin, see input_window) before D.
 LOOKBACK_DAYS = REPEAT_WINDOW_DAYS + METRIC_CONFIG.lookback_margin_days
+# The CRM feeds are histories read from their first partition (InputWindow.for_input): the
+# lineage declares the restatement horizon of them (OUTCOME_LATE_FILE_HORIZON_DAYS), the days
+# a late CRM file restates (automation.planning); Dagster cannot map "every earlier day".
+CRM_LOOKBACK_DAYS = Settings.from_env().late_file_horizon_days
+
+
+def run_settings(timezone: str) -> tuple[OutcomeConfig, dict[str, object]]:
+    """The outcome configuration of a run and the metric settings it records (the
+    ``metric_settings_consistent`` check compares the same record with the stored days')."""
+    cfg = OutcomeConfig.from_env(timezone=timezone, repeat_window_days=REPEAT_WINDOW_DAYS)
+    return cfg, metric_settings(cfg, ValidationConfig.from_env())
+
+
+# Every table the outcome step reads or writes (created if missing; the check reads them too).
+OUTCOME_STEP_TABLES = (
+    *STAGING_TABLES.values(),
+    LOAD_AUDIT,
+    *OUTCOME_TABLES.values(),
+    OUTCOME_AUDIT,
+)
 
 
 def end_of_business_day(day: date, timezone: str) -> datetime:
@@ -179,7 +201,15 @@ def _summary(daily: pa.Table) -> str:
                     STAGING_TABLES["survey_responses"].name,
                     partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-LOOKBACK_DAYS),
                 ),
-                *(STAGING_TABLES[n].name for n in ("customers", "cases", "subscription_events")),
+                *(
+                    dg.AssetDep(
+                        STAGING_TABLES[n].name,
+                        partition_mapping=dg.TimeWindowPartitionMapping(
+                            start_offset=-CRM_LOOKBACK_DAYS
+                        ),
+                    )
+                    for n in HISTORY_INPUTS
+                ),
             ],
         )
         for name, table in OUTCOME_TABLES.items()
@@ -196,10 +226,9 @@ def outcome_tables(
 ):
     """Identity resolution, contacts, journeys and the daily tables for the run's days."""
     requested = window_days(context.partition_time_window)
-    cfg = OutcomeConfig.from_env(timezone=landing.timezone, repeat_window_days=REPEAT_WINDOW_DAYS)
-    settings = metric_settings(cfg, ValidationConfig.from_env())
+    cfg, settings = run_settings(landing.timezone)
     with warehouse.open() as wh:
-        wh.create_tables([*STAGING_TABLES.values(), LOAD_AUDIT, *OUTCOME_TABLES.values()])
+        wh.create_tables(OUTCOME_STEP_TABLES)
         wh.create_view("customer_lifetime", LIFETIME_VIEW_SQL)
         tagged = context.run.tags.get(AS_OF_TAG)
         # The clock only bounds the input: files in a day folder dated today or later (a
@@ -237,6 +266,9 @@ def outcome_tables(
                 for name, table in OUTCOME_TABLES.items():
                     wh.delete_window(conn, table, start, end)
                     wh.insert_rows(conn, table, tables[name])
+                # With the rows, what they were computed with (metric_settings_consistent).
+                wh.delete_window(conn, OUTCOME_AUDIT, start, end)
+                wh.insert_rows(conn, OUTCOME_AUDIT, audit_rows(days, as_of, settings))
     for name in OUTCOME_TABLES:
         metadata: dict[str, object] = {
             "as_of": as_of_day.isoformat() if as_of_day else None,
