@@ -292,6 +292,7 @@ class JourneySimulator:
                 * np.where(cust >= 0, pop.ease[np.maximum(cust, 0)], 1.0)
                 * cat.CHANNEL_RESOLVE[channel]
                 * (1 + 0.08 * attempt)
+                * self.cfg.resolve_factor
             )
             ok = ~abandoned & (rng.random(m) < np.clip(p, 0.02, 0.97))
             honest = cat.HONEST_DISPOSITION[choice(rng, m, cat.HONEST_P)]
