@@ -46,6 +46,10 @@ DEFAULT_ACTIVITY_SIGMA = 0.5
 DEFAULT_HEAVY_SHARE = 0.005
 DEFAULT_CUSTOMERS_PER_INTERACTION = 60.0
 DEFAULT_RESOLVE_FACTOR = 1.2
+# Delivered interaction rows per issue (legs of all its contacts, redeliveries included),
+# measured per profile: it turns interactions_per_day into a daily number of new issues, and
+# fewer repeats mean fewer rows per issue.
+DEFAULT_ROWS_PER_ISSUE = 1.46
 # The base grows with the volume up to this; past max_customers / customers_per_interaction
 # interactions a day the same customers call more often and repeats rise (see docs).
 DEFAULT_MAX_CUSTOMERS = 12_000_000
@@ -56,6 +60,7 @@ SKEWED = {
     "heavy_share": 0.02,
     "customers_per_interaction": 12.0,
     "resolve_factor": 1.0,
+    "rows_per_issue": 1.53,
 }
 # extreme: the skew benchmarks used before calibration, kept as a stress case: 9 customers
 # per daily interaction, a 1M cap (at 1M/day: 94 % repeat contacts, ~17 contacts a journey).
@@ -104,6 +109,7 @@ class GeneratorConfig:
     heavy_share: float = DEFAULT_HEAVY_SHARE
     customers_per_interaction: float = DEFAULT_CUSTOMERS_PER_INTERACTION
     resolve_factor: float = DEFAULT_RESOLVE_FACTOR
+    rows_per_issue: float = DEFAULT_ROWS_PER_ISSUE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out_dir", Path(self.out_dir))
@@ -125,6 +131,8 @@ class GeneratorConfig:
                 f"customers_per_interaction must be in [1, 1000], got "
                 f"{self.customers_per_interaction}"
             )
+        if not 1.0 <= self.rows_per_issue <= 5.0:
+            raise ValueError(f"rows_per_issue must be in [1, 5], got {self.rows_per_issue}")
         if not 0.1 <= self.resolve_factor <= 3.0:
             raise ValueError(f"resolve_factor must be in [0.1, 3], got {self.resolve_factor}")
         try:
