@@ -128,7 +128,8 @@ def measure_profile(
             **{**PROFILES[profile], **(overrides or {})},
         )
     )
-    return measure_landing(landing, start, days, profile)
+    label = " ".join([profile, *(f"{k}={v}" for k, v in (overrides or {}).items())])
+    return measure_landing(landing, start, days, label)
 
 
 def _pct(x: float | None) -> str:
@@ -157,6 +158,11 @@ def markdown_table(rows: list[Figures]) -> str:
     return "\n".join(lines)
 
 
+def _number(text: str) -> float:
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text else value
+
+
 def main(argv: list[str] | None = None) -> int:
     from outcome_pipeline.generator.config import PROFILES
 
@@ -174,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--workdir", type=Path, default=None, help="keep the generated data here")
     args = p.parse_args(argv)
-    overrides = {k: float(v) for k, _, v in (s.partition("=") for s in args.set)}
+    overrides = {k: _number(v) for k, _, v in (s.partition("=") for s in args.set)}
     rows = []
     with tempfile.TemporaryDirectory(prefix="calibration_") as tmp:
         work = args.workdir or Path(tmp)
