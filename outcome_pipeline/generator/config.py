@@ -54,7 +54,7 @@ DEFAULT_ROWS_PER_ISSUE = 1.46
 # interactions a day the same customers call more often and repeats rise (see docs).
 DEFAULT_MAX_CUSTOMERS = 12_000_000
 # skewed: a bank-like base with heavy callers (a long-tailed activity and one account raising
-# 2 % of all issues): ~60 % repeat contacts, ~2.5 contacts per journey, FCR ~55-60 %.
+# 2 % of all issues): ~60 % repeat contacts, ~2.5 contacts per journey, FCR ~53-57 %.
 SKEWED = {
     "activity_sigma": 1.0,
     "heavy_share": 0.02,
