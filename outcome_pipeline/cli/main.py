@@ -44,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--defect-rate", type=float, default=0.0)
     g.add_argument(
+        "--profile",
+        choices=("default", "skewed", "extreme"),
+        default="default",
+        help="shape of the data (docs/sample_data.md): default = an average center (SQM "
+        "figures), skewed = a bank-like base with heavy callers, extreme = a stress case",
+    )
+    g.add_argument(
         "--format",
         action="append",
         default=[],
@@ -130,12 +137,21 @@ def _landing(out: Path | None) -> Path:
     return out or Path(Settings.from_env().landing_dir)
 
 
-def _generate(out: Path, start: date, days: int, per_day: int, seed: int, defects: float) -> None:
+def _generate(
+    out: Path,
+    start: date,
+    days: int,
+    per_day: int,
+    seed: int,
+    defects: float,
+    profile: str = "default",
+) -> None:
     from outcome_pipeline.generator import GeneratorConfig, generate
 
     t0 = time.perf_counter()
     report = generate(
-        GeneratorConfig(
+        GeneratorConfig.for_profile(
+            profile,
             out_dir=out,
             start=start,
             days=days,
@@ -267,7 +283,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         out = _landing(args.out)
         _generate(
-            out, args.start, args.days, args.interactions_per_day, args.seed, args.defect_rate
+            out,
+            args.start,
+            args.days,
+            args.interactions_per_day,
+            args.seed,
+            args.defect_rate,
+            args.profile,
         )
         days = [args.start + timedelta(days=i) for i in range(args.days)]
         from outcome_pipeline.settings import Settings
