@@ -34,6 +34,9 @@ Operations:
   that failed on a transient warehouse error (exponential backoff with jitter).
 - ``OUTCOME_FRESHNESS_DEADLINE_CRON`` (``0 6 * * *``): by when, business time, yesterday's
   outcome tables and the BI copy must be there.
+- ``OUTCOME_BACKFILL_DAYS_PER_RUN`` (``31``): a backfill launched from the UI becomes runs of at
+  most this many days each (staging and outcome assets), which the run queue executes side by
+  side within its limits.
 - ``OUTCOME_LOG_DIR`` (``data/logs``): where ``outcome-pipeline run`` / ``demo`` write the full
   Dagster log of each invocation (``run-<UTC time>.log``; the newest 30 are kept).
 
@@ -63,6 +66,9 @@ DEFAULT_NIGHTLY_HOUR = 2
 DEFAULT_NIGHTLY_MINUTE = 30
 DEFAULT_HORIZON_DAYS = 35
 DEFAULT_LOG_DIR = "data/logs"
+# A month per backfill run: long enough that per-run costs (process start, the outcome input's
+# W + 2 lookback days read again) stay small, short enough that a year is 12 parallel runs.
+DEFAULT_BACKFILL_DAYS_PER_RUN = 31
 
 _CRON_FIELD = re.compile(r"^[0-9*/,\-]+$")
 T = TypeVar("T")
@@ -121,6 +127,13 @@ def _non_negative(parse: Callable[[str], T]) -> Callable[[str], T]:
         return value
 
     return check
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(value)
+    return value
 
 
 def _share(text: str) -> float:
@@ -193,6 +206,7 @@ class Settings:
     compute_memory_limit: str = ""
     sources_dir: str = ""
     log_dir: str = DEFAULT_LOG_DIR
+    backfill_days_per_run: int = DEFAULT_BACKFILL_DAYS_PER_RUN
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -246,6 +260,12 @@ class Settings:
             ),
             log_dir=env.get("OUTCOME_LOG_DIR", DEFAULT_LOG_DIR),
             sources_dir=env.get("OUTCOME_SOURCES_DIR", "").strip(),
+            backfill_days_per_run=r.get(
+                "OUTCOME_BACKFILL_DAYS_PER_RUN",
+                str(DEFAULT_BACKFILL_DAYS_PER_RUN),
+                _positive_int,
+                "a whole number of 1 or more",
+            ),
         )
         if r.problems:
             raise ConfigError(*r.problems)
