@@ -512,17 +512,18 @@ def test_ui_backfill_equals_day_by_day_runs(dagster: Dagster, tmp_path: Path) ->
     assert {r["runId"] for r in all_runs} == {r["runId"] for r in runs}, all_runs
     # Up to OUTCOME_BACKFILL_DAYS_PER_RUN (31) days a run: one run stages the range; one run
     # computes the outcomes over the range fanned out downstream (a staged day feeds outcome
-    # days D..D+9), from the first backfilled day; bi_views (single-run) serves them after.
-    assert len(runs) == 3, summary
+    # days D..D+9), from the first backfilled day, and serves them (bi_views, single-run, in
+    # the same run when Dagster requests both at once, else in a run of its own after).
+    assert len(runs) in (2, 3), summary
     (staging,) = [s for s in summary if "stg_interactions" in s[2]]
     assert staging[1] == {
         "dagster/asset_partition_range_start": FIRST.isoformat(),
         "dagster/asset_partition_range_end": LAST.isoformat(),
     }, summary
     (outcomes,) = [s for s in summary if "daily_outcomes" in s[2]]
-    assert set(outcomes[2]) == set(OUTCOME_TABLES), summary
+    assert set(outcomes[2]) - {"bi_views"} == set(OUTCOME_TABLES), summary
     (served,) = [s for s in summary if "bi_views" in s[2]]
-    assert served[2] == ["bi_views"] and served[1] == outcomes[1], summary
+    assert served[1] == outcomes[1], summary
     assert outcomes[1]["dagster/asset_partition_range_start"] == FIRST.isoformat(), summary
     assert outcomes[1]["dagster/asset_partition_range_end"] >= LAST.isoformat(), summary
 
