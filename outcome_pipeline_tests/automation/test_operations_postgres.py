@@ -31,6 +31,8 @@ import dagster as dg
 import psycopg
 import pytest
 
+from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
+
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 DEPLOY_YAML = Path(__file__).resolve().parents[2] / "deploy" / "dagster.yaml"
@@ -114,7 +116,6 @@ def ops_env(pg_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
 def _stage_first(instance: dg.DagsterInstance, env: dict) -> None:
     """Stage 01-01..01-06 in this process (pre-check validation: quicker than GX, and the
     staging layer is not what this test is about); recorded in the PostgreSQL instance."""
-    from outcome_pipeline.defs.automation.jobs import RANGE_END, RANGE_START
     from outcome_pipeline_tests.automation.pipeline import Pipeline
 
     p = Pipeline(
@@ -293,8 +294,8 @@ def test_backfill_via_graphql_then_concurrent_partition_runs_on_postgres(ops_env
                 for record in backfill_runs:
                     tags = record.dagster_run.tags
                     assert (
-                        tags["dagster/asset_partition_range_start"],
-                        tags["dagster/asset_partition_range_end"],
+                        tags[RANGE_START],
+                        tags[RANGE_END],
                     ) == (DAYS[0], DAYS[-1])
                 by_range = _outcome_rows(ops_env)
                 t_backfill = time.monotonic() - t0

@@ -32,10 +32,10 @@ import psycopg
 import pytest
 import yaml
 
-from outcome_pipeline.defs.automation.jobs import RANGE_END, RANGE_START
 from outcome_pipeline.defs.ingest.assets import staging_assets
 from outcome_pipeline.defs.outcomes.assets import outcome_tables
 from outcome_pipeline.defs.resources import LandingResource, ValidationResource, WarehouseResource
+from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.warehouse.tables import ALL_TABLES
 from outcome_pipeline_tests.automation.pipeline import generate_days

@@ -41,6 +41,7 @@ from outcome_pipeline.defs.resources import (
     ValidationResource,
     WarehouseResource,
 )
+from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.generator import GeneratorConfig, generate
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.warehouse.tables import ALL_TABLES, TableDef
@@ -517,15 +518,15 @@ def test_ui_backfill_equals_day_by_day_runs(dagster: Dagster, tmp_path: Path) ->
     assert len(runs) in (2, 3), summary
     (staging,) = [s for s in summary if "stg_interactions" in s[2]]
     assert staging[1] == {
-        "dagster/asset_partition_range_start": FIRST.isoformat(),
-        "dagster/asset_partition_range_end": LAST.isoformat(),
+        RANGE_START: FIRST.isoformat(),
+        RANGE_END: LAST.isoformat(),
     }, summary
     (outcomes,) = [s for s in summary if "daily_outcomes" in s[2]]
     assert set(outcomes[2]) - {"bi_views"} == set(OUTCOME_TABLES), summary
     (served,) = [s for s in summary if "bi_views" in s[2]]
     assert served[1] == outcomes[1], summary
-    assert outcomes[1]["dagster/asset_partition_range_start"] == FIRST.isoformat(), summary
-    assert outcomes[1]["dagster/asset_partition_range_end"] >= LAST.isoformat(), summary
+    assert outcomes[1][RANGE_START] == FIRST.isoformat(), summary
+    assert outcomes[1][RANGE_END] >= LAST.isoformat(), summary
 
     quarantined = 0
     con = duckdb.connect()

@@ -159,7 +159,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                             contract,
                             day,
                             landing.timezone,
-                            run_id=context.run_id,
+                            run_id=context.run.run_id,
                             validator=validations,
                             clock_skew_seconds=vcfg.clock_skew_seconds,
                             first_day=daily_partitions.start.date(),
