@@ -201,3 +201,43 @@ def test_duckdb_writer_lock_names_the_holder_and_waits(tmp_path: Path) -> None:
         pass
     with duckdb_writer_lock(None):  # PostgreSQL, in-memory DuckDB: nothing to hold
         pass
+
+
+def test_a_waiting_step_says_so_in_the_run_log(tmp_path: Path) -> None:
+    """What a user sees in the Dagster UI while another run's step holds the DuckDB file."""
+    import dagster as dg
+
+    url = f"duckdb:///{tmp_path}/warehouse.duckdb"
+    ready, release = tmp_path / "ready", tmp_path / "release"
+
+    @dg.asset
+    def writes(warehouse: WarehouseResource) -> None:
+        # The other run lets go a while after this step has started waiting.
+        threading.Timer(BLOCKED_S, release.write_text, ("1",)).start()
+        with warehouse.open() as wh:
+            wh.create_tables([EVENTS])
+
+    holder = multiprocessing.get_context("fork").Process(
+        target=_hold_lock, args=(str(tmp_path / "warehouse.duckdb"), str(ready), str(release))
+    )
+    holder.start()
+    try:
+        deadline = time.monotonic() + 15
+        while not ready.exists():
+            assert time.monotonic() < deadline and holder.is_alive()
+            time.sleep(0.05)
+        instance = dg.DagsterInstance.ephemeral()
+        result = dg.materialize(
+            [writes], resources={"warehouse": WarehouseResource(url=url)}, instance=instance
+        )
+    finally:
+        release.write_text("1")
+        holder.join(10)
+    assert result.success
+    messages = [
+        e.message for e in instance.all_logs(result.run_id) if e.message and "DuckDB" in e.message
+    ]
+    assert any(
+        m.startswith(f"waiting for the DuckDB warehouse writer lock held by PID {holder.pid} ")
+        for m in messages
+    ), messages
