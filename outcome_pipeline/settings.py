@@ -38,6 +38,9 @@ Operations:
   that failed on a transient warehouse error (exponential backoff with jitter).
 - ``OUTCOME_FRESHNESS_DEADLINE_CRON`` (``0 6 * * *``): by when, business time, yesterday's
   outcome tables and the BI copy must be there.
+- ``OUTCOME_BACKFILL_DAYS_PER_RUN`` (``31``): a backfill launched from the UI becomes runs of at
+  most this many days each (staging and outcome assets), which the run queue executes side by
+  side within its limits.
 - ``OUTCOME_LOG_DIR`` (``data/logs``): where ``outcome-pipeline run`` / ``demo`` write the full
   Dagster log of each invocation (``run-<UTC time>.log``; the newest 30 are kept).
 
@@ -69,6 +72,9 @@ DEFAULT_HORIZON_DAYS = 35
 DEFAULT_LOG_DIR = "data/logs"
 DEFAULT_REPORT_DIR = "data/report"
 DEFAULT_REPORT_DAYS = 28
+# A month per backfill run: long enough that per-run costs (process start, the outcome input's
+# W + 2 lookback days read again) stay small, short enough that a year is 12 parallel runs.
+DEFAULT_BACKFILL_DAYS_PER_RUN = 31
 
 _CRON_FIELD = re.compile(r"^[0-9*/,\-]+$")
 T = TypeVar("T")
@@ -208,6 +214,7 @@ class Settings:
     log_dir: str = DEFAULT_LOG_DIR
     report_dir: str = DEFAULT_REPORT_DIR
     report_days: int = DEFAULT_REPORT_DAYS
+    backfill_days_per_run: int = DEFAULT_BACKFILL_DAYS_PER_RUN
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -267,6 +274,12 @@ class Settings:
                 str(DEFAULT_REPORT_DAYS),
                 _at_least_one,
                 "a whole number of days, 1 or more",
+            ),
+            backfill_days_per_run=r.get(
+                "OUTCOME_BACKFILL_DAYS_PER_RUN",
+                str(DEFAULT_BACKFILL_DAYS_PER_RUN),
+                _at_least_one,
+                "a whole number of 1 or more",
             ),
         )
         if r.problems:

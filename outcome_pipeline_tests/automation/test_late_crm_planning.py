@@ -10,7 +10,12 @@ import dagster as dg
 
 from outcome_pipeline.defs.automation.planning import DayRange, late_plan, outcome_days_for_staged
 from outcome_pipeline.defs.automation.sensors import HORIZON_DAYS
-from outcome_pipeline.defs.outcomes.assets import CRM_LOOKBACK_DAYS, LOOKBACK_DAYS, outcome_tables
+from outcome_pipeline.defs.outcomes.assets import (
+    CRM_LOOKBACK_DAYS,
+    FINAL_AFTER_DAYS,
+    LOOKBACK_DAYS,
+    outcome_tables,
+)
 from outcome_pipeline.outcomes import HISTORY_INPUTS
 from outcome_pipeline.warehouse.tables import STAGING_TABLES
 
@@ -57,7 +62,8 @@ def test_the_lineage_declares_the_crm_partitions_the_outcomes_read() -> None:
     for table in HISTORY_INPUTS:
         m = mappings[STAGING_TABLES[table].name]
         assert isinstance(m, dg.TimeWindowPartitionMapping), table
-        assert (m.start_offset, m.end_offset) == (-CRM_LOOKBACK_DAYS, 0), table
+        # ... up to the days that can still change the outcome day (as the interactions').
+        assert (m.start_offset, m.end_offset) == (-CRM_LOOKBACK_DAYS, FINAL_AFTER_DAYS), table
     # The restatement horizon of the sensor is the lineage's, one setting.
     assert CRM_LOOKBACK_DAYS == HORIZON_DAYS
     for table in ("interactions", "survey_responses"):

@@ -25,7 +25,7 @@ from outcome_pipeline.defs.ingest.checks import (
     references_check,
 )
 from outcome_pipeline.defs.metadata import column_schema
-from outcome_pipeline.defs.partitions import daily_partitions, window_days
+from outcome_pipeline.defs.partitions import daily_partitions, range_backfill_policy, window_days
 from outcome_pipeline.defs.resources import (
     LandingResource,
     ValidationResource,
@@ -101,7 +101,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
         group_name="staging",
         description=_describe(contract),
         partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=range_backfill_policy,
         retry_policy=WAREHOUSE_RETRY_POLICY,
         kinds={"python", "sql"},
         # Referenced tables load first, so that the references check sees the same day.

@@ -17,7 +17,7 @@ import pyarrow as pa
 from outcome_pipeline.contracts import CONTRACTS
 from outcome_pipeline.defs.automation.retries import WAREHOUSE_RETRY_POLICY
 from outcome_pipeline.defs.metadata import column_schema
-from outcome_pipeline.defs.partitions import daily_partitions, window_days
+from outcome_pipeline.defs.partitions import daily_partitions, range_backfill_policy, window_days
 from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
 from outcome_pipeline.metric_settings import metric_settings, settings_hash
 from outcome_pipeline.outcomes import (
@@ -76,6 +76,10 @@ OUTCOME_STEP_TABLES = (
     *OUTCOME_TABLES.values(),
     OUTCOME_AUDIT,
 )
+# ... and contacts up to D + 1 + H + W decide how they end (a day is final by then). As the
+# staging deps' end offset, it makes a multi-run backfill start an outcome run only once the
+# staged days that can change it are in: its rows then equal a run after the whole range.
+FINAL_AFTER_DAYS = 1 + METRIC_CONFIG.max_journey_days + REPEAT_WINDOW_DAYS
 
 
 def end_of_business_day(day: date, timezone: str) -> datetime:
@@ -195,17 +199,21 @@ def _summary(daily: pa.Table) -> str:
             deps=[
                 dg.AssetDep(
                     STAGING_TABLES["interactions"].name,
-                    partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-LOOKBACK_DAYS),
+                    partition_mapping=dg.TimeWindowPartitionMapping(
+                        start_offset=-LOOKBACK_DAYS, end_offset=FINAL_AFTER_DAYS
+                    ),
                 ),
                 dg.AssetDep(
                     STAGING_TABLES["survey_responses"].name,
-                    partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-LOOKBACK_DAYS),
+                    partition_mapping=dg.TimeWindowPartitionMapping(
+                        start_offset=-LOOKBACK_DAYS, end_offset=FINAL_AFTER_DAYS
+                    ),
                 ),
                 *(
                     dg.AssetDep(
                         STAGING_TABLES[n].name,
                         partition_mapping=dg.TimeWindowPartitionMapping(
-                            start_offset=-CRM_LOOKBACK_DAYS
+                            start_offset=-CRM_LOOKBACK_DAYS, end_offset=FINAL_AFTER_DAYS
                         ),
                     )
                     for n in HISTORY_INPUTS
@@ -215,7 +223,7 @@ def _summary(daily: pa.Table) -> str:
         for name, table in OUTCOME_TABLES.items()
     ],
     partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=range_backfill_policy,
     retry_policy=WAREHOUSE_RETRY_POLICY,
     can_subset=False,
 )
