@@ -161,18 +161,37 @@ class Dataset:
 _PERCENT = ".1%"
 
 
-def _rate_metrics(table: str, labels: dict[str, str]) -> tuple[Metric, ...]:
+# Column headers and legends: the metric's name in words, a few as CX people say them.
+_LABELS = {
+    "fcr_rate": "First-contact resolution",
+    "aht_seconds": "AHT (seconds)",
+    "asa_seconds": "ASA (seconds)",
+    "csat_rate": "CSAT (share satisfied)",
+    "csat_mean": "CSAT (mean score)",
+    "ces_easy_rate": "CES (share easy)",
+    "ces_mean": "CES (mean score)",
+    "churn_30d_rate": "Churn within 30 days",
+    "churn_90d_rate": "Churn within 90 days",
+    "mrr_at_stake": "MRR at stake",
+}
+
+
+def label(name: str) -> str:
+    return _LABELS.get(name) or name.replace("_", " ").capitalize()
+
+
+def _rate_metrics(table: str) -> tuple[Metric, ...]:
     """One metric per rate of ``table`` (``RATES``): sum(numerator) / sum(denominator)."""
     defs = {c.name: c.comment for c in OUTCOME_TABLES[table].columns}
     out = []
     for rate, (num, den) in sorted(RATES[table].items()):
         fmt = _PERCENT if rate.endswith(("_rate", "_share")) else ",.2f"
-        out.append(Metric(rate, _ratio(num, den), labels.get(rate, rate), fmt, defs.get(rate)))
+        out.append(Metric(rate, _ratio(num, den), label(rate), fmt, defs.get(rate)))
     return tuple(out)
 
 
 def _sums(table_columns: Iterable[str], fmt: str = ",d") -> tuple[Metric, ...]:
-    return tuple(Metric(c, f"SUM({c})", c, fmt) for c in table_columns)
+    return tuple(Metric(c, f"SUM({c})", label(c), fmt) for c in table_columns)
 
 
 _NPS = Metric(
@@ -204,7 +223,7 @@ DATASETS: tuple[Dataset, ...] = (
         OUTCOME_TABLES["daily_outcomes"].comment,
         "partition_date",
         (
-            *_rate_metrics("daily_outcomes", {"fcr_rate": "First-contact resolution"}),
+            *_rate_metrics("daily_outcomes"),
             _NPS,
             *_sums(("journeys_ended", "resolved_journeys", "contacts", "repeat_contacts")),
             *_sums(("revenue_at_risk", "revenue_kept", "mrr_at_stake"), ",.0f"),
@@ -215,7 +234,7 @@ DATASETS: tuple[Dataset, ...] = (
         OUTCOME_TABLES["daily_output_vs_outcome"].comment,
         "partition_date",
         (
-            *_rate_metrics("daily_output_vs_outcome", {"aht_seconds": "AHT (seconds)"}),
+            *_rate_metrics("daily_output_vs_outcome"),
             *_sums(("contacts_handled",)),
         ),
     ),
@@ -224,7 +243,7 @@ DATASETS: tuple[Dataset, ...] = (
         OUTCOME_TABLES["journeys"].comment,
         "partition_date",
         (
-            Metric("journeys", "COUNT(*)", "Journeys", ",d"),
+            Metric("journeys", "COUNT(*)", label("journeys"), ",d"),
             Metric(
                 "churn_30d_rate",
                 _share("churned_within_30d"),
@@ -239,7 +258,7 @@ DATASETS: tuple[Dataset, ...] = (
                 _PERCENT,
                 "Share of the journeys whose customer churned within 90 days after it ended.",
             ),
-            Metric("mrr_at_stake", "SUM(mrr_at_stake)", "MRR at stake", ",.0f"),
+            Metric("mrr_at_stake", "SUM(mrr_at_stake)", label("mrr_at_stake"), ",.0f"),
         ),
         (
             (
@@ -567,7 +586,7 @@ CHARTS: tuple[Chart, ...] = (
         "Share of customers who churned within 30 / 90 days after an ended journey, resolved "
         "or not: the gap is what unresolved contacts cost.",
         "journeys",
-        ("churn_30d_rate", "churn_90d_rate", "journeys"),
+        ("churn_30d_rate", "churn_90d_rate"),
         ("resolution_status",),
         _IDENTIFIED_ENDED,
         width=6,

@@ -361,7 +361,6 @@ def _expected_from_journeys(journeys: list[tuple]) -> dict[str, list[dict]]:
         "churn_by_resolution": [
             {
                 "resolution_status": k,
-                "journeys": n,
                 "churn_30d_rate": c30 / n,
                 "churn_90d_rate": c90 / n,
             }
