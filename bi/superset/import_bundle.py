@@ -34,9 +34,10 @@ def sqlalchemy_uri(backend: str, target: str) -> str:
     return target
 
 
-def bundle_contents(backend: str, uri: str, schema: str | None = None) -> dict[str, str]:
-    """{path: YAML text} of the bundle with ``uri`` as its database and, when given, the
-    warehouse ``schema`` (the PostgreSQL datasets read ``<schema>_bi``)."""
+def bundle_contents(backend: str, uri: str | None, schema: str | None = None) -> dict[str, str]:
+    """{path: YAML text} of the bundle with ``uri`` as its database (None: the bundle's
+    placeholder) and, when given, the warehouse ``schema`` (the PostgreSQL datasets read
+    ``<schema>_bi``)."""
     root = BUNDLES / backend
     if not root.is_dir():
         raise SystemExit(f"no bundle {root}")
@@ -44,7 +45,7 @@ def bundle_contents(backend: str, uri: str, schema: str | None = None) -> dict[s
     for path in sorted(root.rglob("*.yaml")):
         name = str(path.relative_to(root))
         doc = yaml.safe_load(path.read_text())
-        if name.startswith("databases/"):
+        if name.startswith("databases/") and uri:
             doc["sqlalchemy_uri"] = uri
         if name.startswith("datasets/") and schema:
             doc["schema"] = f"{schema}_bi" if backend == "postgresql" else schema
@@ -105,11 +106,19 @@ def metadata_path(app) -> Path:
 
 
 def import_contents(contents: dict[str, str], username: str) -> None:
-    """Run Superset's own dashboard import (the UI's and ``superset import-dashboards``') as
-    ``username``, who becomes the owner of what it creates."""
+    """Import the bundle with Superset's own import commands, as ``username`` (the owner of
+    what they create).
+
+    One command per kind, each told to overwrite: Superset's dashboard import overwrites only
+    the dashboard and keeps an existing database, dataset or chart of the same UUID as it was,
+    so a second import would keep the old connection address and the old charts.
+    """
     from flask import g
     from superset import security_manager
-    from superset.commands.dashboard.importers.dispatcher import ImportDashboardsCommand
+    from superset.commands.chart.importers.v1 import ImportChartsCommand
+    from superset.commands.dashboard.importers.v1 import ImportDashboardsCommand
+    from superset.commands.database.importers.v1 import ImportDatabasesCommand
+    from superset.commands.dataset.importers.v1 import ImportDatasetsCommand
 
     g.user = security_manager.find_user(username=username)
     if g.user is None:
@@ -117,7 +126,21 @@ def import_contents(contents: dict[str, str], username: str) -> None:
             f"no Superset user {username!r}: create one first "
             "(bi/superset/superset.sh fab create-admin)"
         )
-    ImportDashboardsCommand(contents, overwrite=True).run()
+    steps = (
+        (ImportDatabasesCommand, "Database", ("databases/",)),
+        (ImportDatasetsCommand, "SqlaTable", ("databases/", "datasets/")),
+        (ImportChartsCommand, "Slice", ("databases/", "datasets/", "charts/")),
+        (
+            ImportDashboardsCommand,
+            "Dashboard",
+            ("databases/", "datasets/", "charts/", "dashboards/"),
+        ),
+    )
+    metadata = yaml.safe_load(contents["metadata.yaml"])
+    for command, kind, prefixes in steps:
+        part = {name: text for name, text in contents.items() if name.startswith(prefixes)}
+        part["metadata.yaml"] = yaml.safe_dump({**metadata, "type": kind})
+        command(part, overwrite=True).run()
 
 
 def _metadata_uri_before_app() -> Path:

@@ -753,7 +753,6 @@ def _params(chart: Chart) -> dict:
             rich_tooltip=True,
             y_axis_format=_format_of(chart.metrics[0]),
             markerEnabled=True,
-            seriesType="line",
         )
     p.update(chart.extra_params)
     return p
