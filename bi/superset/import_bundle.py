@@ -48,7 +48,12 @@ def bundle_contents(backend: str, uri: str | None, schema: str | None = None) ->
         if name.startswith("databases/") and uri:
             doc["sqlalchemy_uri"] = uri
         if name.startswith("datasets/") and schema:
-            doc["schema"] = f"{schema}_bi" if backend == "postgresql" else schema
+            old, doc["schema"] = (
+                doc["schema"],
+                f"{schema}_bi" if backend == "postgresql" else schema,
+            )
+            if doc.get("sql"):  # a virtual dataset names its schema in its SELECT
+                doc["sql"] = doc["sql"].replace(f'"{old}".', f'"{doc["schema"]}".')
         contents[name] = yaml.safe_dump(doc, sort_keys=False)
     return contents
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +103,9 @@ def relation_columns(schema: str = DEFAULT_SCHEMA) -> dict[str, list[tuple[str, 
             con.execute(sql)
         for name, select in bi_view_sql(schema).items():
             con.execute(f'CREATE VIEW "{schema}"."{name}" AS {select}')
+        for ds in DATASETS:
+            if ds.sql:
+                con.execute(f'CREATE VIEW "{schema}"."{ds.key}" AS {ds.sql(schema)}')
         rows = con.execute(
             "SELECT table_name, column_name, data_type FROM information_schema.columns "
             "WHERE table_schema = ? ORDER BY table_name, ordinal_position",
@@ -155,7 +158,8 @@ class Dataset:
     metrics: tuple[Metric, ...] = ()
     # Calculated columns: (name, SQL expression valid in both dialects, description).
     calculated: tuple[tuple[str, str, str], ...] = ()
-    extra_filters: dict = field(default_factory=dict)
+    # A virtual dataset: its SELECT for a schema (else the table or view named ``key``).
+    sql: Callable[[str], str] | None = None
 
 
 _PERCENT = ".1%"
@@ -217,6 +221,22 @@ def _share(condition: str) -> str:
     return f"CAST(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END) AS FLOAT8) / NULLIF(COUNT(*), 0)"
 
 
+def channel_switches_sql(schema: str) -> str:
+    """One row per channel switch inside a journey: a contact whose channel differs from the
+    journey's previous contact's (same SQL in PostgreSQL and DuckDB)."""
+    s = f'"{check_identifier(schema)}"'
+    return (
+        "SELECT partition_date, previous_channel, channel,\n"
+        "  previous_channel || ' -> ' || channel AS channel_switch\n"
+        "FROM (\n"
+        "  SELECT partition_date, channel,\n"
+        "    lag(channel) OVER (PARTITION BY journey_id ORDER BY contact_seq) AS previous_channel\n"
+        f"  FROM {s}.journey_contacts\n"
+        ") AS contacts_in_order\n"
+        "WHERE previous_channel <> channel"
+    )
+
+
 DATASETS: tuple[Dataset, ...] = (
     Dataset(
         "daily_outcomes",
@@ -272,6 +292,14 @@ DATASETS: tuple[Dataset, ...] = (
                 "Time from the first contact to the resolution, in buckets.",
             ),
         ),
+    ),
+    Dataset(
+        "journey_channel_switches",
+        "One row per channel switch inside a journey (from the journey's previous contact's "
+        "channel to this contact's), from journey_contacts.",
+        "partition_date",
+        (Metric("switches", "COUNT(*)", label("switches"), ",d"),),
+        sql=channel_switches_sql,
     ),
     Dataset(
         "load_audit",
@@ -347,7 +375,7 @@ def _dataset_yaml(
         "offset": 0,
         "cache_timeout": None,
         "schema": schema,
-        "sql": None,
+        "sql": ds.sql(schema) if ds.sql else None,
         "params": None,
         "template_params": None,
         "filter_select_enabled": True,
@@ -554,6 +582,20 @@ CHARTS: tuple[Chart, ...] = (
         width=6,
     ),
     Chart(
+        "channel_switch_pairs",
+        "Channel switches: from which channel to which",
+        "echarts_timeseries_bar",
+        "journey_channel_switches",
+        "How often customers moved from one channel to another inside a journey (phone -> "
+        "email: the phone call did not settle it). The most frequent pairs first.",
+        "journey_contacts",
+        ("switches",),
+        ("channel_switch",),
+        order_by="switches",
+        row_limit=15,
+        width=6,
+    ),
+    Chart(
         "time_to_resolution",
         "Time to resolution (ended, identified journeys)",
         "echarts_timeseries_bar",
@@ -601,7 +643,7 @@ CHARTS: tuple[Chart, ...] = (
         "daily_outcomes",
         ("revenue_at_risk", "revenue_kept"),
         ("partition_date",),
-        width=6,
+        width=12,
     ),
     Chart(
         "quality_by_day",
@@ -810,8 +852,9 @@ _ROWS: tuple[tuple[str, ...], ...] = (
     ("trend_fcr_repeat", "trend_surveys"),
     ("trend_nps", "trend_churn"),
     ("journeys_by_channel", "contacts_per_resolution_by_channel"),
-    ("time_to_resolution", "contacts_per_journey"),
-    ("churn_by_resolution", "revenue_at_risk"),
+    ("channel_switch_pairs", "time_to_resolution"),
+    ("contacts_per_journey", "churn_by_resolution"),
+    ("revenue_at_risk",),
     ("quality_by_day", "quality_table"),
 )
 
@@ -950,13 +993,25 @@ def bundle(backend_key: str, warehouse_schema: str = DEFAULT_SCHEMA) -> dict[str
     return files
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line text (SQL, the intro's markdown) as a readable YAML block."""
+
+
+def _text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in text else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", text, style=style)
+
+
+_Dumper.add_representer(str, _text)
+
 _HEADER = "# Generated by `python -m outcome_pipeline.serving.superset_bundle`; do not edit.\n"
 
 
 def render_bundle(backend_key: str, warehouse_schema: str = DEFAULT_SCHEMA) -> dict[str, str]:
     """{path: YAML text}: what ``bi/superset/bundles/<backend>/`` holds."""
     return {
-        path: _HEADER + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=100)
+        path: _HEADER
+        + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
         for path, doc in bundle(backend_key, warehouse_schema).items()
     }
 

@@ -11,6 +11,7 @@ SQL (or Python) over the tables, written here independently of the dataset metri
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
@@ -369,6 +370,20 @@ def _expected_from_journeys(journeys: list[tuple]) -> dict[str, list[dict]]:
     }
 
 
+def _expected_switches(contacts: list[tuple]) -> list[dict]:
+    """The 15 most frequent channel pairs of consecutive contacts of a journey, in Python."""
+    by_journey: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for journey, seq, channel in contacts:
+        by_journey[journey].append((seq, channel))
+    pairs: dict[str, int] = defaultdict(int)
+    for rows in by_journey.values():
+        channels = [c for _, c in sorted(rows)]
+        for before, after in itertools.pairwise(channels):
+            if before != after:
+                pairs[f"{before} -> {after}"] += 1
+    return [{"channel_switch": k, "switches": n} for k, n in pairs.items()]
+
+
 def _normalise(value, column: str):
     if column in ("business_day", "partition_date"):
         if isinstance(value, int | float):  # Superset sends temporal values as epoch ms
@@ -401,9 +416,10 @@ def _keyed(rows: list[dict], keys: list[str]) -> dict[tuple, dict]:
 def _compare(chart: str, got: list[dict], want: list[dict], keys: list[str]) -> list[str]:
     problems = []
     g, w = _keyed(got, keys), _keyed(want, keys)
-    if chart == "agent_table" and len(w) > 100:
-        # The 100 busiest: every row shown must be right, and 100 are shown.
-        assert len(g) == 100
+    limit = {"agent_table": 100, "channel_switch_pairs": 15}.get(chart)
+    if limit and len(w) > limit:
+        # The busiest only: every row shown must be right, and as many as the limit.
+        assert len(g) == limit
         w = {k: w[k] for k in g if k in w}
     if g.keys() != w.keys():
         return [
@@ -432,6 +448,10 @@ def _expected(engine: sa.Engine, schema: str) -> dict[str, tuple[list[str], list
             "SELECT resolved, time_to_resolution_hours, churned_within_30d, churned_within_90d "
             f'FROM "{schema}".journeys WHERE is_ended AND NOT is_anonymous'
         ).fetchall()
+        contacts = conn.exec_driver_sql(
+            f'SELECT journey_id, contact_seq, channel FROM "{schema}".journey_contacts'
+        ).fetchall()
+    out["channel_switch_pairs"] = (["channel_switch"], _expected_switches(contacts))
     for chart, rows in _expected_from_journeys(journeys).items():
         keys = (
             ["time_to_resolution_bucket"]
