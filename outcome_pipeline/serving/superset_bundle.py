@@ -471,6 +471,21 @@ CHARTS: tuple[Chart, ...] = (
         width=6,
     ),
     Chart(
+        "agent_bubble",
+        "Outputs vs outcomes by agent (100 busiest)",
+        "bubble_v2",
+        "daily_output_vs_outcome",
+        "Each bubble is an agent, coloured by team: right = slower (AHT), up = more contacts "
+        "really resolved, size = contacts handled. Fast agents low on the chart close contacts "
+        "that come back.",
+        "daily_output_vs_outcome",
+        ("aht_seconds", "real_resolution_rate", "contacts_handled"),
+        ("agent_id", "team"),
+        order_by="contacts_handled",
+        row_limit=100,
+        width=6,
+    ),
+    Chart(
         "team_table",
         "Outputs vs outcomes by team: claimed vs real resolution",
         "table",
@@ -491,7 +506,7 @@ CHARTS: tuple[Chart, ...] = (
     ),
     Chart(
         "agent_table",
-        "Outputs vs outcomes by agent (100 busiest)",
+        "Outputs vs outcomes by agent: claimed vs real resolution (100 busiest)",
         "table",
         "daily_output_vs_outcome",
         "Per agent, busiest first: a short AHT with a low real-resolution rate and a high "
@@ -507,7 +522,7 @@ CHARTS: tuple[Chart, ...] = (
         ("team", "agent_id"),
         order_by="contacts_handled",
         row_limit=100,
-        width=12,
+        width=6,
     ),
     Chart(
         "trend_fcr_repeat",
@@ -773,6 +788,8 @@ def _params(chart: Chart) -> dict:
             y_axis_format=".0%",
             order_desc=True,
         )
+        if len(chart.columns) > 1:
+            p["series"] = chart.columns[1]  # the bubbles' colour
     elif chart.viz_type == "table":
         p.update(
             query_mode="aggregate",
@@ -848,7 +865,7 @@ definitions: `docs/data_dictionary.md`.
 _ROWS: tuple[tuple[str, ...], ...] = (
     ("fcr_headline", "false_resolution_headline"),
     ("team_bubble", "team_table"),
-    ("agent_table",),
+    ("agent_bubble", "agent_table"),
     ("trend_fcr_repeat", "trend_surveys"),
     ("trend_nps", "trend_churn"),
     ("journeys_by_channel", "contacts_per_resolution_by_channel"),

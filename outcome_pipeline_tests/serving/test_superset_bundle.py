@@ -267,6 +267,17 @@ def _expected_sql(schema: str) -> dict[str, tuple[list[str], str]]:
             ),
         ),
         "team_table": (["team"], select(["team"], OUTPUT_VS_OUTCOME, "daily_output_vs_outcome")),
+        "agent_bubble": (
+            ["agent_id", "team"],
+            select(
+                ["agent_id", "team"],
+                {
+                    k: OUTPUT_VS_OUTCOME[k]
+                    for k in ("aht_seconds", "real_resolution_rate", "contacts_handled")
+                },
+                "daily_output_vs_outcome",
+            ),
+        ),
         "agent_table": (
             ["team", "agent_id"],
             select(["team", "agent_id"], OUTPUT_VS_OUTCOME, "daily_output_vs_outcome"),
@@ -416,7 +427,7 @@ def _keyed(rows: list[dict], keys: list[str]) -> dict[tuple, dict]:
 def _compare(chart: str, got: list[dict], want: list[dict], keys: list[str]) -> list[str]:
     problems = []
     g, w = _keyed(got, keys), _keyed(want, keys)
-    limit = {"agent_table": 100, "channel_switch_pairs": 15}.get(chart)
+    limit = {"agent_table": 100, "agent_bubble": 100, "channel_switch_pairs": 15}.get(chart)
     if limit and len(w) > limit:
         # The busiest only: every row shown must be right, and as many as the limit.
         assert len(g) == limit
