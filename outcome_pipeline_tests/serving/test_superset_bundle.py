@@ -183,7 +183,7 @@ def _superset_chart_data(published, pg_url: str) -> dict:
     duckdb_uri = f"duckdb:///{published['bi_file']}?access_mode=read_only"
     cmd = [
         str(python),
-        str(ROOT / "bi" / "superset" / "chart_data.py"),
+        str(Path(__file__).with_name("superset_chart_data.py")),
         "--schema",
         published["schema"],
         "--target",

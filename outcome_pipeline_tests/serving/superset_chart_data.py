@@ -1,7 +1,7 @@
 """Import both bundles into a fresh Superset and run every chart's data query through its API.
 
-For the test (outcome_pipeline_tests/serving/test_superset_bundle.py); runs inside Superset's
-venv with SUPERSET_CONFIG_PATH=bi/superset/superset_config.py and OUTCOME_SUPERSET_HOME a new
+For test_superset_bundle.py beside it; runs inside Superset's venv (never imported by the
+pipeline's) with SUPERSET_CONFIG_PATH=bi/superset/superset_config.py and OUTCOME_SUPERSET_HOME a new
 folder. Prints one JSON document: per backend, per chart key, the column names and rows
 Superset's ``GET /api/v1/chart/<id>/data/`` returned, and the charts of each dashboard.
 """
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# bi/superset/import_bundle.py: the import a user runs, not a copy of it.
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bi" / "superset"))
 from import_bundle import (
     BUNDLES,
     _metadata_uri_before_app,
