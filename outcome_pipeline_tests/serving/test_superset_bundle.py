@@ -105,7 +105,9 @@ def test_rates_are_ratios_of_sums_and_every_dataset_column_exists() -> None:
 # -- the slow test: a real Superset ---------------------------------------------------------
 
 
-def _superset_python() -> Path:
+@pytest.fixture(scope="module")
+def superset_python() -> Path:
+    """Superset's venv (bi/superset/setup.sh), checked before any data is built."""
     python = SUPERSET_VENV / "bin" / "python"
     if not python.exists():
         message = (
@@ -171,8 +173,7 @@ def _pg_psycopg2_url(pg_url: str) -> str:
     return sa.make_url(pg_url).set(drivername="postgresql+psycopg2").render_as_string(False)
 
 
-def _superset_chart_data(published, pg_url: str) -> dict:
-    python = _superset_python()
+def _superset_chart_data(python: Path, published, pg_url: str) -> dict:
     home = published["tmp"] / "superset_home"
     env = {
         **os.environ,
@@ -477,9 +478,9 @@ def _expected(engine: sa.Engine, schema: str) -> dict[str, tuple[list[str], list
 @pytest.mark.postgres
 @pytest.mark.superset
 def test_every_chart_of_the_bundle_shows_the_tables_figures_in_a_real_superset(
-    published, pg_url: str
+    superset_python: Path, published, pg_url: str
 ) -> None:
-    got = _superset_chart_data(published, pg_url)
+    got = _superset_chart_data(superset_python, published, pg_url)
     schema = published["schema"]
     engines = {
         "duckdb": (
