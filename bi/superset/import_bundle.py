@@ -103,13 +103,6 @@ def drop_stale_table_name_unique(database: Path) -> bool:
         con.close()
 
 
-def metadata_path(app) -> Path:
-    uri = app.config["SQLALCHEMY_DATABASE_URI"]
-    if not uri.startswith("sqlite:///"):
-        raise SystemExit(f"expected a SQLite metadata database, got {uri}")
-    return Path(uri.removeprefix("sqlite:///"))
-
-
 def import_contents(contents: dict[str, str], username: str) -> None:
     """Import the bundle with Superset's own import commands, as ``username`` (the owner of
     what they create).
@@ -148,15 +141,19 @@ def import_contents(contents: dict[str, str], username: str) -> None:
         command(part, overwrite=True).run()
 
 
-def _metadata_uri_before_app() -> Path:
-    # The config module computes the path; load it as Superset will.
+def metadata_database() -> Path:
+    """The SQLite file of superset_config.py (SUPERSET_CONFIG_PATH), read without starting
+    Superset: it must exist before Superset opens it."""
     import importlib.util
     import os
 
     spec = importlib.util.spec_from_file_location("cfg", os.environ["SUPERSET_CONFIG_PATH"])
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return Path(module.SQLALCHEMY_DATABASE_URI.removeprefix("sqlite:///"))
+    uri = module.SQLALCHEMY_DATABASE_URI
+    if not uri.startswith("sqlite:///"):
+        raise SystemExit(f"expected a SQLite metadata database, got {uri}")
+    return Path(uri.removeprefix("sqlite:///"))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -166,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--schema", help="the warehouse schema (default: outcome)")
     parser.add_argument("--username", default="admin", help="owner of the imported objects")
     args = parser.parse_args(argv)
-    ensure_metadata(_metadata_uri_before_app())
+    ensure_metadata(metadata_database())
     from superset.app import create_app
 
     app = create_app()

@@ -11,6 +11,9 @@ if [ ! -x "$venv/bin/superset" ]; then
   exit 1
 fi
 export SUPERSET_CONFIG_PATH="$here/superset_config.py" FLASK_APP=superset
+# The metadata database first (a copy of setup.sh's migrated template), whatever the command.
+"$venv/bin/python" -c "import sys; sys.path.insert(0, sys.argv[1]); import import_bundle as i; \
+i.ensure_metadata(i.metadata_database())" "$here"
 if [ "${1:-}" = python ]; then
   shift
   exec "$venv/bin/python" "$@"

@@ -19,10 +19,10 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bi" / "superset"))
 from import_bundle import (
     BUNDLES,
-    _metadata_uri_before_app,
     bundle_contents,
     ensure_metadata,
     import_contents,
+    metadata_database,
 )
 
 USER, PASSWORD = "outcome_test_admin", "not-a-secret-test-only"
@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--target", action="append", nargs=2, metavar=("BACKEND", "URI"))
     parser.add_argument("--schema", help="the warehouse schema")
     args = parser.parse_args()
-    ensure_metadata(_metadata_uri_before_app())
+    ensure_metadata(metadata_database())
     from superset.app import create_app
 
     app = create_app()
