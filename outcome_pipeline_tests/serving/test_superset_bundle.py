@@ -39,7 +39,8 @@ from outcome_pipeline.outcomes import (
 )
 from outcome_pipeline.serving.pg_publish import bi_schema_name, publish_postgres_bi
 from outcome_pipeline.serving.publish import BI_TABLES, publish_duckdb_copy
-from outcome_pipeline.serving.superset_bundle import BACKENDS, CHARTS, render_bundle
+from outcome_pipeline.serving.superset_bundle import BACKENDS, render_bundle
+from outcome_pipeline.serving.superset_catalog import CHARTS
 from outcome_pipeline.warehouse import Warehouse
 from outcome_pipeline.warehouse.tables import LOAD_AUDIT
 from outcome_pipeline_tests.conftest import _drop_schema
