@@ -190,10 +190,37 @@ def test_churn_restatements_are_few_short_ranges(nights) -> None:
     assert len(churn) < sum(len(r.days) for r in churn)
 
 
-def test_metadata_lookback_reaches_the_longest_churn_window() -> None:
+def test_metadata_lookback_reaches_the_longest_windows() -> None:
     # A day whose last journey ran H days closes its 90-day window H + 90 days later; it must
     # be within the days a tick reads (after a week of missed nights too).
     assert CFG.churn_long_days + H + W + 1 + 7 <= CHURN_LOOKBACK_DAYS
+    # Such a day becomes final on day + H + W (+ 1 when the last contact's window ends after
+    # midnight): the tick must still read its pending_final_on then, whatever
+    # OUTCOME_RESTATE_HORIZON_DAYS says (35 by default, less than H + W + 1 = 38).
+    day = date(2024, 2, 1)
+    contact = datetime.combine(day + timedelta(days=H), time(20, 0), TZ).astimezone(UTC)
+    ts = pa.timestamp("us", "UTC")
+    journeys = pa.table(
+        {
+            "partition_date": pa.array([day], pa.date32()),
+            "last_contact_ended_at": pa.array([contact], ts),
+            "window_closes_at": pa.array([contact + timedelta(days=W)], ts),
+        }
+    )
+    final_on = final_on_days([day], journeys, day + timedelta(days=H), W, TIMEZONE)[day]
+    assert final_on == day + timedelta(days=H + W)
+    pending = {"computed": [day.isoformat()] * 2, "pending": {day.isoformat(): str(final_on)}}
+    with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                asset_key="daily_outcomes",
+                partition=day.isoformat(),
+                metadata={PENDING_FINAL_KEY: dg.MetadataValue.json(pending)},
+            )
+        )
+        scheduled = datetime.combine(final_on + timedelta(days=1), time(2, 30), TZ)
+        plan = plan_for_tick(scheduled, instance)
+    assert plan.restate is not None and plan.restate.first == day
 
 
 def test_the_tick_tags_churn_ranges_and_the_sensor_launches_one_run_each(tmp_path) -> None:

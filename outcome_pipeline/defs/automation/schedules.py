@@ -62,6 +62,13 @@ CATCH_UP_DAYS = REPEAT_WINDOW_DAYS
 # The longest nightly restatement range the horizon allows (H + W + 2); churn ranges stay
 # within it too.
 MAX_RANGE_DAYS = METRIC_CONFIG.max_journey_days + REPEAT_WINDOW_DAYS + 2
+# How far back a tick reads the provisional days: OUTCOME_RESTATE_HORIZON_DAYS, but never less
+# than the journey horizon allows a day to stay provisional (final by day + 1 + H + W) plus the
+# lookback margin: a shorter one would never restate a day whose journeys ran the whole H.
+FINAL_LOOKBACK_DAYS = max(
+    _settings.restate_horizon_days,
+    METRIC_CONFIG.max_journey_days + REPEAT_WINDOW_DAYS + 1 + METRIC_CONFIG.lookback_margin_days,
+)
 # How far back a tick reads the churn closing days: a day's long churn window closes at most
 # ~ long window + H + W after it (its last journey ended within H + 1 days and it became final
 # by day + 1 + H + W), plus the lookback margin and a catch-up week for missed nights.
@@ -155,7 +162,7 @@ def plan_for_tick(scheduled: datetime, instance: dg.DagsterInstance | None = Non
         yesterday = business_day(scheduled, TIMEZONE) - timedelta(days=1)
         pending = pending_final_days(
             instance,
-            max(START, yesterday - timedelta(days=_settings.restate_horizon_days)),
+            max(START, yesterday - timedelta(days=FINAL_LOOKBACK_DAYS)),
             yesterday - timedelta(days=1),
         )
         churn = pending_churn_days(
