@@ -18,14 +18,13 @@ from outcome_pipeline.defs.resources import (
     ValidationResource,
     WarehouseResource,
 )
+from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.generator import GeneratorConfig, generate
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.warehouse import Warehouse
 from outcome_pipeline_tests.conftest import PG_URL, _drop_schema, _pg_available
 
 pytestmark = pytest.mark.slow
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 OUTCOMES = [dg.AssetKey(n) for n in OUTCOME_TABLES]
 
 

@@ -20,11 +20,9 @@ import dagster as dg
 from outcome_pipeline.defs.automation.freshness import DAILY_FRESHNESS_CHECKS
 from outcome_pipeline.defs.automation.planning import DayRange
 from outcome_pipeline.defs.automation.retries import WAREHOUSE_RETRY_POLICY
-from outcome_pipeline.defs.partitions import daily_partitions
+from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 # Outcome days to restate once this run has succeeded (chained by restate_after_load).
 THEN_START = "outcome/restate_start"
 THEN_END = "outcome/restate_end"
@@ -45,7 +43,6 @@ FRESHNESS_CHECKS = dg.AssetSelection.checks(*DAILY_FRESHNESS_CHECKS)
 nightly_job = dg.define_asset_job(
     "nightly_outcomes",
     selection=dg.AssetSelection.all() - FRESHNESS_CHECKS,
-    partitions_def=daily_partitions,
     description="Stage the day's feeds, compute the outcome tables, serve them to BI.",
     run_tags=WRITER_TAG,
     op_retry_policy=WAREHOUSE_RETRY_POLICY,
@@ -54,7 +51,6 @@ nightly_job = dg.define_asset_job(
 restate_job = dg.define_asset_job(
     "restate_outcomes",
     selection=dg.AssetSelection.assets(*OUTCOME_KEYS).downstream() - FRESHNESS_CHECKS,
-    partitions_def=daily_partitions,
     description="Recompute the outcome tables of days whose inputs or windows changed.",
     run_tags=WRITER_TAG,
     op_retry_policy=WAREHOUSE_RETRY_POLICY,
@@ -63,7 +59,6 @@ restate_job = dg.define_asset_job(
 late_files_job = dg.define_asset_job(
     "restage_late_files",
     selection=dg.AssetSelection.groups("staging") - FRESHNESS_CHECKS,
-    partitions_def=daily_partitions,
     description="Restage the days late landing files belong to (the outcomes follow).",
     run_tags=WRITER_TAG,
     op_retry_policy=WAREHOUSE_RETRY_POLICY,

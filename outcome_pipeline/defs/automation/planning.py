@@ -11,7 +11,12 @@ Two facts about the outcome tables drive every rule here (see ``outcome_pipeline
 - the outcome rows of day X read the staged partitions X - W - 2 .. as_of (the outcomes asset's
   own lookback, ``LOOKBACK_DAYS``), so a staged partition D feeds outcome days up to D + W + 2,
   and, because contacts after a journey's start decide how it ends, back to D - W - 1 (one more
-  day back because a day folder also holds late rows of the day before).
+  day back because a day folder also holds late rows of the day before);
+- the CRM feeds (customers, cases, subscription events) are histories: a version delivered on
+  day D holds from D until the customer's next version, and the outcomes read every earlier
+  partition of them, so a CRM partition D feeds every outcome day from D - W - 1 on. Its
+  reach forward is capped by the restatement horizon (``OUTCOME_LATE_FILE_HORIZON_DAYS``,
+  the same number the outcome asset's CRM lineage declares); older days need a backfill.
 
 Nothing here reads the wall clock: a tick is placed by its scheduled time, a late file by the
 day folder it sits in.
@@ -24,7 +29,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from outcome_pipeline.outcomes.config import OutcomeConfig
+from outcome_pipeline.outcomes.config import HISTORY_INPUTS, OutcomeConfig
+from outcome_pipeline.settings import DEFAULT_HORIZON_DAYS
 
 # Rows of a day that arrive in the next day's folder (the feeds' "late rows"): a staged
 # partition D may hold contacts of D - 1, so its reach starts one day earlier.
@@ -228,20 +234,27 @@ def outcome_days_for_staged(
     window_days: int,
     start: date,
     last_computed: date | None,
+    history_horizon_days: int | None = None,
 ) -> DayRange | None:
     """Outcome days to recompute after the staged partitions ``staged`` changed.
 
     A contact staged on day D can make contacts in the W after it repeats (journeys of the
     next W days change) and can be the repeat that reopens a journey started in the W before
     it (journeys of the previous W days change); the outcomes asset also reads W + 2 days back,
-    so the span is ``D - W - 1 .. D + W + 2``. Only days already computed
+    so the span is ``D - W - 1 .. D + W + 2``. For a CRM history feed
+    (``history_horizon_days`` set) a version of day D changes the segment, MRR and identity
+    of every later contact until the customer's next version, so the span is
+    ``D - W - 1 .. D + history_horizon_days``. Only days already computed
     (``<= last_computed``) are restated: later ones are computed by the nightly run anyway.
     """
     if last_computed is None:
         return None
+    reach = (
+        window_days + LOOKBACK_MARGIN_DAYS if history_horizon_days is None else history_horizon_days
+    )
     span = DayRange(
         staged.first - timedelta(days=window_days + LATE_ROW_DAYS),
-        staged.last + timedelta(days=window_days + LOOKBACK_MARGIN_DAYS),
+        staged.last + timedelta(days=reach),
     )
     return span.clip(start, last_computed)
 
@@ -260,11 +273,14 @@ def late_plan(
     window_days: int,
     start: date,
     last_computed: date | None,
+    horizon_days: int = DEFAULT_HORIZON_DAYS,
 ) -> LatePlan | None:
     """One restage covering every (table, day) with late files, and the outcomes they feed.
 
     The staged days are merged into one range: restaging a day in between is idempotent and
     cheap next to a second chain of runs writing overlapping outcome days at the same time.
+    The outcome days are the union of each file's span (:func:`outcome_days_for_staged`; a
+    CRM file reaches ``horizon_days`` forward), one range from the earliest to the latest.
     """
     pairs = sorted(set(late))
     if not pairs:
@@ -272,6 +288,16 @@ def late_plan(
     days = [d for _, d in pairs]
     staging = DayRange(min(days), max(days))
     tables = tuple(sorted({t for t, _ in pairs}))
-    return LatePlan(
-        staging, tables, outcome_days_for_staged(staging, window_days, start, last_computed)
-    )
+    spans = [
+        outcome_days_for_staged(
+            DayRange(day, day),
+            window_days,
+            start,
+            last_computed,
+            horizon_days if table in HISTORY_INPUTS else None,
+        )
+        for table, day in pairs
+    ]
+    spans = [s for s in spans if s is not None]
+    outcomes = DayRange(min(s.first for s in spans), max(s.last for s in spans)) if spans else None
+    return LatePlan(staging, tables, outcomes)

@@ -2,7 +2,8 @@
 
 ``late_landing_files`` (every 5 minutes): finds files that are new, changed or withdrawn in a
 day folder already staged (:mod:`.landing_watch`), and requests a restage of those days for
-the affected tables, tagged with the outcome days they feed (:func:`.planning.late_plan`).
+the affected tables, tagged with the outcome days they feed (:func:`.planning.late_plan`; a
+CRM file feeds every computed day from its day - W - 1 on, within the horizon).
 Its cursor records every file accounted for, so a file triggers once, and a re-delivered
 identical file (same bytes) never does. Staging replaces whole days, so a restage never
 double counts.
@@ -54,6 +55,7 @@ _IN_PROGRESS = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
+# Days watched back from the newest day folder, and how far forward a late CRM file restates.
 HORIZON_DAYS = _settings.late_file_horizon_days
 # The table whose materialized partitions say up to which day outcomes have been computed.
 OUTCOMES_PROBE = dg.AssetKey("daily_outcomes")
@@ -124,7 +126,9 @@ def late_landing_files(
         observed,
         lambda table, day: staging_loaded_at_ns(instance, table, day),
     )
-    plan = late_plan(found.table_days, REPEAT_WINDOW_DAYS, START, last_computed_day(instance))
+    plan = late_plan(
+        found.table_days, REPEAT_WINDOW_DAYS, START, last_computed_day(instance), HORIZON_DAYS
+    )
     cursor = found.cursor.encode()
     if plan is None:
         return dg.SensorResult(

@@ -17,12 +17,13 @@ import pyarrow as pa
 from outcome_pipeline.contracts import CONTRACTS
 from outcome_pipeline.defs.automation.retries import WAREHOUSE_RETRY_POLICY
 from outcome_pipeline.defs.metadata import column_schema
-from outcome_pipeline.defs.partitions import daily_partitions, window_days
+from outcome_pipeline.defs.partitions import daily_partitions, range_backfill_policy, window_days
 from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
 from outcome_pipeline.metric_settings import metric_settings, settings_hash
 from outcome_pipeline.outcomes import (
     ATTACHED,
     CONTEXT_SCHEMA,
+    HISTORY_INPUTS,
     LIFETIME_VIEW_SQL,
     OUTCOME_TABLES,
     RATES,
@@ -37,6 +38,7 @@ from outcome_pipeline.outcomes import (
     input_window,
     zones,
 )
+from outcome_pipeline.outcomes.audit import OUTCOME_AUDIT, audit_rows
 from outcome_pipeline.outcomes.maturity import (
     churn_final_on,
     churn_pending,
@@ -62,6 +64,30 @@ METRIC_CONFIG = OutcomeConfig.from_env()
 REPEAT_WINDOW_DAYS = METRIC_CONFIG.repeat_window_days
 # Journeys of day D need contacts from W (+ the margin, see input_window) before D.
 LOOKBACK_DAYS = REPEAT_WINDOW_DAYS + METRIC_CONFIG.lookback_margin_days
+# The CRM feeds are histories read from their first partition (InputWindow.for_input): the
+# lineage declares the restatement horizon of them (OUTCOME_LATE_FILE_HORIZON_DAYS), the days
+# a late CRM file restates (automation.planning); Dagster cannot map "every earlier day".
+CRM_LOOKBACK_DAYS = Settings.from_env().late_file_horizon_days
+
+
+def run_settings(timezone: str) -> tuple[OutcomeConfig, dict[str, object]]:
+    """The outcome configuration of a run and the metric settings it records (the
+    ``metric_settings_consistent`` check compares the same record with the stored days')."""
+    cfg = OutcomeConfig.from_env(timezone=timezone, repeat_window_days=REPEAT_WINDOW_DAYS)
+    return cfg, metric_settings(cfg, ValidationConfig.from_env())
+
+
+# Every table the outcome step reads or writes (created if missing; the check reads them too).
+OUTCOME_STEP_TABLES = (
+    *STAGING_TABLES.values(),
+    LOAD_AUDIT,
+    *OUTCOME_TABLES.values(),
+    OUTCOME_AUDIT,
+)
+# ... and contacts up to D + 1 + H + W decide how they end (a day is final by then). As the
+# staging deps' end offset, it makes a multi-run backfill start an outcome run only once the
+# staged days that can change it are in: its rows then equal a run after the whole range.
+FINAL_AFTER_DAYS = 1 + METRIC_CONFIG.max_journey_days + REPEAT_WINDOW_DAYS
 
 
 def end_of_business_day(day: date, timezone: str) -> datetime:
@@ -181,19 +207,31 @@ def _summary(daily: pa.Table) -> str:
             deps=[
                 dg.AssetDep(
                     STAGING_TABLES["interactions"].name,
-                    partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-LOOKBACK_DAYS),
+                    partition_mapping=dg.TimeWindowPartitionMapping(
+                        start_offset=-LOOKBACK_DAYS, end_offset=FINAL_AFTER_DAYS
+                    ),
                 ),
                 dg.AssetDep(
                     STAGING_TABLES["survey_responses"].name,
-                    partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-LOOKBACK_DAYS),
+                    partition_mapping=dg.TimeWindowPartitionMapping(
+                        start_offset=-LOOKBACK_DAYS, end_offset=FINAL_AFTER_DAYS
+                    ),
                 ),
-                *(STAGING_TABLES[n].name for n in ("customers", "cases", "subscription_events")),
+                *(
+                    dg.AssetDep(
+                        STAGING_TABLES[n].name,
+                        partition_mapping=dg.TimeWindowPartitionMapping(
+                            start_offset=-CRM_LOOKBACK_DAYS, end_offset=FINAL_AFTER_DAYS
+                        ),
+                    )
+                    for n in HISTORY_INPUTS
+                ),
             ],
         )
         for name, table in OUTCOME_TABLES.items()
     ],
     partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=range_backfill_policy,
     retry_policy=WAREHOUSE_RETRY_POLICY,
     can_subset=False,
 )
@@ -204,10 +242,9 @@ def outcome_tables(
 ):
     """Identity resolution, contacts, journeys and the daily tables for the run's days."""
     requested = window_days(context.partition_time_window)
-    cfg = OutcomeConfig.from_env(timezone=landing.timezone, repeat_window_days=REPEAT_WINDOW_DAYS)
-    settings = metric_settings(cfg, ValidationConfig.from_env())
+    cfg, settings = run_settings(landing.timezone)
     with warehouse.open() as wh:
-        wh.create_tables([*STAGING_TABLES.values(), LOAD_AUDIT, *OUTCOME_TABLES.values()])
+        wh.create_tables(OUTCOME_STEP_TABLES)
         wh.create_view("customer_lifetime", LIFETIME_VIEW_SQL)
         tagged = context.run.tags.get(AS_OF_TAG)
         # The clock only bounds the input: files in a day folder dated today or later (a
@@ -247,6 +284,9 @@ def outcome_tables(
                 for name, table in OUTCOME_TABLES.items():
                     wh.delete_window(conn, table, start, end)
                     wh.insert_rows(conn, table, tables[name])
+                # With the rows, what they were computed with (metric_settings_consistent).
+                wh.delete_window(conn, OUTCOME_AUDIT, start, end)
+                wh.insert_rows(conn, OUTCOME_AUDIT, audit_rows(days, as_of, settings))
     for name in OUTCOME_TABLES:
         metadata: dict[str, object] = {
             "as_of": as_of_day.isoformat() if as_of_day else None,
