@@ -26,6 +26,10 @@ from outcome_pipeline.outcomes import OUTCOME_TABLES
 # Outcome days to restate once this run has succeeded (chained by restate_after_load).
 THEN_START = "outcome/restate_start"
 THEN_END = "outcome/restate_end"
+# Ranges of days whose churn windows closed with this run's data ("first..last,first..last"):
+# each becomes its own restatement run, tagged RESTATE_CHURN, once this run has succeeded.
+THEN_CHURN = "outcome/then_restate_churn"
+RESTATE_CHURN = "outcome/restate_churn"  # on a churn restatement run: "first..last"
 TRIGGER = "outcome/trigger"  # nightly | late_files: what started the chain
 PARENT_RUN = "outcome/parent_run"  # the run a restatement follows
 # Every warehouse-writing run carries this tag: deploy/dagster.yaml limits it to one run at a
@@ -72,6 +76,21 @@ def then_restate_tags(days: DayRange | None) -> dict[str, str]:
         return {}
     first, last = days.keys
     return {THEN_START: first, THEN_END: last}
+
+
+def churn_tags(ranges: tuple[DayRange, ...]) -> dict[str, str]:
+    if not ranges:
+        return {}
+    return {THEN_CHURN: ",".join(f"{r.keys[0]}..{r.keys[1]}" for r in ranges)}
+
+
+def churn_ranges_from_tags(tags: Mapping[str, str]) -> tuple[DayRange, ...]:
+    """The churn restatement ranges a finished run asked for (``churn_tags``)."""
+    out = []
+    for part in filter(None, tags.get(THEN_CHURN, "").split(",")):
+        first, last = part.split("..")
+        out.append(DayRange(date.fromisoformat(first), date.fromisoformat(last)))
+    return tuple(out)
 
 
 def request_for(

@@ -39,7 +39,12 @@ from outcome_pipeline.outcomes import (
     zones,
 )
 from outcome_pipeline.outcomes.audit import OUTCOME_AUDIT, audit_rows
-from outcome_pipeline.outcomes.maturity import final_on_days, open_journey_count
+from outcome_pipeline.outcomes.maturity import (
+    churn_final_on,
+    churn_pending,
+    final_on_days,
+    open_journey_count,
+)
 from outcome_pipeline.settings import Settings
 from outcome_pipeline.validation.config import ValidationConfig
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
@@ -49,6 +54,9 @@ AS_OF_TAG = "outcome/as_of"
 # daily_outcomes metadata: {"computed": [first, last] | None, "pending": {provisional day:
 # business day whose load can make it final}}; read by the nightly schedule.
 PENDING_FINAL_KEY = "pending_final_on"
+# daily_outcomes metadata: {"computed": [first, last] | None, "pending": {day: [business days
+# its 30- / 90-day churn windows close, those still ahead]}}; read by the nightly schedule.
+CHURN_FINAL_KEY = "churn_final_on"
 # The metric configuration (one place: OutcomeConfig / ValidationConfig, from the environment,
 # README "Metric settings"), read when the definitions load: W also shapes the partition
 # mappings, the nightly plan and the late-file sensor.
@@ -253,6 +261,7 @@ def outcome_tables(
             )
         tables: dict[str, pa.Table] = {}
         pending: dict[date, date] = {}
+        churn: dict[date, list[date]] = {}
         if days:
             as_of = end_of_business_day(as_of_day, landing.timezone)
             window = input_window(days[0], days[-1], as_of, cfg)
@@ -269,6 +278,7 @@ def outcome_tables(
             pending = final_on_days(
                 days, tables["journeys"], as_of_day, REPEAT_WINDOW_DAYS, landing.timezone
             )
+            churn = churn_pending(churn_final_on(days, tables["journeys"], cfg), as_of_day)
             start, end = days[0], days[-1] + timedelta(days=1)
             with wh.begin() as conn:
                 for name, table in OUTCOME_TABLES.items():
@@ -310,6 +320,15 @@ def outcome_tables(
                 {
                     "computed": [days[0].isoformat(), days[-1].isoformat()] if days else None,
                     "pending": {d.isoformat(): f.isoformat() for d, f in sorted(pending.items())},
+                }
+            )
+            metadata[CHURN_FINAL_KEY] = dg.MetadataValue.json(
+                {
+                    "computed": [days[0].isoformat(), days[-1].isoformat()] if days else None,
+                    "pending": {
+                        d.isoformat(): [f.isoformat() for f in fs]
+                        for d, fs in sorted(churn.items())
+                    },
                 }
             )
         if name == "journeys" and name in tables:
