@@ -4,9 +4,10 @@ One run writes the same N interactions three ways — the native CSV, native JSO
 Amazon Connect contact records (JSON, the shape of the CTR data model) — then reads each in
 a fresh child process: the native reader (``read_raw`` + ``conform``) on the native files,
 and ``map_files`` with (a) an identity mapping of the native CSV and (b) the shipped Connect
-mapping. Ratios within one run are the stable figure on a shared machine.
+mapping. Ratios within one run are the stable figure on a shared machine. ``--genesys`` adds
+the same rows as Genesys Cloud conversation details job pages through the shipped mapping.
 
-    .venv/bin/python -m benchmarks.mapping_bench --rows 100000
+    .venv/bin/python -m benchmarks.mapping_bench --rows 100000 [--genesys] [--vendors]
 """
 
 from __future__ import annotations
@@ -101,6 +102,22 @@ def write_files(table: pa.Table, folder: Path) -> dict[str, Path]:
     )
     con.close()
     return out
+
+
+def write_genesys(table: pa.Table, folder: Path) -> Path:
+    """The same rows as Genesys Cloud conversation details job pages (the generator's writer)."""
+    from outcome_pipeline.generator.vendor import VENDORS
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.register("t", table)
+    con.execute(
+        "CREATE VIEW rows AS SELECT *, CAST(NULL AS VARCHAR) AS customer_email, "
+        "CAST(NULL AS VARCHAR) AS disposition, row_number() OVER () AS __order FROM t"
+    )
+    (path,) = VENDORS["interactions"]["genesys"].write(con, folder, "bench")
+    con.close()
+    return path
 
 
 def _repeat_csv(path: Path, header: str, rows: list[str], n: int, skip: list[str] = ()) -> Path:
@@ -256,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rows", type=int, default=100_000)
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--vendors", action="store_true", help="also every shipped CSV mapping")
+    p.add_argument(
+        "--genesys", action="store_true", help="also Genesys Cloud conversation details pages"
+    )
     p.add_argument("--child")
     p.add_argument("--file", type=Path)
     p.add_argument("--mapping", type=Path)
@@ -279,6 +299,14 @@ def main(argv: list[str] | None = None) -> int:
                 SHIPPED_DIR / "amazon_connect_ctr.toml",
             ),
         ]
+        if a.genesys:
+            cases.append(
+                (
+                    "Genesys conversation details JSON (genesys_conversations)",
+                    write_genesys(synth(a.rows), Path(tmp)),
+                    SHIPPED_DIR / "genesys_conversations.toml",
+                )
+            )
         if a.vendors:
             cases += [
                 (f"{name.removesuffix('.toml')} (shipped mapping)", path, SHIPPED_DIR / name)
@@ -306,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join(lines) + "\n"
     print(report)
     a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / f"mapping_{a.rows}.md").write_text(report)
+    suffix = "_genesys" if a.genesys and not a.vendors else ""
+    (a.out / f"mapping_{a.rows}{suffix}.md").write_text(report)
     return 0
 
 

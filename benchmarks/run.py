@@ -166,7 +166,7 @@ def _generate(
         "days": days,
         "interactions_per_day": per_day,
         "seconds": round(time.perf_counter() - t0, 2),
-        "skew": "default" if args.no_skew else "skewed (activity_sigma 1.0, heavy_share 0.02)",
+        "skew": "default" if args.no_skew else "skewed profile (generator.config.SKEWED)",
     }
 
 

@@ -17,6 +17,9 @@ Data and warehouse:
   serves that folder; the base of the Data Docs links in the Dagster UI.
 - ``OUTCOME_BI_COPY_PATH`` (empty: ``<warehouse file>_bi.duckdb``): the read-only DuckDB copy
   published for BI tools.
+- ``OUTCOME_REPORT_DIR`` (``data/report``) / ``OUTCOME_REPORT_DAYS`` (``28``): where the
+  ``outcome_report`` asset writes the outcome report (``index.html`` and a PNG per chart) and
+  how many business days, ending at the latest day computed, it shows.
 - ``OUTCOME_COMPUTE_MEMORY_LIMIT`` (empty: 50 % of physical memory): memory cap of the DuckDB
   session computing the outcome tables (``6GB``, ``512MiB`` or ``40%``); past it the engine
   spills to a temporary directory instead of exhausting the machine.
@@ -32,11 +35,15 @@ Operations:
   ``OUTCOME_NIGHTLY_MINUTE`` (``2`` / ``30``): when the nightly schedule ticks.
 - ``OUTCOME_RESTATE_HORIZON_DAYS`` (``35``): how far back the nightly tick looks for days whose
   journeys were still open at their last computation and have closed since.
-- ``OUTCOME_LATE_FILE_HORIZON_DAYS`` (``35``): how many days back the late-file sensor watches.
+- ``OUTCOME_LATE_FILE_HORIZON_DAYS`` (``35``): how many days back the late-file sensor watches;
+  also how many days after its day a late CRM file restates (the outcome asset's CRM lineage).
 - ``OUTCOME_RETRY_MAX`` (``3``) / ``OUTCOME_RETRY_DELAY_SECONDS`` (``10``): retries of a step
   that failed on a transient warehouse error (exponential backoff with jitter).
 - ``OUTCOME_FRESHNESS_DEADLINE_CRON`` (``0 6 * * *``): by when, business time, yesterday's
   outcome tables and the BI copy must be there.
+- ``OUTCOME_BACKFILL_DAYS_PER_RUN`` (``31``): a backfill launched from the UI becomes runs of at
+  most this many days each (staging and outcome assets), which the run queue executes side by
+  side within its limits.
 - ``OUTCOME_LOG_DIR`` (``data/logs``): where ``outcome-pipeline run`` / ``demo`` write the full
   Dagster log of each invocation (``run-<UTC time>.log``; the newest 30 are kept).
 
@@ -67,6 +74,11 @@ DEFAULT_NIGHTLY_MINUTE = 30
 DEFAULT_HORIZON_DAYS = 35
 DEFAULT_LOG_DIR = "data/logs"
 DEFAULT_CHUNK_DAYS = 30
+DEFAULT_REPORT_DIR = "data/report"
+DEFAULT_REPORT_DAYS = 28
+# A month per backfill run: long enough that per-run costs (process start, the outcome input's
+# W + 2 lookback days read again) stay small, short enough that a year is 12 parallel runs.
+DEFAULT_BACKFILL_DAYS_PER_RUN = 31
 
 _CRON_FIELD = re.compile(r"^[0-9*/,\-]+$")
 T = TypeVar("T")
@@ -205,6 +217,9 @@ class Settings:
     chunk_days: int = DEFAULT_CHUNK_DAYS
     sources_dir: str = ""
     log_dir: str = DEFAULT_LOG_DIR
+    report_dir: str = DEFAULT_REPORT_DIR
+    report_days: int = DEFAULT_REPORT_DAYS
+    backfill_days_per_run: int = DEFAULT_BACKFILL_DAYS_PER_RUN
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -264,6 +279,19 @@ class Settings:
             ),
             log_dir=env.get("OUTCOME_LOG_DIR", DEFAULT_LOG_DIR),
             sources_dir=env.get("OUTCOME_SOURCES_DIR", "").strip(),
+            report_dir=env.get("OUTCOME_REPORT_DIR", DEFAULT_REPORT_DIR),
+            report_days=r.get(
+                "OUTCOME_REPORT_DAYS",
+                str(DEFAULT_REPORT_DAYS),
+                _at_least_one,
+                "a whole number of days, 1 or more",
+            ),
+            backfill_days_per_run=r.get(
+                "OUTCOME_BACKFILL_DAYS_PER_RUN",
+                str(DEFAULT_BACKFILL_DAYS_PER_RUN),
+                _at_least_one,
+                "a whole number of 1 or more",
+            ),
         )
         if r.problems:
             raise ConfigError(*r.problems)

@@ -23,6 +23,7 @@ from outcome_pipeline.cli.project import demo_days, load_env_file, open_instance
 from outcome_pipeline.defs.ingest.assets import staging_assets
 from outcome_pipeline.defs.outcomes.assets import outcome_tables
 from outcome_pipeline.defs.resources import LandingResource, ValidationResource, WarehouseResource
+from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.generator import GeneratorConfig, generate
 from outcome_pipeline.warehouse import Warehouse
 from outcome_pipeline_tests.dagster_internals import InstanceRef
@@ -123,8 +124,8 @@ def test_days_after_the_staged_ones_carry_no_row_count(tmp_path: Path) -> None:
             [*staging_assets, outcome_tables],
             selection=selection or list(outcome_tables.keys),
             tags={
-                "dagster/asset_partition_range_start": "2024-01-01",
-                "dagster/asset_partition_range_end": last,
+                RANGE_START: "2024-01-01",
+                RANGE_END: last,
             },
             resources=resources,
             instance=instance,

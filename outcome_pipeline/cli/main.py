@@ -44,6 +44,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--defect-rate", type=float, default=0.0)
     g.add_argument(
+        "--profile",
+        choices=("default", "skewed", "extreme"),
+        default="default",
+        help="shape of the data (docs/sample_data.md): default = an average center (SQM "
+        "figures), skewed = a bank-like base with heavy callers, extreme = a stress case",
+    )
+    g.add_argument(
         "--format",
         action="append",
         default=[],
@@ -77,6 +84,16 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--interactions-per-day", type=int, default=5_000)
     d.add_argument("--seed", type=int, default=7)
     d.add_argument("--ephemeral-instance", action="store_true", help=_EPHEMERAL_HELP)
+    rp = sub.add_parser(
+        "report",
+        help="write the outcome report (HTML page + a PNG per chart) for a range of days, "
+        "from the daily tables in the warehouse",
+    )
+    rp.add_argument("--start", type=_day, required=True)
+    rp.add_argument("--end", type=_day, required=True, help="last day, inclusive")
+    rp.add_argument(
+        "--out", type=Path, default=None, help="folder (default: $OUTCOME_REPORT_DIR, data/report)"
+    )
     o = sub.add_parser(
         "docs", help="rewrite docs/feed_contracts.md, docs/data_dictionary.md and docs/metrics.md"
     )
@@ -120,12 +137,21 @@ def _landing(out: Path | None) -> Path:
     return out or Path(Settings.from_env().landing_dir)
 
 
-def _generate(out: Path, start: date, days: int, per_day: int, seed: int, defects: float) -> None:
+def _generate(
+    out: Path,
+    start: date,
+    days: int,
+    per_day: int,
+    seed: int,
+    defects: float,
+    profile: str = "default",
+) -> None:
     from outcome_pipeline.generator import GeneratorConfig, generate
 
     t0 = time.perf_counter()
     report = generate(
-        GeneratorConfig(
+        GeneratorConfig.for_profile(
+            profile,
             out_dir=out,
             start=start,
             days=days,
@@ -225,7 +251,14 @@ def _demo(args: argparse.Namespace) -> int:
 
     code = _run_guarded(first, last, generate_demo, args.ephemeral_instance)
     if code != 2:
-        print(f"warehouse: {redact_url(Settings.from_env().warehouse_url)}")
+        settings = Settings.from_env()
+        print(f"warehouse: {redact_url(settings.warehouse_url)}")
+        from outcome_pipeline.report import PAGE_NAME
+
+        # Written by the run's outcome_report step; the last line, to open in a browser.
+        page = Path(settings.report_dir) / PAGE_NAME
+        if page.exists():
+            print(f"report: {page.resolve()}")
     return code
 
 
@@ -250,7 +283,13 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         out = _landing(args.out)
         _generate(
-            out, args.start, args.days, args.interactions_per_day, args.seed, args.defect_rate
+            out,
+            args.start,
+            args.days,
+            args.interactions_per_day,
+            args.seed,
+            args.defect_rate,
+            args.profile,
         )
         days = [args.start + timedelta(days=i) for i in range(args.days)]
         from outcome_pipeline.settings import Settings
@@ -279,6 +318,17 @@ def main(argv: list[str] | None = None) -> int:
         return serve(args)
     if args.command == "demo":
         return _demo(args)
+    if args.command == "report":
+        from outcome_pipeline.cli.report import write_report
+        from outcome_pipeline.errors import ConfigError
+        from outcome_pipeline.settings import Settings
+
+        try:
+            settings = Settings.from_env()
+        except ConfigError as exc:
+            _print_problems(exc)
+            return 2
+        return write_report(args.start, args.end, args.out, settings)
     return 2
 
 

@@ -19,11 +19,9 @@ from typing import TextIO
 
 import dagster as dg
 
+from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.errors import ConfigError, Problem, permanent_problem
 from outcome_pipeline.settings import Settings
-
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 
 
 @dataclass

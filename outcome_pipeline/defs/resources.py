@@ -20,13 +20,15 @@ from outcome_pipeline.validation.config import (
 from outcome_pipeline.validation.docs_server import DEFAULT_URL as DEFAULT_DATA_DOCS_URL
 from outcome_pipeline.validation.docs_server import docs_url
 from outcome_pipeline.warehouse import Warehouse
+from outcome_pipeline.warehouse.locks import duckdb_writer_lock
 
 
 class WarehouseResource(dg.ConfigurableResource):
     """The SQL warehouse (DuckDB file by default, PostgreSQL in production).
 
     A connection is opened per write and closed right after: a DuckDB file admits one
-    process at a time, so nothing may hold it between steps.
+    process at a time, so nothing may hold it between steps. A step holds the DuckDB file's
+    writer lock while it is open, so steps of parallel runs take turns (``warehouse/locks.py``).
     """
 
     url: str
@@ -40,10 +42,11 @@ class WarehouseResource(dg.ConfigurableResource):
         # (failed at once, never retried), like a connection the server refuses for good.
         with warehouse_errors(url=self.url):
             warehouse = Warehouse(self.url, self.schema_name)
-            try:
-                yield warehouse
-            finally:
-                warehouse.dispose()
+            with duckdb_writer_lock(warehouse.duckdb_path, dg.get_dagster_logger().info):
+                try:
+                    yield warehouse
+                finally:
+                    warehouse.dispose()
 
 
 class LandingResource(dg.ConfigurableResource):

@@ -71,8 +71,9 @@ def render_data_dictionary() -> str:
         "",
     ]
     from outcome_pipeline.outcomes import OUTCOME_TABLES
+    from outcome_pipeline.outcomes.audit import OUTCOME_AUDIT
 
-    for t in (*ALL_TABLES, *OUTCOME_TABLES.values()):
+    for t in (*ALL_TABLES, *OUTCOME_TABLES.values(), OUTCOME_AUDIT):
         out += [
             f"## `{t.name}`",
             "",

@@ -10,11 +10,67 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
+# Profiles: the generator's shape knobs, calibrated so the pipeline's own outcome tables land
+# on published contact-center figures (measured by benchmarks/calibration.py; the table is in
+# benchmarks/PERFORMANCE.md, "Sample data at real proportions"; docs/sample_data.md explains).
+#
+# Sources (what each figure is, where it was found):
+# - SQM Group, "Call Center Best Practices" (Mike Desmarais): average call-center FCR 67 %,
+#   about 1.5 calls to resolve; world class >= 80 %, about 1.2 calls.
+#   http://www.sqmgroup.com/top-10-call-center-best-practices
+# - SQM Group, "Call Center Customer Experience Research": call-center FCR 70 %, one-contact
+#   resolution 59 %; 20 % of callers used two or more channels.
+#   https://www.sqmgroup.com/resources/library/blog/call-center-customer-experience-research
+# - cleartouch, "Repeat calls in call centers": repeat call rate within 7-30 days; healthy
+#   below 20 %, high performers below 10 %.
+#   https://cleartouch.in/blog/repeat-calls-in-call-centers-and-how-to-reduce-them
+# - consumercoresolutions, "The real cost of a repeat contact": 7-day contact repeat rate;
+#   above 20 % signals a systemic problem.
+#   https://consumercoresolutions.com/blog/post.php?slug=real-cost-of-repeat-customer-contacts
+# - ziwo, "Why the second call costs more than the first": 25-30 % of inbound volume is repeat
+#   contact at a typical center, over 40 % in some finance and telecom operations.
+#   https://wwww-staging.ziwo.io/why-second-call-costs-more-than-the-first/
+# - ~63 % repeat contacts among a real bank's identified callers, heavy callers included:
+#   the figure given in issue 21. We found no published page stating it, so it is a target
+#   for the skewed profile, not a citation.
+#
+# The generator's repeat contacts have two causes: the same issue coming back (set by how
+# often a contact resolves it: resolve_factor) and another issue of the same customer within
+# the window (set by how many customers share the volume, customers_per_interaction, and how
+# unevenly: activity_sigma, heavy_share). The pipeline cannot tell them apart, nor can a real
+# center's 7-day repeat rate.
+
+# default: an average center (SQM): FCR ~67 %, ~1.3-1.5 contacts per journey, 7-day repeat
+# rate ~25-30 % (above the 20 % "healthy" line, like a typical center).
 DEFAULT_ACTIVITY_SIGMA = 0.5
 DEFAULT_HEAVY_SHARE = 0.005
-# Opt-in skew for performance work: a long-tailed base (a few customers call very often) and
-# one account raising 2% of all issues, a single huge window partition for the journey step.
-SKEWED = {"activity_sigma": 1.0, "heavy_share": 0.02}
+DEFAULT_CUSTOMERS_PER_INTERACTION = 60.0
+DEFAULT_RESOLVE_FACTOR = 1.2
+# Delivered interaction rows per issue (legs of all its contacts, redeliveries included),
+# measured per profile: it turns interactions_per_day into a daily number of new issues, and
+# fewer repeats mean fewer rows per issue.
+DEFAULT_ROWS_PER_ISSUE = 1.46
+# The base grows with the volume up to this; past max_customers / customers_per_interaction
+# interactions a day the same customers call more often and repeats rise (see docs).
+DEFAULT_MAX_CUSTOMERS = 12_000_000
+# skewed: a bank-like base with heavy callers (a long-tailed activity and one account raising
+# 2 % of all issues): ~60 % repeat contacts, ~2.5 contacts per journey, FCR ~53-57 %.
+SKEWED = {
+    "activity_sigma": 1.0,
+    "heavy_share": 0.02,
+    "customers_per_interaction": 12.0,
+    "resolve_factor": 1.0,
+    "rows_per_issue": 1.53,
+}
+# extreme: the skew benchmarks used before calibration, kept as a stress case: 9 customers
+# per daily interaction, a 1M cap (at 1M/day: 94 % repeat contacts, ~17 contacts a journey).
+EXTREME = {**SKEWED, "customers_per_interaction": 9.0, "max_customers": 1_000_000}
+PROFILES: dict[str, dict[str, float]] = {"default": {}, "skewed": SKEWED, "extreme": EXTREME}
+# Measured bands of the calibrated profiles (benchmarks/calibration.py; tested on a small sample).
+BANDS: dict[str, dict[str, tuple[float, float]]] = {
+    "default": {"repeat_contact_rate": (0.18, 0.35), "contacts_per_journey": (1.2, 1.6)},
+    "skewed": {"repeat_contact_rate": (0.45, 0.68), "contacts_per_journey": (1.8, 3.2)},
+}
 
 
 @dataclass(frozen=True)
@@ -40,16 +96,20 @@ class GeneratorConfig:
     duplicate_share: float = 0.02
     # Days of issues simulated before `start` so day one already sees repeat contacts.
     warmup_days: int = 7
-    # Customer base is ~9x the daily interactions, within these bounds.
+    # Customer base is customers_per_interaction x the daily interactions, within these bounds.
     min_customers: int = 200
-    max_customers: int = 1_000_000
+    max_customers: int = DEFAULT_MAX_CUSTOMERS
     # Cap on any one file's rows, so 1M/day renders in bounded memory chunks.
     render_chunk_rows: int = 250_000
-    # Skew of contact activity across customers: sigma of the lognormal activity weights, and
-    # the share of all issues raised by the one very heavy (enterprise) customer. The
-    # defaults are the sample data's; benchmarks opt into a harsher skew (SKEWED below).
+    # The profile (PROFILES above; defaults: "default"). Skew of contact activity across
+    # customers: sigma of the lognormal activity weights, and the share of all issues raised
+    # by the one very heavy (enterprise) customer; customers in the base per daily
+    # interaction; a multiplier on every contact's chance to resolve its issue.
     activity_sigma: float = DEFAULT_ACTIVITY_SIGMA
     heavy_share: float = DEFAULT_HEAVY_SHARE
+    customers_per_interaction: float = DEFAULT_CUSTOMERS_PER_INTERACTION
+    resolve_factor: float = DEFAULT_RESOLVE_FACTOR
+    rows_per_issue: float = DEFAULT_ROWS_PER_ISSUE
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out_dir", Path(self.out_dir))
@@ -66,10 +126,26 @@ class GeneratorConfig:
             raise ValueError(f"activity_sigma must be in (0, 3], got {self.activity_sigma}")
         if not 0.0 <= self.heavy_share < 0.5:
             raise ValueError(f"heavy_share must be in [0, 0.5), got {self.heavy_share}")
+        if not 1.0 <= self.customers_per_interaction <= 1000.0:
+            raise ValueError(
+                f"customers_per_interaction must be in [1, 1000], got "
+                f"{self.customers_per_interaction}"
+            )
+        if not 1.0 <= self.rows_per_issue <= 5.0:
+            raise ValueError(f"rows_per_issue must be in [1, 5], got {self.rows_per_issue}")
+        if not 0.1 <= self.resolve_factor <= 3.0:
+            raise ValueError(f"resolve_factor must be in [0.1, 3], got {self.resolve_factor}")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown timezone {self.timezone!r}") from exc
+
+    @classmethod
+    def for_profile(cls, profile: str, **fields: object) -> GeneratorConfig:
+        """A config of the named profile (PROFILES); ``fields`` as the constructor's."""
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile {profile!r}: one of {', '.join(PROFILES)}")
+        return cls(**{**PROFILES[profile], **fields})  # type: ignore[arg-type]
 
     @property
     def end(self) -> date:
@@ -82,18 +158,14 @@ class GeneratorConfig:
 
     @property
     def n_customers(self) -> int:
-        return int(np.clip(9 * self.interactions_per_day, self.min_customers, self.max_customers))
+        base = round(self.customers_per_interaction * self.interactions_per_day)
+        return int(np.clip(base, self.min_customers, self.max_customers))
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly view for the manifest."""
         out = asdict(self)
         out["out_dir"] = str(self.out_dir)
         out["start"] = self.start.isoformat()
-        # Skew options appear only when set, so default manifests stay byte-identical.
-        if self.activity_sigma == DEFAULT_ACTIVITY_SIGMA:
-            del out["activity_sigma"]
-        if self.heavy_share == DEFAULT_HEAVY_SHARE:
-            del out["heavy_share"]
         return out
 
 

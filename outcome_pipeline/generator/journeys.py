@@ -19,9 +19,6 @@ from outcome_pipeline.generator.timeutil import DAY, HOUR, NA, BusinessClock
 
 MAX_ATTEMPTS = 8
 MAX_LEGS = 3
-# Delivered interaction rows per issue (legs of all its contacts), measured on long runs;
-# it turns interactions_per_day into a daily number of new issues.
-ROWS_PER_ISSUE = 1.53
 PROSPECT_SHARE = 0.03  # issues raised by people unknown to the CRM
 ONBOARDING_SHARE = 0.25  # new signups who soon contact about setting up
 INBOUND, OUTBOUND = 0, 1
@@ -121,7 +118,9 @@ class JourneySimulator:
     # --- issues ----------------------------------------------------------------------
     def _issues(self, rng: np.random.Generator, day: int) -> Columns:
         pop = self.pop
-        rate = self.cfg.interactions_per_day * cat.DOW_FACTOR[(day + 3) % 7] / ROWS_PER_ISSUE
+        rate = (
+            self.cfg.interactions_per_day * cat.DOW_FACTOR[(day + 3) % 7] / self.cfg.rows_per_issue
+        )
         n = int(rng.poisson(rate))
         # Sorted keys make the binary searches walk the CDF in order (much faster).
         keys = np.sort(rng.random(n)) * pop.activity_cdf[-1]
@@ -292,6 +291,7 @@ class JourneySimulator:
                 * np.where(cust >= 0, pop.ease[np.maximum(cust, 0)], 1.0)
                 * cat.CHANNEL_RESOLVE[channel]
                 * (1 + 0.08 * attempt)
+                * self.cfg.resolve_factor
             )
             ok = ~abandoned & (rng.random(m) < np.clip(p, 0.02, 0.97))
             honest = cat.HONEST_DISPOSITION[choice(rng, m, cat.HONEST_P)]

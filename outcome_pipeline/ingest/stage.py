@@ -48,6 +48,29 @@ QUARANTINE_SCHEMA = pa.schema(
         ("run_id", pa.string()),
     ]
 )
+# Rows read but counted by no outcome day, each with why (``rows_not_counted``): nothing a
+# landing file holds disappears without a trace (issue 18, item 8).
+NOT_COUNTED_SCHEMA = pa.schema(
+    [
+        ("partition_date", pa.date32()),
+        ("feed", pa.string()),
+        ("source_file", pa.string()),
+        ("source_line", pa.int64()),
+        ("record_key", pa.string()),
+        ("business_day", pa.date32()),
+        ("reason", pa.string()),
+    ]
+)
+# reason -> what happened to the row (the data dictionary's text).
+NOT_COUNTED_REASONS = {
+    "superseded_delivery": "an older delivery of an id delivered again the same day: the "
+    "latest updated_at was staged instead (counted in load_audit.rows_duplicate); not staged",
+    "before_start": "an interaction or survey response whose event time falls on a business "
+    "day before the first partition (OUTCOME_START_DATE): staged, but no computed day holds "
+    "it (interactions of such a day are read only as the repeat context of the first days); "
+    "counted in load_audit.rows_before_start. CRM rows before the start are not listed: they "
+    "are read as history (versions, case closures, signups, churn)",
+}
 FILE_QUARANTINE_SCHEMA = pa.schema(
     [
         ("partition_date", pa.date32()),
@@ -94,6 +117,8 @@ class StagedDay:
     # Staged rows whose event time falls on a business day before the first partition: in
     # staging, but in no outcome table (no computed day holds them).
     rows_before_start: int = 0
+    # Rows read but counted by no outcome day, with why (NOT_COUNTED_SCHEMA).
+    not_counted: pa.Table = field(default_factory=NOT_COUNTED_SCHEMA.empty_table)
 
     @property
     def rows_quarantined(self) -> int:
@@ -162,7 +187,8 @@ class ReadDay:
     reject_parts: list[pa.Table]
     reports: list[FileReport]
     bad_files: list[dict[str, object]]
-    duplicates: int
+    # Older deliveries of an id delivered again the same day (typed rows, with lineage).
+    superseded: pa.Table
     repaired: int
 
 
@@ -210,7 +236,7 @@ def read_day(
         reject_parts.append(rejects)
         reports.append(report)
     typed_all = pa.concat_tables(typed_parts) if typed_parts else _empty_typed(contract)
-    latest, duplicates = _dedupe(typed_all, contract)
+    latest, superseded = _dedupe(typed_all, contract)
     latest, repaired = repair_clock_skew(latest, contract.name, clock_skew_seconds)
     return ReadDay(
         contract,
@@ -221,7 +247,7 @@ def read_day(
         reject_parts,
         reports,
         bad_files,
-        duplicates,
+        superseded,
         repaired,
     )
 
@@ -253,11 +279,14 @@ def finish_day(
         ),
         files=read.reports,
         rows_read=sum(r.rows_read for r in read.reports),
-        rows_duplicate=read.duplicates,
+        rows_duplicate=read.superseded.num_rows,
         rows_staged=staged.num_rows,
         late_rows=count_late_rows(staged, contract, day, read.timezone),
         rows_repaired=read.repaired,
         rows_before_start=count_rows_before(staged, contract, first_day, read.timezone),
+        not_counted=not_counted_rows(
+            read.superseded, staged, contract, day, first_day, read.timezone
+        ),
     )
 
 
@@ -396,18 +425,19 @@ def _apply_failures(
     return rows.filter(pa.array(keep)), invalid
 
 
-def _dedupe(table: pa.Table, contract: TableContract) -> tuple[pa.Table, int]:
-    """Keep the latest delivery of each id (updated_at, then file and line break ties).
+def _dedupe(table: pa.Table, contract: TableContract) -> tuple[pa.Table, pa.Table]:
+    """Keep the latest delivery of each id (updated_at, then file and line break ties):
+    (kept rows, superseded rows).
 
     Only the few rows whose id occurs more than once are sorted; the day keeps file order.
     """
     if table.num_rows == 0:
-        return table, 0
+        return table, table
     keys = table[contract.key]
     counts = pa.table({"k": keys}).group_by("k").aggregate([("k", "count")])
     repeated = counts.filter(pc.greater(counts["k_count"], 1))["k"]
     if len(repeated) == 0:
-        return table, 0
+        return table, table.schema.empty_table()
     in_repeated = pc.is_in(keys, value_set=repeated.combine_chunks())
     positions = pc.indices_nonzero(in_repeated)
     subset = table.select([contract.key, "updated_at", FILE, LINE]).take(positions)
@@ -426,7 +456,7 @@ def _dedupe(table: pa.Table, contract: TableContract) -> tuple[pa.Table, int]:
     drop = ordered["_pos"].combine_chunks().to_numpy()[superseded]
     keep = np.ones(table.num_rows, dtype=bool)
     keep[drop] = False
-    return table.filter(pa.array(keep)), int(superseded.sum())
+    return table.filter(pa.array(keep)), table.filter(pa.array(~keep))
 
 
 def _finish(staged: pa.Table, schema: pa.Schema, day: date) -> pa.Table:
@@ -459,6 +489,71 @@ def count_rows_before(
     in_business_tz = staged[contract.event_time].cast(pa.timestamp("us", tz=timezone))
     local = pc.cast(pc.local_timestamp(in_business_tz), pa.date32())
     return int(pc.sum(pc.less(local, pa.scalar(first_day, pa.date32()))).as_py() or 0)
+
+
+def _business_days(rows: pa.Table, contract: TableContract, timezone: str) -> pa.Array:
+    """The business day of each row's event time (null for a feed without one)."""
+    if contract.event_time is None:
+        return pa.nulls(rows.num_rows, pa.date32())
+    in_business_tz = rows[contract.event_time].cast(pa.timestamp("us", tz=timezone))
+    return pc.cast(pc.local_timestamp(in_business_tz), pa.date32())
+
+
+def not_counted_rows(
+    superseded: pa.Table,
+    staged: pa.Table,
+    contract: TableContract,
+    day: date,
+    first_day: date | None,
+    timezone: str,
+) -> pa.Table:
+    """The ``rows_not_counted`` rows of one staged day: superseded deliveries (typed rows,
+    with lineage columns) and staged event rows before the first partition, with why."""
+    # Imported here: outcome_pipeline.outcomes imports the warehouse tables, which import this.
+    from outcome_pipeline.outcomes.config import HISTORY_INPUTS
+
+    parts = []
+    if superseded.num_rows:
+        parts.append(
+            {
+                "source_file": superseded[FILE],
+                "source_line": superseded[LINE],
+                "record_key": superseded[contract.key],
+                "business_day": _business_days(superseded, contract, timezone),
+                "reason": "superseded_delivery",
+            }
+        )
+    history = contract.name in HISTORY_INPUTS
+    if first_day is not None and staged.num_rows and contract.event_time and not history:
+        local = _business_days(staged, contract, timezone)
+        early = staged.filter(pc.less(local, pa.scalar(first_day, pa.date32())))
+        parts.append(
+            {
+                "source_file": early["source_file"],
+                "source_line": early["source_line"],
+                "record_key": early[contract.key],
+                "business_day": _business_days(early, contract, timezone),
+                "reason": "before_start",
+            }
+        )
+    tables = []
+    for part in parts:
+        n = len(part["source_file"])
+        tables.append(
+            pa.table(
+                {
+                    "partition_date": pa.array([day] * n, pa.date32()),
+                    "feed": pa.array([contract.name] * n, pa.string()),
+                    **{k: v for k, v in part.items() if k != "reason"},
+                    "reason": pa.array([part["reason"]] * n, pa.string()),
+                }
+            ).cast(NOT_COUNTED_SCHEMA)
+        )
+    if not tables:
+        return NOT_COUNTED_SCHEMA.empty_table()
+    return pa.concat_tables(tables).sort_by(
+        [("source_file", "ascending"), ("source_line", "ascending")]
+    )
 
 
 def audit_row(day: StagedDay) -> dict[str, object]:

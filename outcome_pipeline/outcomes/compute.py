@@ -52,6 +52,7 @@ from outcome_pipeline.outcomes.config import (
     InputWindow,
     OutcomeConfig,
 )
+from outcome_pipeline.outcomes.distribution_tables import TTR_BUCKETS
 from outcome_pipeline.outcomes.identity import SQL_DIR, register_identity
 from outcome_pipeline.outcomes.tables import OUTCOME_TABLES
 from outcome_pipeline.warehouse.tables import STAGING_TABLES, TableDef
@@ -411,6 +412,17 @@ def _register_inputs(
     con.register("dim_channels", pa.table({"channel": list(CHANNELS)}))
     con.register("dim_segments", pa.table({"segment": [*SEGMENTS, UNKNOWN]}))
     con.register("sync_channels", pa.table({"channel": list(SYNC_CHANNELS)}))
+    con.register(
+        "ttr_buckets",
+        pa.table(
+            {
+                "bucket": [b[0] for b in TTR_BUCKETS],
+                "bucket_order": pa.array(range(1, len(TTR_BUCKETS) + 1), pa.int64()),
+                "lower_hours": pa.array([b[1] for b in TTR_BUCKETS], pa.float64()),
+                "upper_hours": pa.array([b[2] for b in TTR_BUCKETS], pa.float64()),
+            }
+        ),
+    )
 
 
 def _prepare(

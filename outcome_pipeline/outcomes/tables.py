@@ -12,6 +12,11 @@ from outcome_pipeline.outcomes.daily_tables import (
     DAILY_OUTPUT_VS_OUTCOME,
     DAILY_OUTPUTS,
 )
+from outcome_pipeline.outcomes.distribution_tables import (
+    DAILY_CHANNEL_SWITCHES,
+    DAILY_CHURN_BY_OUTCOME,
+    DAILY_TIME_TO_RESOLUTION,
+)
 from outcome_pipeline.outcomes.journey_tables import (
     CUSTOMER_OUTCOMES,
     JOURNEY_CONTACTS,
@@ -29,6 +34,9 @@ OUTCOME_TABLES: dict[str, TableDef] = {
         DAILY_OUTPUTS,
         DAILY_OUTPUT_VS_OUTCOME,
         CUSTOMER_OUTCOMES,
+        DAILY_CHANNEL_SWITCHES,
+        DAILY_TIME_TO_RESOLUTION,
+        DAILY_CHURN_BY_OUTCOME,
     )
 }
 

@@ -13,6 +13,8 @@ import pyarrow as pa
 from outcome_pipeline.contracts import CONTRACTS, TableContract
 from outcome_pipeline.ingest.stage import (
     FILE_QUARANTINE_SCHEMA,
+    NOT_COUNTED_REASONS,
+    NOT_COUNTED_SCHEMA,
     QUARANTINE_SCHEMA,
     staging_schema,
 )
@@ -152,10 +154,38 @@ LOAD_AUDIT = TableDef(
             "rows_before_start",
             pa.int64(),
             "Staged rows whose event time falls on a business day before the first partition "
-            "(OUTCOME_START_DATE): kept in staging, counted in no outcome table.",
+            "(OUTCOME_START_DATE): kept in staging, counted in no outcome table (each "
+            "listed in rows_not_counted).",
         ),
     ),
     order_by=("feed",),
+)
+
+ROWS_NOT_COUNTED = TableDef(
+    name="rows_not_counted",
+    comment="Landing rows that were read but that no outcome day counts, one row per landing "
+    "row, with why: with the staging and quarantine tables, every row of every readable "
+    "landing file is somewhere (quarantine_files holds the unreadable files).",
+    columns=tuple(
+        ColumnDef(f.name, f.type, c)
+        for f, c in zip(
+            NOT_COUNTED_SCHEMA,
+            (
+                _LINEAGE["partition_date"],
+                "Feed table the row was delivered for (interactions, customers, ...).",
+                _LINEAGE["source_file"],
+                _LINEAGE["source_line"],
+                "The row's natural key (interaction_id, customer_id, ...).",
+                "Business day of the row's event time (business timezone); empty for a feed "
+                "without one (customers).",
+                "Why no outcome day counts the row: "
+                + "; ".join(f"{k}: {v}" for k, v in NOT_COUNTED_REASONS.items())
+                + ".",
+            ),
+            strict=True,
+        )
+    ),
+    order_by=("feed", "source_file", "source_line"),
 )
 
 STAGING_TABLES = {name: staging_table(c) for name, c in CONTRACTS.items()}
@@ -165,6 +195,7 @@ ALL_TABLES: tuple[TableDef, ...] = (
     *QUARANTINE_TABLES.values(),
     QUARANTINE_FILES,
     LOAD_AUDIT,
+    ROWS_NOT_COUNTED,
 )
 
 

@@ -6,7 +6,8 @@ new rows, all in ONE transaction — a crash leaves the previous rows, a rerun l
 rows. Bulk paths per dialect (DuckDB: Arrow scan; PostgreSQL: COPY), never row by row.
 
 A DuckDB file admits one process at a time, so the engine uses no pool (the file is released
-when a connection closes) and nothing holds a connection between calls.
+when a connection closes) and nothing holds a connection between calls; writers in parallel runs
+take turns (``locks.py``: a writer lock per DuckDB file, claims per day on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
+from outcome_pipeline.warehouse.locks import CLAIMS_TABLE, claim_window, claims_ddl
 from outcome_pipeline.warehouse.settings import warehouse_schema, warehouse_url
 from outcome_pipeline.warehouse.tables import (
     ALL_TABLES,
@@ -315,6 +317,8 @@ class Warehouse:
         """
         self._column_order.clear()
         statements = self.ddl(tables)
+        if self.dialect == "postgresql":
+            statements.append(claims_ddl(self.qualified(CLAIMS_TABLE)))
         digest = hashlib.sha256("\n".join(statements).encode()).hexdigest()
         marker = self.qualified("_ddl_applied")
         if self._ddl_recorded(digest):
@@ -384,6 +388,10 @@ class Warehouse:
         """(Re)create a view; ``{schema}`` in the SQL is replaced by the quoted schema."""
         sql = select_sql.replace("{schema}", _q(self.schema))
         with self.begin() as conn:
+            if self.dialect == "postgresql":
+                # Parallel runs replace the same view: one at a time, else "tuple concurrently
+                # updated".
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('outcome_ddl'))")
             conn.exec_driver_sql(f"CREATE OR REPLACE VIEW {self.qualified(name)} AS {sql}")
 
     # -- writes -------------------------------------------------------------------------
@@ -407,9 +415,9 @@ class Warehouse:
         if t.partition_column is None:
             raise ValueError(f"{t.name} is not partitioned")
         if self.dialect == "postgresql":
-            # Two runs replacing the same partition at once would both delete, then both
-            # insert (doubled rows). This lock serialises writers; readers are not blocked.
-            conn.exec_driver_sql(f"LOCK TABLE {self.qualified(t.name)} IN SHARE ROW EXCLUSIVE MODE")
+            # Two runs replacing the same day at once would both delete, then both insert
+            # (doubled rows): they take turns per day; disjoint windows do not wait (locks.py).
+            claim_window(self.engine, conn, self.qualified(CLAIMS_TABLE), t.name, match, start, end)
         col = _q(t.partition_column)
         extra = "".join(f" AND {_q(name)} = :m{i}" for i, (name, _) in enumerate(match))
         params = {"start": start, "end": end, **{f"m{i}": v for i, (_, v) in enumerate(match)}}

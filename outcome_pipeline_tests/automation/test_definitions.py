@@ -27,7 +27,13 @@ def test_jobs_select_what_each_step_of_the_chain_writes() -> None:
         for name in ("nightly_outcomes", "restate_outcomes", "restage_late_files")
     }
     assert {"outcome_tables", "bi_views", "stg_interactions"} <= nodes["nightly_outcomes"]
-    assert nodes["restate_outcomes"] == {"outcome_tables", "bi_views"}
+    # The settings check runs after every outcome computation (it warns, never blocks).
+    assert nodes["restate_outcomes"] == {
+        "outcome_tables",
+        "bi_views",
+        "outcome_report",
+        "daily_outcomes_metric_settings_consistent",
+    }
     assert all(n.startswith("stg_") for n in nodes["restage_late_files"])
     for name in nodes:
         job = d.resolve_job_def(name)

@@ -9,6 +9,8 @@ import pytest
 
 from outcome_pipeline.defs.automation.planning import (
     DayRange,
+    churn_due,
+    group_days,
     late_plan,
     nightly_plan,
     not_ready,
@@ -201,3 +203,56 @@ def test_not_ready_names_the_first_day_folder_without_files() -> None:
     )
     landed.add(date(2024, 3, 10))
     assert not_ready(load, landed.__contains__, folder) is None
+
+
+def test_group_days_merges_near_days_within_the_longest_range() -> None:
+    d = lambda n: date(2024, 3, 1) + timedelta(days=n)  # noqa: E731
+    assert group_days([], 7, 39) == ()
+    assert group_days([d(5), d(0), d(2), d(2)], 7, 39) == (DayRange(d(0), d(5)),)
+    # A gap of more than 7 days starts a new run: recomputing 8 idle days costs more.
+    assert group_days([d(0), d(8), d(20)], 7, 39) == (
+        DayRange(d(0), d(0)),
+        DayRange(d(8), d(8)),
+        DayRange(d(20), d(20)),
+    )
+    # Consecutive days never make a range longer than the bound.
+    ranges = group_days([d(n) for n in range(100)], 7, 39)
+    assert [len(r.days) for r in ranges] == [39, 39, 22]
+    with pytest.raises(ValueError, match="max_days"):
+        group_days([d(0)], 7, 0)
+
+
+def test_days_whose_churn_windows_closed_are_restated_in_their_own_ranges() -> None:
+    # Loads 06-30. 05-01 and 05-03 close their 30-day window by 06-30 (one range, the gap is
+    # 1 day); 03-02 its 90-day window; 05-10 not before 07-01; 06-20 is in the night's other
+    # restatement anyway; 06-30 is the load itself.
+    pending = {
+        date(2024, 5, 1): [date(2024, 6, 29), date(2024, 8, 29)],
+        date(2024, 5, 3): [date(2024, 6, 30), date(2024, 8, 31)],
+        date(2024, 3, 2): [date(2024, 6, 30)],
+        date(2024, 5, 10): [date(2024, 7, 1), date(2024, 9, 1)],
+        date(2024, 6, 20): [date(2024, 6, 30)],
+    }
+    load = DayRange(date(2024, 6, 30), date(2024, 6, 30))
+    covered = DayRange(date(2024, 6, 20), date(2024, 6, 23))
+    assert churn_due(pending, load, START, covered, 7, 39) == (
+        DayRange(date(2024, 3, 2), date(2024, 3, 2)),
+        DayRange(date(2024, 5, 1), date(2024, 5, 3)),
+    )
+    p = nightly_plan(
+        at(2024, 7, 1),
+        at(2024, 6, 30),
+        LONDON,
+        START,
+        7,
+        pending={date(2024, 6, 20): date(2024, 6, 30)},
+        churn_pending=pending,
+    )
+    assert p.restate == DayRange(date(2024, 6, 20), date(2024, 6, 23))
+    assert p.churn == (
+        DayRange(date(2024, 3, 2), date(2024, 3, 2)),
+        DayRange(date(2024, 5, 1), date(2024, 5, 3)),
+    )
+    # Before the start date: dropped, like every other restatement.
+    assert churn_due(pending, load, date(2024, 4, 1), None, 7, 39)[0].first == date(2024, 5, 1)
+    assert nightly_plan(at(2024, 7, 1), at(2024, 6, 30), LONDON, START, 7).churn == ()

@@ -26,6 +26,7 @@ from playwright.sync_api import Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from outcome_pipeline.cli.main import main
+from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.generator import GeneratorConfig, generate
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.warehouse import Warehouse
@@ -172,8 +173,8 @@ def test_ui_backfill_of_an_outcome_asset_through_the_dialogs(
     runs = backfill["runs"]
     assert [r["status"] for r in runs] == ["SUCCESS"], runs
     tags = {t["key"]: t["value"] for t in runs[0]["tags"]}
-    assert tags["dagster/asset_partition_range_start"] == FIRST.isoformat()
-    assert tags["dagster/asset_partition_range_end"] == LAST.isoformat()
+    assert tags[RANGE_START] == FIRST.isoformat()
+    assert tags[RANGE_END] == LAST.isoformat()
     assert sorted(k["path"][0] for k in runs[0]["assetSelection"]) == sorted(OUTCOME_TABLES)
 
     wh = Warehouse(f"duckdb:///{project.home}/warehouse.duckdb", "outcome")

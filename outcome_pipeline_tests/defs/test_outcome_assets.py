@@ -18,14 +18,13 @@ from outcome_pipeline.defs.resources import (
     ValidationResource,
     WarehouseResource,
 )
+from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.generator import GeneratorConfig, generate
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.warehouse import Warehouse
 from outcome_pipeline_tests.conftest import PG_URL, _drop_schema, _pg_available
 
 pytestmark = pytest.mark.slow
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 OUTCOMES = [dg.AssetKey(n) for n in OUTCOME_TABLES]
 
 
@@ -187,6 +186,11 @@ def test_days_after_the_latest_staged_day_are_skipped_not_computed(staged) -> No
     # Nothing of 01-09/10 can be final at as_of 01-10; each waits at least for day + W.
     assert set(pending["pending"]) == {"2024-01-09", "2024-01-10"}
     assert pending["pending"]["2024-01-10"] >= "2024-01-17"
+    # And the nights their 30- and 90-day churn windows close (after they are final).
+    churn = meta["churn_final_on"].value
+    assert churn["computed"] == ["2024-01-09", "2024-01-10"]
+    short, long = churn["pending"]["2024-01-10"]
+    assert "2024-02-09" <= short < long and long >= "2024-04-09"
     # The metric settings the figures were computed with, and their hash.
     settings = meta["metric_settings"].value
     assert (settings["repeat_window_days"], settings["max_journey_days"]) == (7, 30)

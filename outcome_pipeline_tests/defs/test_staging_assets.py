@@ -17,13 +17,12 @@ from outcome_pipeline.defs.resources import (
     ValidationResource,
     WarehouseResource,
 )
+from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.ingest.readiness import ALLOW_EMPTY_DAYS_TAG
 from outcome_pipeline.ingest.stage import StagedDay
 from outcome_pipeline.warehouse import Warehouse
 from outcome_pipeline_tests.ingest.test_readers import RECORDS, write_csv, write_jsonl
 
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 TABLES = ["stg_survey_responses", "quarantine_survey_responses", "quarantine_files", "load_audit"]
 
 

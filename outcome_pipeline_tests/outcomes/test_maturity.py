@@ -15,7 +15,7 @@ from outcome_pipeline.outcomes import (
     compute_outcomes,
     input_window,
 )
-from outcome_pipeline.outcomes.maturity import final_on_days
+from outcome_pipeline.outcomes.maturity import churn_final_on, churn_pending, final_on_days
 from outcome_pipeline_tests.outcomes import fixture as fx
 
 AS_OF = fx.lt("06-25 00:00")
@@ -285,3 +285,85 @@ def test_context_reduced_elsewhere_gives_the_same_tables() -> None:
     got = compute_outcomes(reduced, [fx.D2, fx.D3], AS_OF)
     for name in OUTCOME_TABLES:
         assert got[name].to_pylist() == want[name].to_pylist(), name
+
+
+def _daily_flags(as_of_day: date, column: str) -> dict[date, bool]:
+    as_of = datetime.combine(as_of_day + timedelta(days=1), datetime.min.time(), tzinfo=fx.TZ)
+    daily = compute_outcomes(fx.inputs(), fx.DAYS, as_of)["daily_outcomes"]
+    out: dict[date, bool] = {}
+    for row in daily.select(["partition_date", column]).to_pylist():
+        out[row["partition_date"]] = out.get(row["partition_date"], True) and row[column]
+    return out
+
+
+def test_churn_flags_flip_exactly_on_the_day_churn_final_on_names() -> None:
+    """The SQL's churn_*_is_final and churn_final_on agree: false the day before, true on it."""
+    as_of = datetime.combine(date(2024, 8, 1), datetime.min.time(), tzinfo=fx.TZ)
+    journeys = compute_outcomes(fx.inputs(), fx.DAYS, as_of)["journeys"]  # every day final
+    churn_on = churn_final_on(fx.DAYS, journeys, OutcomeConfig())
+    assert set(churn_on) == set(fx.DAYS)
+    for index, column in enumerate(("churn_30d_is_final", "churn_90d_is_final")):
+        for on in sorted({dates[index] for dates in churn_on.values()}):
+            before, at = _daily_flags(on - timedelta(days=1), column), _daily_flags(on, column)
+            for day, dates in churn_on.items():
+                if dates[index] == on:
+                    assert before[day] is False and at[day] is True, (day, column)
+    # D1's last journey ends 06-18 14:20 (Carol's repeat): + 30 d is 07-18 14:20, + 90 d 09-16.
+    assert churn_on[fx.D1][0] > fx.D1 + timedelta(days=30)
+    assert churn_pending(churn_on, churn_on[fx.D1][0]) == {
+        d: [f for f in dates if f > churn_on[fx.D1][0]]
+        for d, dates in churn_on.items()
+        if max(dates) > churn_on[fx.D1][0]
+    }
+
+
+def _journeys(rows: list[tuple[date, datetime, datetime]]) -> pa.Table:
+    """partition_date, last contact end, window close (local instants, stored as UTC)."""
+    ts = pa.timestamp("us", "UTC")
+    return pa.table(
+        {
+            "partition_date": pa.array([r[0] for r in rows], pa.date32()),
+            "last_contact_ended_at": pa.array([r[1].astimezone(UTC) for r in rows], ts),
+            "window_closes_at": pa.array([r[2].astimezone(UTC) for r in rows], ts),
+        }
+    )
+
+
+def test_churn_final_on_by_hand_with_the_configured_windows() -> None:
+    day, quiet = date(2024, 6, 10), date(2024, 6, 11)
+    ended = datetime(2024, 6, 12, 15, 0, tzinfo=fx.TZ)  # last contact ended 06-12 15:00
+    journeys = _journeys([(day, ended, datetime(2024, 6, 19, 14, 0, tzinfo=fx.TZ))])
+    assert churn_final_on([day, quiet], journeys, OutcomeConfig()) == {
+        day: (date(2024, 7, 12), date(2024, 9, 10)),  # 15:00 on those days: their ends reach it
+        quiet: (date(2024, 7, 11), date(2024, 9, 9)),  # no journey: the day's end + 30 / 90 d
+    }
+    short = OutcomeConfig(churn_short_days=10, churn_long_days=20)
+    assert churn_final_on([day], journeys, short) == {day: (date(2024, 6, 22), date(2024, 7, 2))}
+    # Never before the day is final: a window shorter than the journey's close waits for it.
+    late_close = _journeys([(day, ended, datetime(2024, 7, 20, 9, 0, tzinfo=fx.TZ))])
+    assert churn_final_on([day], late_close, OutcomeConfig())[day][0] == date(2024, 7, 20)
+
+
+def test_windows_across_spring_forward_close_a_business_day_later() -> None:
+    """W and the churn windows are 24 h days added to instants (the SQL's rule): across the
+    night clocks go forward, the day's end + 7 x 24 h is 01:00 on X + 8."""
+    day = date(2024, 3, 25)  # Europe/London springs forward on 2024-03-31
+    empty = _journeys([])
+    assert final_on_days([day], empty, day, 7, "Europe/London") == {day: date(2024, 4, 2)}
+    assert churn_final_on([day], empty, OutcomeConfig()) == {
+        day: (date(2024, 4, 25), date(2024, 6, 24))
+    }
+    autumn = date(2024, 10, 21)  # back on 10-27: 7 x 24 h ends at 23:00 on X + 7
+    assert final_on_days([autumn], empty, autumn, 7, "Europe/London") == {
+        autumn: date(2024, 10, 28)
+    }
+    # The SQL agrees: the fixture's D1 computed at the end of 04-01 vs 04-02, shifted to March.
+    assert _is_final_at(day, date(2024, 4, 1)) is False
+    assert _is_final_at(day, date(2024, 4, 2)) is True
+
+
+def _is_final_at(day: date, as_of_day: date) -> bool:
+    """is_final of a day with no contacts (its spine row), computed at the end of as_of_day."""
+    as_of = datetime.combine(as_of_day + timedelta(days=1), datetime.min.time(), tzinfo=fx.TZ)
+    daily = compute_outcomes(fx.inputs(), [day], as_of)["daily_outcomes"]
+    return all(r["is_final"] for r in daily.select(["is_final"]).to_pylist())

@@ -20,14 +20,16 @@ import dagster as dg
 from outcome_pipeline.defs.automation.freshness import DAILY_FRESHNESS_CHECKS
 from outcome_pipeline.defs.automation.planning import DayRange
 from outcome_pipeline.defs.automation.retries import WAREHOUSE_RETRY_POLICY
-from outcome_pipeline.defs.partitions import daily_partitions
+from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
 # Outcome days to restate once this run has succeeded (chained by restate_after_load).
 THEN_START = "outcome/restate_start"
 THEN_END = "outcome/restate_end"
+# Ranges of days whose churn windows closed with this run's data ("first..last,first..last"):
+# each becomes its own restatement run, tagged RESTATE_CHURN, once this run has succeeded.
+THEN_CHURN = "outcome/then_restate_churn"
+RESTATE_CHURN = "outcome/restate_churn"  # on a churn restatement run: "first..last"
 TRIGGER = "outcome/trigger"  # nightly | late_files: what started the chain
 PARENT_RUN = "outcome/parent_run"  # the run a restatement follows
 # Every warehouse-writing run carries this tag: deploy/dagster.yaml limits it to one run at a
@@ -41,7 +43,6 @@ FRESHNESS_CHECKS = dg.AssetSelection.checks(*DAILY_FRESHNESS_CHECKS)
 nightly_job = dg.define_asset_job(
     "nightly_outcomes",
     selection=dg.AssetSelection.all() - FRESHNESS_CHECKS,
-    partitions_def=daily_partitions,
     description="Stage the day's feeds, compute the outcome tables, serve them to BI.",
     run_tags=WRITER_TAG,
     op_retry_policy=WAREHOUSE_RETRY_POLICY,
@@ -50,7 +51,6 @@ nightly_job = dg.define_asset_job(
 restate_job = dg.define_asset_job(
     "restate_outcomes",
     selection=dg.AssetSelection.assets(*OUTCOME_KEYS).downstream() - FRESHNESS_CHECKS,
-    partitions_def=daily_partitions,
     description="Recompute the outcome tables of days whose inputs or windows changed.",
     run_tags=WRITER_TAG,
     op_retry_policy=WAREHOUSE_RETRY_POLICY,
@@ -59,7 +59,6 @@ restate_job = dg.define_asset_job(
 late_files_job = dg.define_asset_job(
     "restage_late_files",
     selection=dg.AssetSelection.groups("staging") - FRESHNESS_CHECKS,
-    partitions_def=daily_partitions,
     description="Restage the days late landing files belong to (the outcomes follow).",
     run_tags=WRITER_TAG,
     op_retry_policy=WAREHOUSE_RETRY_POLICY,
@@ -77,6 +76,21 @@ def then_restate_tags(days: DayRange | None) -> dict[str, str]:
         return {}
     first, last = days.keys
     return {THEN_START: first, THEN_END: last}
+
+
+def churn_tags(ranges: tuple[DayRange, ...]) -> dict[str, str]:
+    if not ranges:
+        return {}
+    return {THEN_CHURN: ",".join(f"{r.keys[0]}..{r.keys[1]}" for r in ranges)}
+
+
+def churn_ranges_from_tags(tags: Mapping[str, str]) -> tuple[DayRange, ...]:
+    """The churn restatement ranges a finished run asked for (``churn_tags``)."""
+    out = []
+    for part in filter(None, tags.get(THEN_CHURN, "").split(",")):
+        first, last = part.split("..")
+        out.append(DayRange(date.fromisoformat(first), date.fromisoformat(last)))
+    return tuple(out)
 
 
 def request_for(

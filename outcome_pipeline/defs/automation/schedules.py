@@ -3,7 +3,8 @@
 Default 02:30 in the business timezone (``OUTCOME_NIGHTLY_CRON``, or ``OUTCOME_NIGHTLY_HOUR`` /
 ``OUTCOME_NIGHTLY_MINUTE``), on by default when the daemon runs (``dagster dev``). A tick
 requests ONE run, ``nightly_outcomes`` for yesterday (staging, outcomes, BI), tagged with the
-day to restate; ``restate_after_load`` recomputes that day's outcomes when the run succeeds.
+day to restate and the days whose churn windows closed; ``restate_after_load`` recomputes
+those days' outcomes when the run succeeds.
 Which days a tick targets is decided by :func:`~.planning.nightly_plan` from the tick's
 scheduled time only (never the clock), so a tick evaluated late or twice targets the same days,
 and the run key makes the second request a no-op.
@@ -26,6 +27,7 @@ from outcome_pipeline.contracts import CONTRACTS
 from outcome_pipeline.dagster_internals import reverse_cron_string_iterator
 from outcome_pipeline.defs.automation.jobs import (
     TRIGGER,
+    churn_tags,
     nightly_job,
     request_for,
     then_restate_tags,
@@ -37,7 +39,12 @@ from outcome_pipeline.defs.automation.planning import (
     nightly_plan,
     not_ready,
 )
-from outcome_pipeline.defs.outcomes.assets import PENDING_FINAL_KEY, REPEAT_WINDOW_DAYS
+from outcome_pipeline.defs.outcomes.assets import (
+    CHURN_FINAL_KEY,
+    METRIC_CONFIG,
+    PENDING_FINAL_KEY,
+    REPEAT_WINDOW_DAYS,
+)
 from outcome_pipeline.defs.resources import LandingResource
 from outcome_pipeline.ingest.mapping import load_sources
 from outcome_pipeline.ingest.readiness import DAY_TABLE, day_has_files
@@ -52,6 +59,26 @@ STAGED_PROBE = dg.AssetKey(f"stg_{DAY_TABLE}")
 # How old a day a tick skipped as not ready may be for a later tick to still load it; older
 # gaps are left to a manual backfill (a week of nights without a delivery needs a person).
 CATCH_UP_DAYS = REPEAT_WINDOW_DAYS
+# The longest nightly restatement range the horizon allows (H + W + 2); churn ranges stay
+# within it too.
+MAX_RANGE_DAYS = METRIC_CONFIG.max_journey_days + REPEAT_WINDOW_DAYS + 2
+# How far back a tick reads the provisional days: OUTCOME_RESTATE_HORIZON_DAYS, but never less
+# than the journey horizon allows a day to stay provisional (final by day + 1 + H + W) plus the
+# lookback margin: a shorter one would never restate a day whose journeys ran the whole H.
+FINAL_LOOKBACK_DAYS = max(
+    _settings.restate_horizon_days,
+    METRIC_CONFIG.max_journey_days + REPEAT_WINDOW_DAYS + 1 + METRIC_CONFIG.lookback_margin_days,
+)
+# How far back a tick reads the churn closing days: a day's long churn window closes at most
+# ~ long window + H + W after it (its last journey ended within H + 1 days and it became final
+# by day + 1 + H + W), plus the lookback margin and a catch-up week for missed nights.
+CHURN_LOOKBACK_DAYS = (
+    METRIC_CONFIG.churn_long_days
+    + METRIC_CONFIG.max_journey_days
+    + REPEAT_WINDOW_DAYS
+    + METRIC_CONFIG.lookback_margin_days
+    + CATCH_UP_DAYS
+)
 
 
 def previous_tick(
@@ -64,13 +91,15 @@ def previous_tick(
     return None
 
 
-def pending_final_days(instance: dg.DagsterInstance, first: date, last: date) -> dict[date, date]:
-    """Provisional days in first..last → when they can become final, as their latest
-    ``daily_outcomes`` materialization recorded it (a run that skipped a day records nothing
-    for it, so the run before it counts)."""
+def _latest_pending(
+    instance: dg.DagsterInstance, first: date, last: date, key: str
+) -> dict[str, object]:
+    """Days in first..last → their ``pending`` entry under metadata ``key`` in the latest
+    ``daily_outcomes`` materialization that computed them (a run that skipped a day records
+    nothing for it, so the run before it counts); days with no entry are left out."""
     wanted = {d.isoformat() for d in DayRange(first, last).days} if first <= last else set()
     decided: set[str] = set()
-    out: dict[date, date] = {}
+    out: dict[str, object] = {}
     cursor = None
     while wanted - decided:
         found = instance.fetch_materializations(
@@ -82,19 +111,38 @@ def pending_final_days(instance: dg.DagsterInstance, first: date, last: date) ->
             day = record.partition_key
             if day is None or day in decided:
                 continue
-            entry = record.asset_materialization.metadata.get(PENDING_FINAL_KEY)
+            entry = record.asset_materialization.metadata.get(key)
             value = entry.value if entry is not None else None
             computed = value.get("computed") if isinstance(value, dict) else None
             if not computed or not computed[0] <= day <= computed[1]:
                 continue  # this run did not compute the day: an older record decides
             decided.add(day)
-            final_on = value.get("pending", {}).get(day)
-            if final_on:
-                out[date.fromisoformat(day)] = date.fromisoformat(final_on)
+            pending = value.get("pending", {}).get(day)
+            if pending:
+                out[day] = pending
         if not found.has_more:
             break
         cursor = found.cursor
     return out
+
+
+def pending_final_days(instance: dg.DagsterInstance, first: date, last: date) -> dict[date, date]:
+    """Provisional days in first..last → when they can become final, as their latest
+    ``daily_outcomes`` materialization recorded it."""
+    found = _latest_pending(instance, first, last, PENDING_FINAL_KEY)
+    return {date.fromisoformat(d): date.fromisoformat(str(f)) for d, f in found.items()}
+
+
+def pending_churn_days(
+    instance: dg.DagsterInstance, first: date, last: date
+) -> dict[date, list[date]]:
+    """Days in first..last → the business days their churn windows close that were still
+    ahead when their latest ``daily_outcomes`` materialization computed them."""
+    found = _latest_pending(instance, first, last, CHURN_FINAL_KEY)
+    return {
+        date.fromisoformat(d): [date.fromisoformat(f) for f in fs]  # type: ignore[union-attr]
+        for d, fs in found.items()
+    }
 
 
 def last_loaded_day(instance: dg.DagsterInstance) -> date | None:
@@ -107,13 +155,19 @@ def plan_for_tick(scheduled: datetime, instance: dg.DagsterInstance | None = Non
     """The tick's plan; with an instance, days kept provisional by long journeys are included,
     and days earlier ticks skipped as not ready are caught up."""
     pending = None
+    churn = None
     last_loaded = None
     if instance is not None:
         last_loaded = last_loaded_day(instance)
         yesterday = business_day(scheduled, TIMEZONE) - timedelta(days=1)
         pending = pending_final_days(
             instance,
-            max(START, yesterday - timedelta(days=_settings.restate_horizon_days)),
+            max(START, yesterday - timedelta(days=FINAL_LOOKBACK_DAYS)),
+            yesterday - timedelta(days=1),
+        )
+        churn = pending_churn_days(
+            instance,
+            max(START, yesterday - timedelta(days=CHURN_LOOKBACK_DAYS)),
             yesterday - timedelta(days=1),
         )
     return nightly_plan(
@@ -125,6 +179,9 @@ def plan_for_tick(scheduled: datetime, instance: dg.DagsterInstance | None = Non
         pending=pending,
         last_loaded=last_loaded,
         catch_up_days=CATCH_UP_DAYS,
+        churn_pending=churn,
+        churn_gap_days=REPEAT_WINDOW_DAYS,
+        max_range_days=MAX_RANGE_DAYS,
     )
 
 
@@ -159,9 +216,12 @@ def nightly_outcomes_schedule(
     restate = (
         f", then restate {plan.restate.keys[0]}..{plan.restate.keys[1]}" if plan.restate else ""
     )
+    churn = churn_tags(plan.churn)
+    if churn:
+        restate += f", and (churn windows closed) {next(iter(churn.values()))}"
     context.log.info(f"nightly: load {first}..{last}{restate}")
     return request_for(
         plan.load,
         run_key=f"nightly:{first}:{last}",
-        tags={TRIGGER: "nightly", **then_restate_tags(plan.restate)},
+        tags={TRIGGER: "nightly", **then_restate_tags(plan.restate), **churn},
     )

@@ -2,14 +2,17 @@
 
 ``late_landing_files`` (every 5 minutes): finds files that are new, changed or withdrawn in a
 day folder already staged (:mod:`.landing_watch`), and requests a restage of those days for
-the affected tables, tagged with the outcome days they feed (:func:`.planning.late_plan`).
+the affected tables, tagged with the outcome days they feed (:func:`.planning.late_plan`; a
+CRM file feeds every computed day from its day - W - 1 on, within the horizon).
 Its cursor records every file accounted for, so a file triggers once, and a re-delivered
 identical file (same bytes) never does. Staging replaces whole days, so a restage never
 double counts.
 
 ``restate_after_load``: when a nightly or late-file run succeeds, launches
 ``restate_outcomes`` for the outcome days it was tagged with, so the restatement always sees
-the newly staged data.
+the newly staged data, and one more ``restate_outcomes`` run per range of days whose churn
+windows closed with that data (tagged ``outcome/restate_churn``). They queue behind each other
+(one warehouse writer at a time), in any order: each sees the same staged data.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ import dagster as dg
 from outcome_pipeline.contracts import CONTRACTS
 from outcome_pipeline.defs.automation.jobs import (
     PARENT_RUN,
+    RESTATE_CHURN,
     TRIGGER,
+    churn_ranges_from_tags,
     late_files_job,
     nightly_job,
     request_for,
@@ -50,6 +55,7 @@ _IN_PROGRESS = [
     dg.DagsterRunStatus.STARTED,
     dg.DagsterRunStatus.CANCELING,
 ]
+# Days watched back from the newest day folder, and how far forward a late CRM file restates.
 HORIZON_DAYS = _settings.late_file_horizon_days
 # The table whose materialized partitions say up to which day outcomes have been computed.
 OUTCOMES_PROBE = dg.AssetKey("daily_outcomes")
@@ -120,7 +126,9 @@ def late_landing_files(
         observed,
         lambda table, day: staging_loaded_at_ns(instance, table, day),
     )
-    plan = late_plan(found.table_days, REPEAT_WINDOW_DAYS, START, last_computed_day(instance))
+    plan = late_plan(
+        found.table_days, REPEAT_WINDOW_DAYS, START, last_computed_day(instance), HORIZON_DAYS
+    )
     cursor = found.cursor.encode()
     if plan is None:
         return dg.SensorResult(
@@ -145,16 +153,32 @@ def late_landing_files(
     request_job=restate_job,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="After a nightly or late-file load succeeds, restate the outcome days it "
-    "was tagged with (outcome/restate_start..end).",
+    "was tagged with (outcome/restate_start..end, and each range of "
+    "outcome/then_restate_churn in its own run).",
 )
-def restate_after_load(context: dg.RunStatusSensorContext) -> dg.RunRequest | dg.SkipReason:
+def restate_after_load(
+    context: dg.RunStatusSensorContext,
+) -> dg.RunRequest | dg.SensorResult | dg.SkipReason:
     run = context.dagster_run
     days = restate_days_from_tags(run.tags)
-    if days is None:
+    churn = churn_ranges_from_tags(run.tags)
+    if days is None and not churn:
         return dg.SkipReason(f"run {run.run_id} asked for no restatement")
-    return request_for(
-        days,
-        run_key=f"restate-after:{run.run_id}",
-        tags={PARENT_RUN: run.run_id, TRIGGER: run.tags.get(TRIGGER, "manual")},
-        job_name=restate_job.name,
-    )
+    tags = {PARENT_RUN: run.run_id, TRIGGER: run.tags.get(TRIGGER, "manual")}
+    requests = [
+        request_for(
+            r,
+            run_key=f"restate-churn:{run.run_id}:{r.keys[0]}:{r.keys[1]}",
+            tags={**tags, RESTATE_CHURN: f"{r.keys[0]}..{r.keys[1]}"},
+            job_name=restate_job.name,
+        )
+        for r in churn
+    ]
+    if days is not None:
+        requests.insert(
+            0,
+            request_for(
+                days, run_key=f"restate-after:{run.run_id}", tags=tags, job_name=restate_job.name
+            ),
+        )
+    return requests[0] if len(requests) == 1 else dg.SensorResult(run_requests=requests)

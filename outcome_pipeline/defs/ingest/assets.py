@@ -25,7 +25,7 @@ from outcome_pipeline.defs.ingest.checks import (
     references_check,
 )
 from outcome_pipeline.defs.metadata import column_schema
-from outcome_pipeline.defs.partitions import daily_partitions, window_days
+from outcome_pipeline.defs.partitions import daily_partitions, range_backfill_policy, window_days
 from outcome_pipeline.defs.resources import (
     LandingResource,
     ValidationResource,
@@ -44,7 +44,12 @@ from outcome_pipeline.ingest.stage import ReadDay, StagedDay, audit_row, finish_
 from outcome_pipeline.validation import write_data_docs
 from outcome_pipeline.validation.collector import ROWS_PER_GX_PASS, DayValidations
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
-from outcome_pipeline.warehouse.tables import QUARANTINE_FILES, QUARANTINE_TABLES, STAGING_TABLES
+from outcome_pipeline.warehouse.tables import (
+    QUARANTINE_FILES,
+    QUARANTINE_TABLES,
+    ROWS_NOT_COUNTED,
+    STAGING_TABLES,
+)
 
 
 def _describe(contract: TableContract) -> str:
@@ -75,7 +80,7 @@ def _day_summary(audits: list[dict]) -> str:
 def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
     staging, quarantine = STAGING_TABLES[contract.name], QUARANTINE_TABLES[contract.name]
     referenced = [STAGING_TABLES[t] for t in sorted(set(contract.references.values()))]
-    tables = [staging, quarantine, QUARANTINE_FILES, LOAD_AUDIT, *referenced]
+    tables = [staging, quarantine, QUARANTINE_FILES, LOAD_AUDIT, ROWS_NOT_COUNTED, *referenced]
     feed = (("feed", contract.name),)
     reference_specs = (
         [
@@ -96,7 +101,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
         group_name="staging",
         description=_describe(contract),
         partitions_def=daily_partitions,
-        backfill_policy=dg.BackfillPolicy.single_run(),
+        backfill_policy=range_backfill_policy,
         retry_policy=WAREHOUSE_RETRY_POLICY,
         kinds={"python", "sql"},
         # Referenced tables load first, so that the references check sees the same day.
@@ -152,6 +157,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                 wh.delete_window(conn, quarantine, start, end)
                 wh.delete_window(conn, QUARANTINE_FILES, start, end, feed)
                 wh.delete_window(conn, LOAD_AUDIT, start, end, feed)
+                wh.delete_window(conn, ROWS_NOT_COUNTED, start, end, feed)
                 # Days are read one by one and validated together (one GX pass for up to
                 # ROWS_PER_GX_PASS rows: GX's cost per call is paid per pass, not per day),
                 # then staged in day order.
@@ -170,6 +176,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                         wh.insert_rows(conn, quarantine, result.quarantined)
                         wh.insert_rows(conn, QUARANTINE_FILES, result.rejected_files)
                         wh.insert_rows(conn, LOAD_AUDIT, pa.Table.from_pylist([audit_row(result)]))
+                        wh.insert_rows(conn, ROWS_NOT_COUNTED, result.not_counted)
                         staged_days.append(_counts_only(result))
                     pending.clear()
 
@@ -180,7 +187,7 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                             contract,
                             day,
                             landing.timezone,
-                            run_id=context.run_id,
+                            run_id=context.run.run_id,
                             clock_skew_seconds=vcfg.clock_skew_seconds,
                             mappings=mappings,
                         )

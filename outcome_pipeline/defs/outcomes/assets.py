@@ -19,12 +19,13 @@ import pyarrow as pa
 from outcome_pipeline.contracts import CONTRACTS
 from outcome_pipeline.defs.automation.retries import WAREHOUSE_RETRY_POLICY
 from outcome_pipeline.defs.metadata import column_schema
-from outcome_pipeline.defs.partitions import daily_partitions, window_days
+from outcome_pipeline.defs.partitions import daily_partitions, range_backfill_policy, window_days
 from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
 from outcome_pipeline.metric_settings import metric_settings, settings_hash
 from outcome_pipeline.outcomes import (
     ATTACHED,
     CONTEXT_SCHEMA,
+    HISTORY_INPUTS,
     LIFETIME_VIEW_SQL,
     OUTCOME_TABLES,
     RATES,
@@ -39,8 +40,14 @@ from outcome_pipeline.outcomes import (
     input_window,
     zones,
 )
+from outcome_pipeline.outcomes.audit import OUTCOME_AUDIT, audit_rows
 from outcome_pipeline.outcomes.chunks import describe_chunks, failed_range_message, plan_chunks
-from outcome_pipeline.outcomes.maturity import final_on_days, open_journey_count
+from outcome_pipeline.outcomes.maturity import (
+    churn_final_on,
+    churn_pending,
+    final_on_days,
+    open_journey_count,
+)
 from outcome_pipeline.settings import Settings
 from outcome_pipeline.validation.config import ValidationConfig
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
@@ -50,6 +57,9 @@ AS_OF_TAG = "outcome/as_of"
 # daily_outcomes metadata: {"computed": [first, last] | None, "pending": {provisional day:
 # business day whose load can make it final}}; read by the nightly schedule.
 PENDING_FINAL_KEY = "pending_final_on"
+# daily_outcomes metadata: {"computed": [first, last] | None, "pending": {day: [business days
+# its 30- / 90-day churn windows close, those still ahead]}}; read by the nightly schedule.
+CHURN_FINAL_KEY = "churn_final_on"
 # The metric configuration (one place: OutcomeConfig / ValidationConfig, from the environment,
 # README "Metric settings"), read when the definitions load: W also shapes the partition
 # mappings, the nightly plan and the late-file sensor.
@@ -57,6 +67,30 @@ METRIC_CONFIG = OutcomeConfig.from_env()
 REPEAT_WINDOW_DAYS = METRIC_CONFIG.repeat_window_days
 # Journeys of day D need contacts from W (+ the margin, see input_window) before D.
 LOOKBACK_DAYS = REPEAT_WINDOW_DAYS + METRIC_CONFIG.lookback_margin_days
+# The CRM feeds are histories read from their first partition (InputWindow.for_input): the
+# lineage declares the restatement horizon of them (OUTCOME_LATE_FILE_HORIZON_DAYS), the days
+# a late CRM file restates (automation.planning); Dagster cannot map "every earlier day".
+CRM_LOOKBACK_DAYS = Settings.from_env().late_file_horizon_days
+
+
+def run_settings(timezone: str) -> tuple[OutcomeConfig, dict[str, object]]:
+    """The outcome configuration of a run and the metric settings it records (the
+    ``metric_settings_consistent`` check compares the same record with the stored days')."""
+    cfg = OutcomeConfig.from_env(timezone=timezone, repeat_window_days=REPEAT_WINDOW_DAYS)
+    return cfg, metric_settings(cfg, ValidationConfig.from_env())
+
+
+# Every table the outcome step reads or writes (created if missing; the check reads them too).
+OUTCOME_STEP_TABLES = (
+    *STAGING_TABLES.values(),
+    LOAD_AUDIT,
+    *OUTCOME_TABLES.values(),
+    OUTCOME_AUDIT,
+)
+# ... and contacts up to D + 1 + H + W decide how they end (a day is final by then). As the
+# staging deps' end offset, it makes a multi-run backfill start an outcome run only once the
+# staged days that can change it are in: its rows then equal a run after the whole range.
+FINAL_AFTER_DAYS = 1 + METRIC_CONFIG.max_journey_days + REPEAT_WINDOW_DAYS
 
 
 def end_of_business_day(day: date, timezone: str) -> datetime:
@@ -176,19 +210,31 @@ def _summary(daily: pa.Table) -> str:
             deps=[
                 dg.AssetDep(
                     STAGING_TABLES["interactions"].name,
-                    partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-LOOKBACK_DAYS),
+                    partition_mapping=dg.TimeWindowPartitionMapping(
+                        start_offset=-LOOKBACK_DAYS, end_offset=FINAL_AFTER_DAYS
+                    ),
                 ),
                 dg.AssetDep(
                     STAGING_TABLES["survey_responses"].name,
-                    partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-LOOKBACK_DAYS),
+                    partition_mapping=dg.TimeWindowPartitionMapping(
+                        start_offset=-LOOKBACK_DAYS, end_offset=FINAL_AFTER_DAYS
+                    ),
                 ),
-                *(STAGING_TABLES[n].name for n in ("customers", "cases", "subscription_events")),
+                *(
+                    dg.AssetDep(
+                        STAGING_TABLES[n].name,
+                        partition_mapping=dg.TimeWindowPartitionMapping(
+                            start_offset=-CRM_LOOKBACK_DAYS, end_offset=FINAL_AFTER_DAYS
+                        ),
+                    )
+                    for n in HISTORY_INPUTS
+                ),
             ],
         )
         for name, table in OUTCOME_TABLES.items()
     ],
     partitions_def=daily_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    backfill_policy=range_backfill_policy,
     retry_policy=WAREHOUSE_RETRY_POLICY,
     can_subset=False,
 )
@@ -199,10 +245,9 @@ def outcome_tables(
 ):
     """Identity resolution, contacts, journeys and the daily tables for the run's days."""
     requested = window_days(context.partition_time_window)
-    cfg = OutcomeConfig.from_env(timezone=landing.timezone, repeat_window_days=REPEAT_WINDOW_DAYS)
-    settings = metric_settings(cfg, ValidationConfig.from_env())
+    cfg, settings = run_settings(landing.timezone)
     with warehouse.open() as wh:
-        wh.create_tables([*STAGING_TABLES.values(), LOAD_AUDIT, *OUTCOME_TABLES.values()])
+        wh.create_tables(OUTCOME_STEP_TABLES)
         wh.create_view("customer_lifetime", LIFETIME_VIEW_SQL)
         tagged = context.run.tags.get(AS_OF_TAG)
         # The clock only bounds the input: files in a day folder dated today or later (a
@@ -223,13 +268,14 @@ def outcome_tables(
         daily_parts: list[pa.Table] = []
         open_journeys = 0
         pending: dict[date, date] = {}
+        churn: dict[date, list[date]] = {}
         if days:
-            run_settings = Settings.from_env()
+            env = Settings.from_env()
             as_of = end_of_business_day(as_of_day, landing.timezone)
-            chunks = plan_chunks(days, run_settings.chunk_days)
+            chunks = plan_chunks(days, env.chunk_days)
             context.log.info(
                 f"as_of {as_of.isoformat()}; {len(days)} day(s) in {len(chunks)} chunk(s) of at "
-                f"most {run_settings.chunk_days} days: {describe_chunks(chunks)}"
+                f"most {env.chunk_days} days: {describe_chunks(chunks)}"
             )
             # One engine session and one transaction per chunk: peak memory follows the chunk,
             # and a failure keeps the chunks before it (rerunning them is harmless).
@@ -246,13 +292,17 @@ def outcome_tables(
                         chunk,
                         as_of,
                         cfg,
-                        memory_limit=run_settings.compute_memory_limit,
+                        memory_limit=env.compute_memory_limit,
                     )
                     start, end = chunk[0], chunk[-1] + timedelta(days=1)
                     with wh.begin() as conn:
                         for name, table in OUTCOME_TABLES.items():
                             wh.delete_window(conn, table, start, end)
                             wh.insert_rows(conn, table, tables[name])
+                        # With the rows, what they were computed with
+                        # (metric_settings_consistent).
+                        wh.delete_window(conn, OUTCOME_AUDIT, start, end)
+                        wh.insert_rows(conn, OUTCOME_AUDIT, audit_rows(chunk, as_of, settings))
                 except (dg.Failure, dg.RetryRequested):
                     raise
                 except Exception as exc:
@@ -266,6 +316,9 @@ def outcome_tables(
                     final_on_days(
                         chunk, tables["journeys"], as_of_day, REPEAT_WINDOW_DAYS, landing.timezone
                     )
+                )
+                churn.update(
+                    churn_pending(churn_final_on(chunk, tables["journeys"], cfg), as_of_day)
                 )
                 for name in OUTCOME_TABLES:
                     counts[name].update(rows_per_day(tables[name]))
@@ -306,6 +359,15 @@ def outcome_tables(
                 {
                     "computed": [days[0].isoformat(), days[-1].isoformat()] if days else None,
                     "pending": {d.isoformat(): f.isoformat() for d, f in sorted(pending.items())},
+                }
+            )
+            metadata[CHURN_FINAL_KEY] = dg.MetadataValue.json(
+                {
+                    "computed": [days[0].isoformat(), days[-1].isoformat()] if days else None,
+                    "pending": {
+                        d.isoformat(): [f.isoformat() for f in fs]
+                        for d, fs in sorted(churn.items())
+                    },
                 }
             )
         if name == "journeys" and days:

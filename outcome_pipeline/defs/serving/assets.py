@@ -35,6 +35,7 @@ from outcome_pipeline.serving import (
     publish_postgres_bi,
 )
 from outcome_pipeline.settings import Settings
+from outcome_pipeline.warehouse.locks import duckdb_writer_lock
 
 warnings.filterwarnings("ignore", message=r".*`backfill_policy`.*", category=dg.BetaWarning)
 
@@ -100,12 +101,14 @@ def bi_views(
                     "tables_rebuilt": dg.MetadataValue.json(list(pub.rebuilt)),
                 }
             )
-        published = publish_duckdb_copy(
-            file,
-            bi.target_for(file),
-            warehouse.schema_name,
-            refresh=days,
-        )
+        # Reads the warehouse file: not while a parallel run writes it.
+        with duckdb_writer_lock(file, context.log.info):
+            published = publish_duckdb_copy(
+                file,
+                bi.target_for(file),
+                warehouse.schema_name,
+                refresh=days,
+            )
     context.log.info(
         f"published BI copy {published.path} ({published.bytes / 1e6:.1f} MB) "
         f"in {published.seconds:.2f}s"

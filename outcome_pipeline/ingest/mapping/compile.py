@@ -8,6 +8,7 @@ row in Python: the caller splits the one Arrow result by the reason column.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +68,7 @@ class CompiledMapping:
     columns: dict[str, Compiled]
     fields: set[str]
     json_paths: dict[str, list[str]] = field(default_factory=dict)  # base -> extracted paths
+    structs: dict[str, dict] = field(default_factory=dict)  # base -> parsed structure
 
     @property
     def name(self) -> str:
@@ -144,6 +146,7 @@ def compile_mapping(path: Path, business_timezone: str) -> CompiledMapping:
         columns,
         compiler.fields,
         compiler.json_paths,
+        compiler.structs,
     )
 
 
@@ -157,6 +160,8 @@ class _Compiler:
         self.fields: set[str] = set()
         self.json_paths: dict[str, list[str]] = {}
         self.aliases = [u.alias for u in spec.unnest]
+        self.structs: dict[str, dict] = {}  # base -> JSON structure aggregates read
+        self.typed = typed_aliases(spec)
 
     def all(self) -> dict[str, Compiled]:
         for name in self.spec.columns:
@@ -180,7 +185,14 @@ class _Compiler:
             )
         self.active.append(name)
         pii = name in self.contract.column_names and self.contract.column(name).pii
-        ctx = Context(self.field_sql, self.column, self.timezone, column_name=name, pii=pii)
+        ctx = Context(
+            self.field_sql,
+            self.column,
+            self.timezone,
+            column_name=name,
+            pii=pii,
+            json_struct=self.json_struct if self.spec.source.format in ("json", "jsonl") else None,
+        )
         if is_let:
             ctx.column_name = name
             compiled = compile_expr(self.spec.let[name], (name,), ctx)
@@ -192,6 +204,15 @@ class _Compiler:
         self.done[name] = compiled
         return compiled
 
+    def json_struct(self, alias: str, fields: dict | None) -> str | None:
+        """The element an aggregate reads (an unnest alias's, or the record's with ""),
+        parsed into a STRUCT that holds ``fields`` merged with what others read of it."""
+        if alias and alias not in self.aliases:
+            return None
+        if fields is not None:
+            _merge_shape(self.structs.setdefault(alias, {}), fields)
+        return f"__s_{alias or 'root'}"
+
     def field_sql(self, path: str) -> str:
         fmt = self.spec.source.format
         if fmt in ("csv", "parquet"):
@@ -199,11 +220,60 @@ class _Compiler:
         parts = path.split(".")
         base = parts[0] if parts[0] in self.aliases and len(parts) > 1 else ""
         rest = parts[1:] if base else parts
+        if base in self.typed:
+            # Read from the element already parsed into a STRUCT (see typed_aliases).
+            tree: dict = {}
+            node = tree
+            for part in rest[:-1]:
+                node = node.setdefault(part, {})
+            node[rest[-1]] = "VARCHAR"
+            try:
+                _merge_shape(self.structs.setdefault(base, {}), tree)
+            except ExprError as exc:
+                raise ExprError((), f"field {path}: {exc}") from None
+            return f"CAST(__s_{base}{''.join('.' + ident(p) for p in rest)} AS VARCHAR)"
         json_path = "$." + ".".join(ident(p) for p in rest)
         paths = self.json_paths.setdefault(base, [])
         if json_path not in paths:
             paths.append(json_path)
         return f"__f_{base or 'root'}[{paths.index(json_path) + 1}]"
+
+
+def typed_aliases(spec: MappingFile) -> set[str]:
+    """Unnest aliases whose list is parsed straight into STRUCTs (JSON only).
+
+    A list read from the record itself (a results page's ``conversations``) that no deeper
+    unnest walks: the page is parsed once into the fields the mapping reads, and the
+    elements are unnested as STRUCTs — instead of each element cut out as JSON text and
+    parsed again.
+    """
+    if spec.source.format not in ("json", "jsonl"):
+        return set()
+    out = set()
+    for i, u in enumerate(spec.unnest):
+        parts = u.path.split(".")
+        earlier = {x.alias for x in spec.unnest[:i]}
+        from_root = not (parts[0] in earlier and len(parts) > 1)
+        walked = any(x.path.split(".")[0] == u.alias for x in spec.unnest[i + 1 :])
+        if from_root and not walked:
+            out.add(u.alias)
+    return out
+
+
+def _merge_shape(into: dict, more: dict) -> None:
+    # Both come from expr_agg.shape, which already refused a name read two ways in one path;
+    # across paths the same refusal is an ExprError raised there on the merged tree.
+    for k, v in more.items():
+        if k not in into:
+            into[k] = v
+        elif isinstance(v, dict) and isinstance(into[k], dict):
+            _merge_shape(into[k], v)
+        elif isinstance(v, list) and isinstance(into[k], list) and isinstance(v[0], dict):
+            if not isinstance(into[k][0], dict):
+                raise ExprError((), f"{k!r} is read both as a list of values and of objects")
+            _merge_shape(into[k][0], v[0])
+        elif v != into[k]:
+            raise ExprError((), f"{k!r} is read both as a value and as a list or object")
 
 
 def _checks(m: CompiledMapping) -> tuple[str, str]:
@@ -301,6 +371,8 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
         f"'$' AS {PATH_COL}, __json AS __e_root FROM __records)",
     ]
     prev = "__r0"
+    typed = typed_aliases(m.spec)
+    raws: dict[str, str] = {}
     for i, u in enumerate(m.spec.unnest, start=1):
         parts = u.path.split(".")
         bases = ["root"] + [x.alias for x in m.spec.unnest[: i - 1]]
@@ -309,22 +381,48 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
         json_path = "$." + ".".join(ident(p) for p in rest) + "[*]"
         step = lit("." + u.path.split(".")[-1] + "[")
         listed, idx, elem = f"__list{i}", f"__i{i}", f"__e_{u.alias}"
+        tree = m.structs.get(u.alias)
+        if u.alias in typed and tree:
+            spec: dict | list = [tree]
+            for part in reversed(rest):
+                spec = {part: spec}
+            access = "".join("." + ident(p) for p in rest)
+            ctes.append(
+                f"__l{i} AS (SELECT *, json_transform(__e_root, {lit(json.dumps(spec))}){access} "
+                f"AS {listed} FROM {prev})"
+            )
+            ctes.append(
+                f"__r{i} AS (SELECT * EXCLUDE ({listed}), {listed}[{idx} + 1] AS __s_{u.alias} "
+                f"FROM (SELECT *, unnest(CASE WHEN len({listed}) > 0 THEN range(len({listed})) "
+                f"ELSE [NULL::BIGINT] END) AS {idx} FROM __l{i}))"
+            )
+            ctes.append(
+                f"__p{i} AS (SELECT * EXCLUDE ({PATH_COL}), {PATH_COL} || CASE WHEN {idx} IS "
+                f"NULL THEN '' ELSE {step} || {idx} || ']' END AS {PATH_COL} FROM __r{i})"
+            )
+            raws[u.alias] = (
+                f"json_extract(__json, '$' || {lit(''.join('.' + ident(p) for p in rest))} "
+                f"|| '[' || {idx} || ']')"
+            )
+            prev = f"__p{i}"
+            continue
         ctes.append(
             f"__l{i} AS (SELECT *, json_extract(__e_{base}, {lit(json_path)}) AS {listed} "
             f"FROM {prev})"
         )
         # An empty list still yields one row (element NULL), rejected as empty_list: a record
-        # never disappears silently.
+        # never disappears silently. The list itself is unnested, never carried on every row
+        # it yields (a results page of 1,000 conversations would be copied 1,000 times).
+        some = f"len({listed}) > 0"
         ctes.append(
-            f"__r{i} AS (SELECT * EXCLUDE ({listed}, {idx}), {idx}, "
-            f"{listed}[{idx} + 1] AS {elem}, {PATH_COL} || CASE WHEN {idx} IS NULL THEN '' "
-            f"ELSE {step} || {idx} || ']' END AS __path_n FROM (SELECT *, "
-            f"unnest(CASE WHEN len({listed}) > 0 THEN range(len({listed})) "
-            f"ELSE [NULL::BIGINT] END) AS {idx} FROM __l{i}))"
+            f"__r{i} AS (SELECT * EXCLUDE ({listed}), "
+            f"unnest(CASE WHEN {some} THEN {listed} ELSE [NULL::JSON] END) AS {elem}, "
+            f"unnest(CASE WHEN {some} THEN range(len({listed})) ELSE [NULL::BIGINT] END) "
+            f"AS {idx} FROM __l{i})"
         )
         ctes.append(
-            f"__p{i} AS (SELECT * EXCLUDE ({PATH_COL}, __path_n), __path_n AS {PATH_COL} "
-            f"FROM __r{i})"
+            f"__p{i} AS (SELECT * EXCLUDE ({PATH_COL}), {PATH_COL} || CASE WHEN {idx} IS NULL "
+            f"THEN '' ELSE {step} || {idx} || ']' END AS {PATH_COL} FROM __r{i})"
         )
         prev = f"__p{i}"
     extracts = ", ".join(
@@ -332,5 +430,15 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
         f"AS __f_{base or 'root'}"
         for base, paths in m.json_paths.items()
     )
-    ctes.append(f"__rows AS (SELECT *{', ' + extracts if extracts else ''} FROM {prev})")
+    structs = ", ".join(
+        f"json_transform(__e_{base or 'root'}, {lit(json.dumps(tree))}) AS __s_{base or 'root'}"
+        for base, tree in m.structs.items()
+        if base not in raws
+    )
+    more = ", ".join(x for x in (extracts, structs) if x)
+    ctes.append(f"__rows AS (SELECT *{', ' + more if more else ''} FROM {prev})")
+    records = [u.alias for u in m.spec.unnest if u.record]
+    if records:
+        element = raws.get(records[-1], f"__e_{records[-1]}")
+        return ",\n".join(ctes), f"coalesce({element}::VARCHAR, __json::VARCHAR)"
     return ",\n".join(ctes), "__json::VARCHAR"

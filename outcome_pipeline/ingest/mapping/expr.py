@@ -3,10 +3,11 @@
 An expression is a bare string (a source field, ``Agent.ConnectedToAgentTimestamp``) or an
 inline table with one operator key (``const``, ``concat``, ``timestamp``, ``date`` + ``time``,
 ``plus_seconds``, ``seconds_between``, ``int``, ``float``, ``bool``, ``map``, ``coalesce``,
-``column``, ``if``, ``present``, ``missing``, ``all``, ``any``). Compiling yields one SQL expression
-over the whole file set plus the checks that flag a row which cannot be mapped (value,
-reason code, message naming the source field): rows are split by those flags, never by a
-Python loop.
+``column``, ``if``, ``present``, ``missing``, ``all``, ``any``; aggregates over nested lists
+``first``, ``last``, ``min``, ``max``, ``sum``, ``count`` in :mod:`expr_agg`). Compiling yields
+one SQL expression over the whole file set plus the checks that flag a row which cannot be
+mapped (value, reason code, message naming the source field): rows are split by those flags,
+never by a Python loop.
 """
 
 from __future__ import annotations
@@ -59,6 +60,10 @@ class Context:
     column_name: str = ""
     used_fields: set[str] = field(default_factory=set)
     pii: bool = False  # the column holds personal data: messages never show its values
+    # JSON records only: (unnest alias or "" for the record, fields to parse) -> the SQL of
+    # that element parsed once into a STRUCT holding those fields (None: not an alias).
+    # Called with None fields to ask whether a name is an alias. None when not JSON.
+    json_struct: Callable[[str, dict | None], str | None] | None = None
 
 
 def lit(value: Any) -> str:
@@ -99,6 +104,10 @@ _OPERATORS = {
     "missing": {"missing"},
     "all": {"all"},
     "any": {"any"},
+    **{
+        op: {op, "as", "scale", "timezone"}
+        for op in ("first", "last", "min", "max", "sum", "count")
+    },
 }
 
 
@@ -325,13 +334,20 @@ def _bool_text(c: Compiled, ctx: Context) -> Compiled:
     return _parsed(c, sql, BOOL, "a boolean", ctx)
 
 
-# The time operators live in expr_time (it imports this module, hence the late import).
+# The time operators and the aggregates live in expr_time and expr_agg (they import this
+# module, hence the late imports).
+from outcome_pipeline.ingest.mapping.expr_agg import AGGREGATES, compile_aggregate  # noqa: E402
 from outcome_pipeline.ingest.mapping.expr_time import (  # noqa: E402
     _c_date,
     _c_plus_seconds,
     _c_seconds_between,
     _c_timestamp,
 )
+
+
+def _aggregate(op: str) -> Callable[[dict, tuple[str, ...], Context], Compiled]:
+    return lambda v, key, ctx: compile_aggregate(op, v, key, ctx)
+
 
 _COMPILERS: dict[str, Callable[[dict, tuple[str, ...], Context], Compiled]] = {
     "field": _c_field,
@@ -352,4 +368,5 @@ _COMPILERS: dict[str, Callable[[dict, tuple[str, ...], Context], Compiled]] = {
     "missing": _c_missing,
     "all": _logical("all"),
     "any": _logical("any"),
+    **{op: _aggregate(op) for op in AGGREGATES},
 }

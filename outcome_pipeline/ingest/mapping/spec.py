@@ -51,6 +51,9 @@ class Unnest(_Strict):
 
     path: str = Field(min_length=1)
     alias: str = Field(alias="as", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    # The elements are the source records (a results page wrapping its records in a list):
+    # a rejected row keeps its element, not the whole page, as its raw record.
+    record: bool = False
 
 
 class Source(_Strict):
@@ -120,7 +123,7 @@ _KNOWN = {
     "source": set(Source.model_fields) - {"json_options"} | {"json"},
     "csv": set(CsvOptions.model_fields),
     "json": set(JsonOptions.model_fields),
-    "unnest": {"path", "as"},
+    "unnest": {"path", "as", "record"},
     "": {"source", "unnest", "let", "columns"},
 }
 

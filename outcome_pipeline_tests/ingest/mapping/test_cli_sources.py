@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -88,9 +89,23 @@ def test_generate_writes_interactions_as_connect_records(tmp_path: Path, capsys)
     assert "Amazon Connect contact records" in capsys.readouterr().out
     assert list((out / "amazon_connect" / "2024-01-01").iterdir())
     assert not (out / "interactions").exists()
-    assert main([*args, "--format", "interactions=genesys"]) == 2
-    assert "available: interactions=native|amazon-connect" in capsys.readouterr().out
+    assert main([*args, "--format", "interactions=five9"]) == 2
+    assert "available: interactions=native|amazon-connect|genesys" in capsys.readouterr().out
     assert main([*args, "--format", "interactions=amazon-connect", "--defect-rate", "0.1"]) == 2
+
+
+def test_generate_writes_interactions_as_genesys_conversation_details(tmp_path, capsys) -> None:
+    out = tmp_path / "land"
+    args = ["generate", "--out", str(out), "--start", "2024-01-01", "--days", "1"]
+    assert main([*args, "--interactions-per-day", "50", "--format", "interactions=genesys"]) == 0
+    said = capsys.readouterr().out
+    assert "Genesys Cloud conversation details" in said and "genesys_conversations" in said
+    pages = sorted((out / "genesys" / "2024-01-01").glob("details-*.json"))
+    assert pages
+    first = json.loads(pages[0].read_text(encoding="utf-8").splitlines()[0])
+    assert first["conversations"][0]["participants"][0]["purpose"] in ("customer", "external")
+    # Genesys has no "web" channel: those contacts stay out, said so.
+    assert "left out" in said
 
 
 def test_generate_splits_interactions_by_channel_across_vendors(tmp_path: Path, capsys) -> None:
@@ -124,7 +139,7 @@ def test_generate_splits_interactions_by_channel_across_vendors(tmp_path: Path, 
         ("interactions:phone=zendesk", "zendesk has no phone channel"),
         ("interactions:fax=zendesk", "no channel 'fax'"),
         ("crm:email=salesforce", "only the interactions feed is split by channel"),
-        ("surveys=salesforce", "available: interactions=native|amazon-connect|zendesk"),
+        ("surveys=salesforce", "available: interactions=native|amazon-connect|genesys|zendesk"),
     ]:
         assert main([*args, "--format", bad]) == 2
         assert why in capsys.readouterr().out
