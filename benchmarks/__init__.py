@@ -1,1 +1,1 @@
-"""Benchmark harness of issue 6 (see benchmarks/README.md)."""
+"""Benchmark harness (see benchmarks/README.md)."""

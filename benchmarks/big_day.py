@@ -2,7 +2,7 @@
 
 The main harness (``python -m benchmarks``) also runs the limit, the peer, Dagster and a cold
 process, which at 10M/day would take an hour and more memory than the machine has for all of
-them at once. This measures only what issue 6 asks of a 10M day: that it completes within the
+them at once. This measures only what a 10M day must show: that it completes within the
 machine's memory and how the stages scale against a 1M day (the same stage split as the
 harness, ``pipeline_stages.run_day``), after one staged day of history.
 

@@ -18,13 +18,13 @@ identifiers), surveys, cases, churn, outputs, data quality rules.
 Pseudonyms use one SHA-256 of ``kind:value`` (the pipeline: HMAC-SHA256, two hashes); only
 equality matters for the figures.
 
-Definitions (METRICS.md, as decided 2026-12): a contact is a repeat iff the customer's
-previous contact started within W; every other identified contact starts a journey. A
-journey's outcome is evaluated over its contacts within the journey horizon H (30 days) of
-its first contact; a multi-contact journey is one whose first contact is followed within W,
-which (W <= H) is always in span, so none of these figures depends on H: the journey's later
-contacts, capping and resolution are not among them. Contact-level figures count every
-contact, including those after H (they stay repeats).
+Definitions (as docs/journey_horizon.md and the data dictionary state them): a contact is a
+repeat iff the customer's previous contact started within W; every other identified contact
+starts a journey. A journey's outcome is evaluated over its contacts within the journey
+horizon H (30 days) of its first contact; a multi-contact journey is one whose first contact
+is followed within W, which (W <= H) is always in span, so none of these figures depends on
+H: the journey's later contacts, capping and resolution are not among them. Contact-level
+figures count every contact, including those after H (they stay repeats).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Simulated nights on skewed generated data, through the real planning and compute code.
 
-Issue 18: with the journey horizon H every day is final by day + 1 + H + W, the longest
+With the journey horizon H every day is final by day + 1 + H + W, the longest
 nightly restatement range is at most H + W + 2 days, and each day's churn flags flip on the
 night its churn windows close. Each night is what the nightly schedule would do:
 ``planning.nightly_plan`` from the metadata the runs before it recorded (``final_on_days``,

@@ -1,4 +1,4 @@
-"""Benchmark harness of issue 6: one business day stage by stage against the limit (raw DuckDB
+"""Benchmark harness: one business day stage by stage against the limit (raw DuckDB
 SQL) and the peer (plain pandas), warm and cold, with peak RSS, plus a multi-day backfill.
 
     .venv/bin/python -m benchmarks --interactions-per-day 100000 --days 10 --backfill-days 30 \\

@@ -31,8 +31,8 @@ import numpy as np
 #   contact at a typical center, over 40 % in some finance and telecom operations.
 #   https://wwww-staging.ziwo.io/why-second-call-costs-more-than-the-first/
 # - ~63 % repeat contacts among a real bank's identified callers, heavy callers included:
-#   the figure given in issue 21. We found no published page stating it, so it is a target
-#   for the skewed profile, not a citation.
+#   a figure from a real bank's call log we were shown; we found no published page stating it,
+#   so it is a target for the skewed profile, not a citation.
 #
 # The generator's repeat contacts have two causes: the same issue coming back (set by how
 # often a contact resolves it: resolve_factor) and another issue of the same customer within

@@ -1,6 +1,6 @@
 """Building blocks of the outcome table definitions: shared columns and phrases.
 
-Terms used in every comment (METRICS.md "Building blocks"):
+Terms used in every comment (docs/data_dictionary.md uses the same):
 
 - *contact*: an interaction with its transfer legs collapsed; placed in time by its first
   leg's ``queued_at`` (its start) and in a day by the business day of that start.

@@ -19,7 +19,7 @@ PSEUDONYM_KEY_ENV = "OUTCOME_PSEUDONYM_KEY"
 DEV_PSEUDONYM_KEY = b"outcome-pipeline-dev-pseudonym-key-not-a-secret"
 
 # Channels with a live queue (service level and ASA apply) and asynchronous channels (first
-# response time applies instead); METRICS.md "first response time: email/social/messaging".
+# response time applies instead); see the data dictionary, "first response time".
 SYNC_CHANNELS = ("phone", "chat", "web")
 ASYNC_CHANNELS = ("email", "social", "messaging")
 # Feeds that are change-set histories or lifetime event logs: read every partition up to the
@@ -65,7 +65,7 @@ class OutcomeConfig:
 
     - ``repeat_window_days`` (W, default 7): a contact within W of the customer's previous
       contact is a repeat and continues the journey; QueueMetrics 168 h, Capturi and Call
-      Centre Helper 7 d (research/domain.md §0). Measured between contact start times. At
+      Centre Helper 7 d. Measured between contact start times. At
       least 1 day, so a customer starts at most one journey per business day.
     - ``timezone``: business timezone; a business day is a local calendar day.
     - ``pseudonym_key``: HMAC-SHA256 key for customers known only by email or phone.

@@ -1,7 +1,7 @@
 """Publish a read-only DuckDB file for BI: the outcome tables and BI views, checked, renamed.
 
 A DuckDB file admits one process at a time: a BI tool holding the working file open, even
-read-only, makes the nightly run fail to open it (research/reliability.md §3.2). BI therefore
+read-only, makes the nightly run fail to open it (DuckDB locks the file). BI therefore
 reads a published file, ``<warehouse>_bi.duckdb`` by default, holding only what BI is for
 (``BI_TABLES``: the outcome tables and the load audit, with their column comments, and the BI
 views). The staging and quarantine tables stay in the working file: they hold customers' raw

@@ -1,4 +1,4 @@
-"""A late customers file, end to end (issue 18, item 5): it changes one customer's segment
+"""A late customers file, end to end: it changes one customer's segment
 and moves an email to another customer; the sensor restates every computed day from
 D - W - 1 to the last one (not just D + W + 2), the affected later days change, nothing else.
 

@@ -1,5 +1,5 @@
 """A late CRM file restates every computed day its versions can change, within the horizon,
-and the outcome asset's lineage says so (issue 18, item 5). Pure rules plus the declared
+and the outcome asset's lineage says so. Pure rules plus the declared
 partition mappings; the end-to-end case is ``test_late_crm_end_to_end.py``."""
 
 from __future__ import annotations

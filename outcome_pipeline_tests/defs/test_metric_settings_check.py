@@ -1,4 +1,4 @@
-"""A run under other metric settings is visible (issue 18, decision 3): the outcome step
+"""A run under other metric settings is visible: the outcome step
 records each day's settings in ``outcome_audit`` with its rows, and the
 ``metric_settings_consistent`` check warns, naming the days left under the old settings."""
 

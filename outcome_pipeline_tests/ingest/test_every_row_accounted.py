@@ -1,4 +1,4 @@
-"""Nothing outside a partition vanishes (issue 18, item 8): every row of every landing file
+"""Nothing outside a partition vanishes: every row of every landing file
 of a generated landing, with a row before the start date added, is found in some table —
 staged, quarantined (row or whole file), or listed in ``rows_not_counted`` with why.
 

@@ -1,5 +1,5 @@
 """``rows_not_counted``: superseded deliveries and rows before the first partition are listed
-by file and line with why, and land in the warehouse on both dialects (issue 18, item 8)."""
+by file and line with why, and land in the warehouse on both dialects."""
 
 from __future__ import annotations
 

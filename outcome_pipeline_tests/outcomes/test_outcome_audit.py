@@ -1,4 +1,4 @@
-"""Which stored days a settings change leaves stale (issue 18, decision 3): pure rules."""
+"""Which stored days a settings change leaves stale: pure rules."""
 
 from __future__ import annotations
 
