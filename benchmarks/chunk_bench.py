@@ -1,4 +1,4 @@
-"""Peak RSS and wall time of a range run of the outcome asset, chunked and not (issue 21).
+"""Peak RSS and wall time of a range run of the outcome asset, chunked and not.
 
 Generates ``--days`` + 10 days of skewed feeds, stages them (without the row validator: only
 the outcome run is measured) into DuckDB and, with ``--pg-url``, PostgreSQL, then runs the

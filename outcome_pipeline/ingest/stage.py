@@ -49,7 +49,7 @@ QUARANTINE_SCHEMA = pa.schema(
     ]
 )
 # Rows read but counted by no outcome day, each with why (``rows_not_counted``): nothing a
-# landing file holds disappears without a trace (issue 18, item 8).
+# landing file holds disappears without a trace.
 NOT_COUNTED_SCHEMA = pa.schema(
     [
         ("partition_date", pa.date32()),
