@@ -98,8 +98,8 @@ FEEDS = ("interactions", "customers", "cases", "subscription_events", "survey_re
 ATTACHED = "wh"
 # Inputs copied into the session once instead of scanned in place at every reference, and
 # the last step that reads each (the copy is dropped after it): 01_crm reads the customer
-# history three times (measured at 1M interactions/day: 1.5-2 s less per run; the
-# interactions, read as views, gain nothing from a copy but its memory).
+# history three times (a copy is cheaper than three scans; the interactions, read as views,
+# gain nothing from a copy but its memory).
 _MATERIALISED = {"customers": "01_crm"}
 
 
@@ -206,8 +206,7 @@ def context_sql(source: str, z: Zones, partitions: tuple[date, date] | None = No
 
     # The parent lookup's hash table holds only the staged ids that some zone leg names as its
     # parent (transfers: ~6 % of the legs), not every id of the window, which an anti-join
-    # against the whole window built: at 1M interactions/day with W = 7 the reduction's
-    # peak RSS is ~1.0 GiB instead of ~1.8 GiB, for the same rows. A LEFT JOIN, not NOT IN:
+    # against the whole window built (about half the memory). A LEFT JOIN, not NOT IN:
     # PostgreSQL hashes a NOT IN subquery only when it fits in work_mem, else it rescans it
     # for every row.
     return f"""
