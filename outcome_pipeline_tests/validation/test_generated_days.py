@@ -40,7 +40,9 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
             out_dir=root,
             start=START,
             days=DAYS,
-            interactions_per_day=600,
+            # Enough survey responses a day (calibrated profile: fewer repeat contacts, fewer
+            # surveys) that each value defect stays within 4 % of a day and is injected.
+            interactions_per_day=900,
             seed=20240331,
             defect_rate=0.04,
             timezone=TZ,

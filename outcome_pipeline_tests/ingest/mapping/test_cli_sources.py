@@ -129,7 +129,8 @@ def test_generate_splits_interactions_by_channel_across_vendors(tmp_path: Path, 
     assert list((out / "zendesk_contacts" / day).glob("ticket-*.csv"))
     assert list((out / "salesforce" / day).glob("Case-*.csv"))
     assert list((out / "salesforce" / day).glob("Contact-*.csv"))
-    assert list((out / "qualtrics" / day).glob("*-CSAT.csv"))
+    # One Qualtrics export per survey type answered that day (CSAT, NPS, CES).
+    assert list((out / "qualtrics" / day).glob("*-[CN][SEP]*.csv"))
     # social, messaging and web went to no vendor: they stay native; so do subscriptions.
     assert list((out / "interactions" / day).iterdir())
     assert list((out / "crm" / day).glob("subscription_events*"))
