@@ -35,15 +35,13 @@ from outcome_pipeline.validation.config import ValidationConfig
 from outcome_pipeline.validation.validate import (
     DEFAULT_CONFIRM_ROWS,
     DayValidation,
-    _collect_row_failures,
+    _conclude,
     _confirmation_rows,
     _disagreements,
-    _outcome,
     _Plan,
     _plan,
     _run_precheck,
     _Verdict,
-    unexplained_failures,
     validate_day,
 )
 
@@ -92,19 +90,9 @@ def validate_range(
     _run_gx_once(days, plans, verdicts, out, varying, confirm_rows)
     not_evaluated = P.Counts(False, 0, 0, observed="not evaluated: column missing or mistyped")
     for d in days:
-        v, plan, verdict = out[d], plans[d], verdicts[d]
-        _collect_row_failures(v, plan.table, plan.row_rules, verdict.masks)
+        v = out[d]
         missing = dataclasses.replace(not_evaluated, element_count=v.num_rows)
-        for rule in plan.rules:
-            if rule.level == "row":
-                counts, by = verdict.row_counts.get(rule.name, missing), verdict.row_engine
-            else:
-                counts, by = verdict.ds_counts.get(rule.name, missing), verdict.ds_engine
-            v.expectations.append(_outcome(rule, counts, by))
-        v.unexplained = unexplained_failures(v.expectations)
-        v.success = not v.unexplained and not any(
-            e.level == "dataset" and e.severity == "error" and not e.success for e in v.expectations
-        )
+        _conclude(v, plans[d], verdicts[d], missing)
     return out
 
 

@@ -190,8 +190,16 @@ def validate_day(
     if engine in ("gx", "auto"):
         _run_gx(plan, verdict, v, confirm_rows=confirm_rows if engine == "auto" else None)
 
-    _collect_row_failures(v, plan.table, plan.row_rules, verdict.masks)
     not_evaluated = P.Counts(False, 0, n, observed=f"{_NOT_EVALUATED}: column missing or mistyped")
+    _conclude(v, plan, verdict, not_evaluated)
+    return v
+
+
+def _conclude(v: DayValidation, plan: _Plan, verdict: _Verdict, not_evaluated: P.Counts) -> None:
+    """The day's row failures, one outcome per rule (``not_evaluated`` where no engine counted
+    it) and the verdict: a day succeeds when no error-level dataset rule failed and no failure
+    is unexplained. Shared by the per-day and the per-range validation."""
+    _collect_row_failures(v, plan.table, plan.row_rules, verdict.masks)
     for rule in plan.rules:
         if rule.level == "row":
             counts, by = verdict.row_counts.get(rule.name, not_evaluated), verdict.row_engine
@@ -202,7 +210,6 @@ def validate_day(
     v.success = not v.unexplained and not any(
         e.level == "dataset" and e.severity == "error" and not e.success for e in v.expectations
     )
-    return v
 
 
 def unexplained_failures(expectations: Iterable[ExpectationOutcome]) -> list[str]:
