@@ -274,6 +274,8 @@ def run_range(
                 _collect(metas, m.materialization)
             if result.success:
                 progress.finish(step_status(metas, seconds))
+                for warning in check_warnings(result):
+                    out.write(_indent(warning) + "\n")
                 outcomes += [AssetOutcome(a, True, seconds, m) for a, m in sorted(metas.items())]
                 continue
             error, kind = failure_paragraph(result)
@@ -285,6 +287,17 @@ def run_range(
     out.write(format_summary(summary))
     out.write(f"Full log: {path}\n")
     return summary
+
+
+def check_warnings(result: dg.ExecuteInProcessResult) -> list[str]:
+    """Warning-level checks that did not pass, in words: a warning never stops a run, so
+    without this line a person at the command line would only find it in the UI."""
+    return [
+        f"Warning: check {e.check_name} of {e.asset_key.to_user_string()}: "
+        + (e.description or "see the full log").strip()
+        for e in result.get_asset_check_evaluations()
+        if not e.passed and e.severity == dg.AssetCheckSeverity.WARN
+    ]
 
 
 def _first_error(result: dg.ExecuteInProcessResult) -> str:
