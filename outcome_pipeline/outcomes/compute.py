@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from outcome_pipeline.contracts.feeds import CHANNELS, CONTRACTS, SEGMENTS
-from outcome_pipeline.ingest.stage import staging_schema
+from outcome_pipeline.contracts.staging import staging_schema
 from outcome_pipeline.leftovers import remove_dead_leftovers
 from outcome_pipeline.outcomes.config import (
     ASYNC_CHANNELS,
