@@ -166,18 +166,20 @@ def _compute_forcing_crm_pruning(inputs: OutcomeInputs, prune: bool) -> tuple[in
     """compute_outcomes' steps with the CRM pruning of 01_crm forced one way; returns the
     size of the email lookup table and the outcome tables."""
     from outcome_pipeline.outcomes import OUTCOME_TABLES
-    from outcome_pipeline.outcomes import compute as c
+    from outcome_pipeline.outcomes.compute import prepare_session
+    from outcome_pipeline.outcomes.engine import engine_session
+    from outcome_pipeline.outcomes.steps import STEPS, run_step, select_table
 
-    with c.engine_session() as con:
-        c._prepare(con, inputs, DAYS, AS_OF, OutcomeConfig(timezone=TZ))
+    with engine_session() as con:
+        prepare_session(con, inputs, DAYS, AS_OF, OutcomeConfig(timezone=TZ))
         con.execute("SET VARIABLE crm_prune_override = ?::BOOLEAN", [prune])
         lookups = 0
-        for step in c._STEPS:
-            c._run_step(con, step, inputs)
+        for step in STEPS:
+            run_step(con, step, inputs)
             if step == "01_crm":
                 lookups = con.execute("SELECT count(*) FROM crm_by_email").fetchall()[0][0]
         assert con.execute("SELECT getvariable('prune_crm')").fetchall() == [(prune,)]
-        return lookups, {name: c._select(con, t) for name, t in OUTCOME_TABLES.items()}
+        return lookups, {name: select_table(con, t) for name, t in OUTCOME_TABLES.items()}
 
 
 def test_crm_pruning_changes_no_row(inputs: OutcomeInputs, out: dict[str, pa.Table]) -> None:
