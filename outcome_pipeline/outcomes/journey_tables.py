@@ -254,14 +254,14 @@ SELECT customer_key, journeys, resolved_journeys,
        last_outcome, is_churned_within_90d_of_a_journey, time_to_value_days
 FROM (
     SELECT customer_key, last_outcome,
-           sum(journeys_started) OVER k AS journeys,
-           sum(resolved_journeys) OVER k AS resolved_journeys,
-           sum(journeys_ended) OVER k AS journeys_ended,
-           bool_or(is_churned_within_90d) OVER k AS is_churned_within_90d_of_a_journey,
-           max(time_to_value_days) OVER k AS time_to_value_days,
+           sum(journeys_started) OVER by_customer AS journeys,
+           sum(resolved_journeys) OVER by_customer AS resolved_journeys,
+           sum(journeys_ended) OVER by_customer AS journeys_ended,
+           bool_or(is_churned_within_90d) OVER by_customer AS is_churned_within_90d_of_a_journey,
+           max(time_to_value_days) OVER by_customer AS time_to_value_days,
            row_number() OVER (PARTITION BY customer_key ORDER BY partition_date DESC) AS rn
     FROM {schema}.customer_outcomes
-    WINDOW k AS (PARTITION BY customer_key)
+    WINDOW by_customer AS (PARTITION BY customer_key)
 ) latest
 WHERE rn = 1
 """.strip()
