@@ -52,25 +52,26 @@ def context_sql(source: str, z: Zones, partitions: tuple[date, date] | None = No
     # for every row.
     return f"""
 WITH parents_staged AS (
-    SELECT DISTINCT p.interaction_id
-    FROM {source} AS p
-    WHERE {within("p")}p.interaction_id IN (
-        SELECT trim(k.parent_interaction_id)
-        FROM {source} AS k
-        WHERE {within("k")}{in_zone("k")}
-            AND nullif(trim(k.parent_interaction_id), '') IS NOT NULL
+    SELECT DISTINCT parent.interaction_id
+    FROM {source} AS parent
+    WHERE {within("parent")}parent.interaction_id IN (
+        SELECT trim(child.parent_interaction_id)
+        FROM {source} AS child
+        WHERE {within("child")}{in_zone("child")}
+            AND nullif(trim(child.parent_interaction_id), '') IS NOT NULL
     )
 )
-SELECT i.customer_id, i.customer_email, i.customer_phone, max(i.queued_at) AS last_queued_at
-FROM {source} AS i
-LEFT JOIN parents_staged AS f ON f.interaction_id = trim(i.parent_interaction_id)
-WHERE {within("i")}{in_zone("i")}
+SELECT leg.customer_id, leg.customer_email, leg.customer_phone, max(leg.queued_at) AS last_queued_at
+FROM {source} AS leg
+LEFT JOIN parents_staged AS staged_parent
+    ON staged_parent.interaction_id = trim(leg.parent_interaction_id)
+WHERE {within("leg")}{in_zone("leg")}
     AND (
-        nullif(trim(i.parent_interaction_id), '') IS NULL
-        OR trim(i.parent_interaction_id) = i.interaction_id
-        OR f.interaction_id IS NULL
+        nullif(trim(leg.parent_interaction_id), '') IS NULL
+        OR trim(leg.parent_interaction_id) = leg.interaction_id
+        OR staged_parent.interaction_id IS NULL
     )
-GROUP BY i.customer_id, i.customer_email, i.customer_phone"""
+GROUP BY leg.customer_id, leg.customer_email, leg.customer_phone"""
 
 
 def input_selects(qualify: Callable[[str], str], window: InputWindow, z: Zones) -> dict[str, str]:
