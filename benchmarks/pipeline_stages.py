@@ -47,6 +47,14 @@ FEEDS = {
 }
 
 
+def day_bounds_us(day: date) -> tuple[int, int]:
+    """[start, end) of a business day in epoch microseconds (the limit's and the peer's
+    transform bounds)."""
+    from outcome_pipeline.calendar import day_bounds_us as bounds
+
+    return bounds(day, TIMEZONE)
+
+
 # -- generation -----------------------------------------------------------------------------
 
 
@@ -220,11 +228,8 @@ def run_day(
     rss_reset: Callable[[], float],
 ) -> DayResult:
     """One business day through the pipeline's functions, each stage under ``measure``."""
-    from outcome_pipeline.defs.outcomes.assets import (
-        end_of_business_day,
-        latest_staged_day,
-        outcome_inputs,
-    )
+    from outcome_pipeline.calendar import day_end
+    from outcome_pipeline.defs.outcomes.assets import latest_staged_day, outcome_inputs
     from outcome_pipeline.outcomes import (
         OUTCOME_TABLES,
         AttachedInputs,
@@ -234,7 +239,7 @@ def run_day(
         zones,
     )
     from outcome_pipeline.validation.collector import DayValidations
-    from outcome_pipeline.warehouse import Warehouse
+    from outcome_pipeline.warehouse import PartitionWrite, Warehouse
 
     validator = _TimedValidator(DayValidations(TIMEZONE), rss_peak, rss_reset)
     with measure("read + type + dedupe", "pipeline") as read:
@@ -258,7 +263,7 @@ def run_day(
         with measure("warehouse read (inputs)", "pipeline") as rd:
             wh.create_tables(list(OUTCOME_TABLES.values()))  # as the asset does, every run
             latest = latest_staged_day(wh) or day
-            as_of = end_of_business_day(max(latest, day), TIMEZONE)
+            as_of = day_end(max(latest, day), TIMEZONE)
             window, z = input_window(day, day, as_of, cfg), zones([day], cfg)
             inputs = outcome_inputs(wh, window, z)
         # Rows of the window (untimed): counted in the warehouse when read in place.
@@ -277,13 +282,11 @@ def run_day(
         rows["window_interactions"] = counts["interactions"]
         tables = _compute_split(inputs, [day], as_of, cfg, measure, rows["window_interactions"])
         out_rows = sum(t.num_rows for t in tables.values())
-        with (
-            measure("warehouse write (outcomes)", "pipeline", rows=out_rows),
-            wh.begin() as conn,
-        ):
-            for name, table in OUTCOME_TABLES.items():
-                wh.delete_window(conn, table, day, day + timedelta(days=1))
-                wh.insert_rows(conn, table, tables[name])
+        with measure("warehouse write (outcomes)", "pipeline", rows=out_rows):
+            end = day + timedelta(days=1)
+            wh.replace_partitions(
+                [PartitionWrite(t, day, end, tables[name]) for name, t in OUTCOME_TABLES.items()]
+            )
     finally:
         wh.dispose()
     return DayResult(

@@ -20,7 +20,6 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from benchmarks import pipeline_stages as ps
 from benchmarks.limit import Limit
@@ -126,7 +125,7 @@ def _measure_counterpart(
     on the day before (both have load_day / transform / daily / persist / figures)."""
     for d in history:
         engine.load_day(d)
-    engine.transform(history[-1], *_day_bounds_us(history[-1]))  # warm-up
+    engine.transform(history[-1], *ps.day_bounds_us(history[-1]))  # warm-up
     engine.daily(history[-1])
     with rec.stage("read + type + dedupe", name) as s:
         s.rows = engine.load_day(day)
@@ -137,14 +136,6 @@ def _measure_counterpart(
     with rec.stage("warehouse write (outcomes)", name) as s:
         s.rows = engine.persist(day)
     report.figures[name] = engine.figures(day)
-
-
-def _day_bounds_us(day: date) -> tuple[int, int]:
-    tz = ZoneInfo(ps.TIMEZONE)
-    start = datetime(day.year, day.month, day.day, tzinfo=tz)
-    end_day = day + timedelta(days=1)
-    end = datetime(end_day.year, end_day.month, end_day.day, tzinfo=tz)
-    return int(start.timestamp()) * 1_000_000, int(end.timestamp()) * 1_000_000
 
 
 def _copy_duckdb(src: Path, dst: Path) -> None:
@@ -201,7 +192,7 @@ def bench_day(report: Report, rec: Recorder, work: Path, landing: Path, day: dat
         result.figures
     )
 
-    start_us, end_us = _day_bounds_us(day)
+    start_us, end_us = ps.day_bounds_us(day)
     limit = Limit(work / "limit.duckdb", landing, ps.TIMEZONE, ps.REPEAT_WINDOW_DAYS)
     try:
         _measure_counterpart(rec, report, "limit", limit, history, day, start_us, end_us)

@@ -29,12 +29,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
+from outcome_pipeline import calendar
 from outcome_pipeline.contracts.feeds import SURVEY_SCORE_RANGES, TableContract
 from outcome_pipeline.validation.config import DEFAULT_FOLLOW_UP_DAYS, ValidationConfig
 
@@ -210,10 +210,9 @@ class DayBounds:
 
 def day_bounds(day: date, timezone: str, follow_up_days: int = FOLLOW_UP_DAYS) -> DayBounds:
     """Business-day boundaries in UTC (DST-aware: local midnights, not 24 h steps)."""
-    tz = ZoneInfo(timezone)
 
     def midnight(d: date) -> datetime:
-        return datetime.combine(d, time(), tzinfo=tz).astimezone(UTC)
+        return calendar.day_bounds(d, timezone)[0]
 
     return DayBounds(
         start=midnight(day),
