@@ -185,6 +185,6 @@ def _observed(rule: R.Rule, value: object) -> str | None:
     """A value-free rendering of ``observed_value`` (shape facts only, never data)."""
     if rule.kind == R.COLUMNS and isinstance(value, list):
         return R.column_diff([str(c) for c in value], rule.values)
-    if rule.kind in (R.TYPE, R.ROW_COUNT) and value is not None:
+    if rule.kind == R.TYPE and value is not None:
         return str(value)
     return None

@@ -69,12 +69,10 @@ REGEX = "regex"
 UNIQUE = "unique"
 COLUMNS = "columns"
 TYPE = "type"
-ROW_COUNT = "row_count"
 # Only in a range's one GX pass (validation/range.py), never a rule of a day:
 ORDER_STRICT = "order_strict"  # column > other (both present)
 UNIQUE_WITHIN = "unique_within"  # the ``values`` columns together are unique
 
-EARLIEST_PLAUSIBLE = ValidationConfig().floor  # the default floor
 MAX_DURATION_SECONDS = 24 * 3600
 # Upper bound, in days after the partition day, of timestamps other than the event time.
 FOLLOW_UP_DAYS = DEFAULT_FOLLOW_UP_DAYS
@@ -409,14 +407,6 @@ def dataset_rules(contract: TableContract, bounds: DayBounds) -> list[Rule]:
             severity="error",
             values=tuple(contract.column_names),
             description="the day has exactly the contract's columns",
-        ),
-        Rule(
-            name="row_count",
-            kind=ROW_COUNT,
-            level="dataset",
-            severity="error",
-            min_value=0,
-            description="row count is >= 0 (an empty day is valid)",
         ),
         Rule(
             name=f"{contract.key}_unique",

@@ -384,7 +384,7 @@ def _collect_row_failures(
 
 
 def _outcome(rule: R.Rule, counts: P.Counts, engine: str) -> ExpectationOutcome:
-    if rule.level == "dataset" and rule.kind in (R.COLUMNS, R.TYPE, R.ROW_COUNT):
+    if rule.level == "dataset" and rule.kind in (R.COLUMNS, R.TYPE):
         detail = f"observed {counts.observed}" if counts.observed else ""
     elif counts.unexpected_count:
         detail = f"{counts.unexpected_count} of {counts.element_count} rows fail"
