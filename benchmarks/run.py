@@ -20,6 +20,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from benchmarks import pipeline_dagster as pd
 from benchmarks import pipeline_stages as ps
 from benchmarks.limit import Limit
 from benchmarks.measure import Recorder, RssSampler, Stage, run_child
@@ -59,7 +60,7 @@ def machine() -> dict[str, object]:
         "ram_gib": mem_gib,
         "os": platform.platform(),
         "python": platform.python_version(),
-        "libraries": ps.library_versions(),
+        "libraries": pd.library_versions(),
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
@@ -159,10 +160,10 @@ def bench_day(report: Report, rec: Recorder, work: Path, landing: Path, day: dat
     for label in ("warm-up", "measured"):
         run_file = work / f"dagster_{label}.duckdb"
         _copy_duckdb(base, run_file)
-        with ps.pipeline_env(landing, f"duckdb:///{run_file}", schema, work):
+        with pd.pipeline_env(landing, f"duckdb:///{run_file}", schema, work):
             ctx = rec.stage("end to end (Dagster run, warm)", "pipeline")
             with ctx as s:
-                ok, error, n = ps.dagster_range(day, day)
+                ok, error, n = pd.dagster_range(day, day)
                 s.extra = {"materializations": n, "success": ok}
             if label == "warm-up":
                 rec.stages.pop()
@@ -172,8 +173,8 @@ def bench_day(report: Report, rec: Recorder, work: Path, landing: Path, day: dat
     # Cold: a fresh interpreter from launch (the CLI a scheduler runs), every asset.
     run_file = work / "cold.duckdb"
     _copy_duckdb(base, run_file)
-    with ps.pipeline_env(landing, f"duckdb:///{run_file}", schema, work) as env:
-        child = run_child(ps.cold_command(day, day), {**os.environ, **env}, cwd=str(work))
+    with pd.pipeline_env(landing, f"duckdb:///{run_file}", schema, work) as env:
+        child = run_child(pd.cold_command(day, day), {**os.environ, **env}, cwd=str(work))
     rec.add(
         Stage(
             "end to end (cold, from launch)",
@@ -206,10 +207,10 @@ def bench_backfill(report: Report, rec: Recorder, work: Path, landing: Path, arg
         try:
             label = f"backfill {args.backfill_days} days ({kind})"
             with (
-                ps.pipeline_env(landing, url, schema, work / f"backfill_{kind}"),
+                pd.pipeline_env(landing, url, schema, work / f"backfill_{kind}"),
                 rec.stage(label, "pipeline") as s,
             ):
-                ok, error, n = ps.dagster_range(start, end)
+                ok, error, n = pd.dagster_range(start, end)
                 s.rows = args.backfill_days
             days_per_min = args.backfill_days / s.seconds * 60
             report.backfill.append(
