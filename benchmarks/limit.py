@@ -33,10 +33,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.json as pa_json
-import pyarrow.parquet as pq
+
+from benchmarks.limit_read import FEEDS, read_arrow
 
 # Identifier rules, as in outcome_pipeline/outcomes/sql/00_macros.sql (kept in step by the
 # harness's equality check).
@@ -49,44 +47,6 @@ EMAIL_RE = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 EMAIL_BAD_RE = r"(0+|" + PLACEHOLDER + r")@.*"
 CID_BAD_RE = r"[-0_. ]+|-1"
 CC = "44"
-
-INTERACTION_TYPES = {
-    "interaction_id": "VARCHAR",
-    "parent_interaction_id": "VARCHAR",
-    "channel": "VARCHAR",
-    "direction": "VARCHAR",
-    "customer_id": "VARCHAR",
-    "customer_email": "VARCHAR",
-    "customer_phone": "VARCHAR",
-    "queue": "VARCHAR",
-    "team": "VARCHAR",
-    "agent_id": "VARCHAR",
-    "contact_reason": "VARCHAR",
-    "case_id": "VARCHAR",
-    "queued_at": "TIMESTAMPTZ",
-    "answered_at": "TIMESTAMPTZ",
-    "first_response_at": "TIMESTAMPTZ",
-    "ended_at": "TIMESTAMPTZ",
-    "talk_seconds": "BIGINT",
-    "hold_seconds": "BIGINT",
-    "acw_seconds": "BIGINT",
-    "abandoned": "BOOLEAN",
-    "disposition": "VARCHAR",
-    "updated_at": "TIMESTAMPTZ",
-}
-CUSTOMER_TYPES = {
-    "customer_id": "VARCHAR",
-    "email": "VARCHAR",
-    "phone": "VARCHAR",
-    "segment": "VARCHAR",
-    "plan": "VARCHAR",
-    "region": "VARCHAR",
-    "created_at": "TIMESTAMPTZ",
-    "mrr": "DOUBLE",
-    "updated_at": "TIMESTAMPTZ",
-}
-FEEDS = {"interactions": ("interactions", "interactions", INTERACTION_TYPES, "interaction_id")}
-FEEDS["customers"] = ("crm", "customers", CUSTOMER_TYPES, "customer_id")
 
 MACROS = f"""
 CREATE OR REPLACE TEMP MACRO is_ph(v) AS regexp_full_match(v, '{PLACEHOLDER}');
@@ -107,54 +67,6 @@ CREATE OR REPLACE TEMP MACRO phone_e(p) AS CASE
 CREATE OR REPLACE TEMP MACRO phone_n(v) AS
     phone_e(e164(v, regexp_replace(replace(v, '(0)', ''), '[^0-9]', '', 'g')));
 """
-
-
-def _files(landing: Path, feed: str, table: str, day: date) -> dict[str, list[str]]:
-    folder = landing / feed / day.isoformat()
-    out: dict[str, list[str]] = {"csv": [], "jsonl": [], "parquet": []}
-    if folder.is_dir():
-        for p in sorted(folder.iterdir()):
-            stem, _, ext = p.name.rpartition(".")
-            if (stem == table or stem.startswith(table + "_")) and ext in out:
-                out[ext].append(str(p))
-    return out
-
-
-_ARROW = {
-    "VARCHAR": pa.string(),
-    "TIMESTAMPTZ": pa.timestamp("us", tz="UTC"),
-    "BIGINT": pa.int64(),
-    "BOOLEAN": pa.bool_(),
-    "DOUBLE": pa.float64(),
-}
-
-
-def _read_arrow(landing: Path, name: str, day: date) -> pa.Table:
-    """The day's files of one feed as one Arrow table (typed, plus ``filename``): pyarrow's
-    readers are 2-3x faster than DuckDB's at parsing, and DuckDB scans Arrow in place."""
-    feed, table, types, _ = FEEDS[name]
-    schema = pa.schema([(c, _ARROW[t]) for c, t in types.items()])
-    files = _files(landing, feed, table, day)
-    parts = []
-    for path in files["csv"]:
-        opts = pa_csv.ConvertOptions(
-            column_types=schema, include_columns=schema.names, strings_can_be_null=True
-        )
-        parts.append((path, pa_csv.read_csv(path, convert_options=opts)))
-    for path in files["jsonl"]:
-        opts = pa_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore")
-        parts.append((path, pa_json.read_json(path, parse_options=opts)))
-    for path in files["parquet"]:
-        parts.append((path, pq.read_table(path)))
-    out = [
-        t.select(schema.names)
-        .cast(schema)
-        .append_column("filename", pa.array([path] * t.num_rows, pa.string()))
-        for path, t in parts
-    ]
-    if not out:
-        return schema.append(pa.field("filename", pa.string())).empty_table()
-    return pa.concat_tables(out)
 
 
 class Limit:
@@ -190,7 +102,7 @@ class Limit:
         """Read + type + dedupe the day's interaction and customer files into staging."""
         staged = 0
         for name, (_, _, _, key) in FEEDS.items():
-            self.con.register("landed", _read_arrow(self.landing, name, day))
+            self.con.register("landed", read_arrow(self.landing, name, day))
             self.con.execute(f"DELETE FROM stg_{name} WHERE partition_date = ?", [day])
             # Ids are unique in almost every row: only the repeated ones are sorted.
             n = self.con.execute(

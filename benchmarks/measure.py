@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 _STATUS = "/proc/self/status"
-_MIB = 1024 * 1024
 
 
 def _status_kib(key: str, path: str = _STATUS) -> int | None:

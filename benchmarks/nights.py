@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from outcome_pipeline.calendar import day_end
 from outcome_pipeline.contracts import CONTRACTS
 from outcome_pipeline.defs.automation.planning import DayRange, nightly_plan
 from outcome_pipeline.generator import GeneratorConfig, generate
@@ -91,7 +92,7 @@ def run_range(
     sim: Simulation, inputs: OutcomeInputs, days: DayRange, as_of_day: date, cfg: OutcomeConfig
 ) -> None:
     """One run of the outcomes asset over ``days`` at the end of ``as_of_day``."""
-    as_of = datetime.combine(as_of_day + timedelta(days=1), time(), ZoneInfo(TZ))
+    as_of = day_end(as_of_day, TZ)
     out = compute_outcomes(
         windowed(inputs, days.first, days.last, as_of, cfg), days.days, as_of, cfg
     )

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmarks.limit import CC, CID_BAD_RE, EMAIL_BAD_RE, EMAIL_RE, FEEDS, PLACEHOLDER
+from benchmarks.limit import CC, CID_BAD_RE, EMAIL_BAD_RE, EMAIL_RE, PLACEHOLDER
+from benchmarks.limit_read import FEEDS
 
 
 def _timestamp_columns(types: dict[str, str]) -> list[str]:

@@ -1,7 +1,8 @@
-"""The ONE place the harness calls into ``outcome_pipeline``: every import of the package is here.
+"""With ``pipeline_dagster.py`` (the Dagster path), the one place the harness calls into
+``outcome_pipeline``: every import of the package is in these two modules.
 
 When the internals change (e.g. ``compute_outcomes`` is split or staging is restructured),
-adapt this module only; the rest of the harness speaks in stages and figures.
+adapt these modules only; the rest of the harness speaks in stages and figures.
 
 Stages of one business day, mirroring what the Dagster assets do for a one-day run:
 
@@ -24,11 +25,8 @@ Stages of one business day, mirroring what the Dagster assets do for a one-day r
 
 from __future__ import annotations
 
-import os
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -45,6 +43,14 @@ FEEDS = {
     "crm": ("customers", "cases", "subscription_events"),
     "surveys": ("survey_responses",),
 }
+
+
+def day_bounds_us(day: date) -> tuple[int, int]:
+    """[start, end) of a business day in epoch microseconds (the limit's and the peer's
+    transform bounds)."""
+    from outcome_pipeline.calendar import day_bounds_us as bounds
+
+    return bounds(day, TIMEZONE)
 
 
 # -- generation -----------------------------------------------------------------------------
@@ -74,6 +80,11 @@ def generate_feeds(
 # -- one day, stage by stage ----------------------------------------------------------------
 
 Measure = Callable[..., Any]  # Recorder.stage(name, engine, rows=..., note=...)
+# The note of the "identity + journeys" stage when the step runner could not be split (the
+# report then has no "daily tables" stage; the harness test fails on it).
+WHOLE_NOTE = "compute_outcomes whole (no split)"
+# The step that builds the daily tables: the split times every step before it, then it.
+DAILY_STEP = "07_daily"
 
 
 @dataclass
@@ -180,13 +191,11 @@ def _compute_split(
         from outcome_pipeline.outcomes.steps import run_step
         from outcome_pipeline.outcomes.steps import select_table as select
 
-        daily_step = "07_daily"
+        daily_step = DAILY_STEP
         if daily_step not in steps:
             raise AttributeError(daily_step)
     except (ImportError, AttributeError):
-        with measure(
-            "identity + journeys", "pipeline", rows=rows, note="compute_outcomes whole (no split)"
-        ):
+        with measure("identity + journeys", "pipeline", rows=rows, note=WHOLE_NOTE):
             return compute_outcomes(inputs, days, as_of, cfg, memory_limit=limit)
     journey_tables = ("journeys", "journey_contacts", "customer_outcomes")
     # The session compute_outcomes opens, with the memory cap the asset passes it.
@@ -220,11 +229,8 @@ def run_day(
     rss_reset: Callable[[], float],
 ) -> DayResult:
     """One business day through the pipeline's functions, each stage under ``measure``."""
-    from outcome_pipeline.defs.outcomes.assets import (
-        end_of_business_day,
-        latest_staged_day,
-        outcome_inputs,
-    )
+    from outcome_pipeline.calendar import day_end
+    from outcome_pipeline.defs.outcomes.assets import latest_staged_day, outcome_inputs
     from outcome_pipeline.outcomes import (
         OUTCOME_TABLES,
         AttachedInputs,
@@ -234,7 +240,7 @@ def run_day(
         zones,
     )
     from outcome_pipeline.validation.collector import DayValidations
-    from outcome_pipeline.warehouse import Warehouse
+    from outcome_pipeline.warehouse import PartitionWrite, Warehouse
 
     validator = _TimedValidator(DayValidations(TIMEZONE), rss_peak, rss_reset)
     with measure("read + type + dedupe", "pipeline") as read:
@@ -258,7 +264,7 @@ def run_day(
         with measure("warehouse read (inputs)", "pipeline") as rd:
             wh.create_tables(list(OUTCOME_TABLES.values()))  # as the asset does, every run
             latest = latest_staged_day(wh) or day
-            as_of = end_of_business_day(max(latest, day), TIMEZONE)
+            as_of = day_end(max(latest, day), TIMEZONE)
             window, z = input_window(day, day, as_of, cfg), zones([day], cfg)
             inputs = outcome_inputs(wh, window, z)
         # Rows of the window (untimed): counted in the warehouse when read in place.
@@ -277,13 +283,11 @@ def run_day(
         rows["window_interactions"] = counts["interactions"]
         tables = _compute_split(inputs, [day], as_of, cfg, measure, rows["window_interactions"])
         out_rows = sum(t.num_rows for t in tables.values())
-        with (
-            measure("warehouse write (outcomes)", "pipeline", rows=out_rows),
-            wh.begin() as conn,
-        ):
-            for name, table in OUTCOME_TABLES.items():
-                wh.delete_window(conn, table, day, day + timedelta(days=1))
-                wh.insert_rows(conn, table, tables[name])
+        with measure("warehouse write (outcomes)", "pipeline", rows=out_rows):
+            end = day + timedelta(days=1)
+            wh.replace_partitions(
+                [PartitionWrite(t, day, end, tables[name]) for name, t in OUTCOME_TABLES.items()]
+            )
     finally:
         wh.dispose()
     return DayResult(
@@ -325,89 +329,6 @@ def pipeline_figures(tables: dict[str, pa.Table], day: date) -> dict[str, int]:
         "journeys_started": total("journeys_started"),
         "multi_contact_journeys": int(pc.sum(pc.greater(journeys["contacts"], 1)).as_py() or 0),
     }
-
-
-# -- Dagster: the path the UI and the CLI take ----------------------------------------------
-
-
-@contextmanager
-def pipeline_env(landing: Path, url: str, schema: str, workdir: Path) -> Iterator[dict[str, str]]:
-    """The environment a deployed pipeline reads its settings from (restored afterwards)."""
-    env = {
-        "OUTCOME_LANDING_DIR": str(landing),
-        "OUTCOME_WAREHOUSE_URL": url,
-        "OUTCOME_WAREHOUSE_SCHEMA": schema,
-        "OUTCOME_TIMEZONE": TIMEZONE,
-        "OUTCOME_DATA_DOCS_DIR": str(workdir / "data_docs"),
-        "OUTCOME_BI_COPY_PATH": str(workdir / "warehouse_bi.duckdb"),
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        yield dict(env)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def dagster_range(start: date, end: date) -> tuple[bool, str, int]:
-    """All assets of the code location over [start, end] as ONE in-process run (the UI's
-    single-run range backfill), on an ephemeral instance; settings from the environment.
-
-    Returns (success, error, materializations).
-    """
-    import dagster as dg
-
-    from outcome_pipeline.cli.run import RANGE_END, RANGE_START, _first_error
-    from outcome_pipeline.definitions import defs
-
-    # The job the CLI and the nightly schedule run: every asset and its checks except the
-    # freshness checks (they judge the wall clock, not the data).
-    job = defs().resolve_job_def("nightly_outcomes")
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = job.execute_in_process(
-            instance=instance,
-            tags={RANGE_START: start.isoformat(), RANGE_END: end.isoformat()},
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
-        )
-        error = "" if result.success else _first_error(result)
-        return result.success, error, len(result.get_asset_materialization_events())
-
-
-def cold_command(start: date, end: date) -> list[str]:
-    """The CLI a scheduler would launch for these days (fresh interpreter, every asset)."""
-    exe = Path(sys.executable).with_name("outcome-pipeline")
-    args = ["run", "--start", start.isoformat(), "--end", end.isoformat()]
-    if exe.exists():
-        return [str(exe), *args]
-    return [sys.executable, "-m", "outcome_pipeline.cli.main", *args]
-
-
-def library_versions() -> dict[str, str]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    out = {}
-    for name in (
-        "outcome_pipeline",
-        "dagster",
-        "pandas",
-        "pyarrow",
-        "duckdb",
-        "sqlalchemy",
-        "great-expectations",
-        "psycopg",
-        "numpy",
-        "matplotlib",
-    ):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = "-"
-    return out
 
 
 # -- range runs of the outcome asset (benchmarks/chunk_bench.py) ------------------------------

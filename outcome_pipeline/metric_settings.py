@@ -17,12 +17,6 @@ from datetime import date
 from outcome_pipeline.outcomes.config import OutcomeConfig
 from outcome_pipeline.validation.config import ValidationConfig
 
-VALIDATION_ENV_NAMES = {
-    "clock_skew_seconds": "OUTCOME_CLOCK_SKEW_SECONDS",
-    "plausible_from": "OUTCOME_PLAUSIBLE_FROM",
-    "follow_up_days": "OUTCOME_FOLLOW_UP_DAYS",
-}
-
 
 def metric_settings(outcome: OutcomeConfig, validation: ValidationConfig) -> dict[str, object]:
     """Every metric-changing value, JSON-ready, keys sorted (no secret: no pseudonym key)."""

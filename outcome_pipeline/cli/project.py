@@ -10,17 +10,16 @@ the project's `dagster_home/` (the one the README starts `dagster dev` on).
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
-from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from outcome_pipeline.calendar import business_day
+
 PROJECT_HOME = "dagster_home"
 ENV_FILE = ".env"
-# The keys `outcome-pipeline demo` writes into `.env`; other lines of the file are kept.
-DEMO_ENV_KEYS = ("OUTCOME_START_DATE", "DAGSTER_HOME")
 
 
 def load_env_file(cwd: Path | None = None) -> dict[str, str]:
@@ -76,7 +75,7 @@ def demo_days(today: date, days: int, start: date | None) -> tuple[date, date]:
 
 
 def business_today(timezone: str) -> date:
-    return datetime.now(ZoneInfo(timezone)).date()
+    return business_day(datetime.now(UTC), timezone)
 
 
 def write_demo_env(values: dict[str, str], cwd: Path | None = None) -> Path:

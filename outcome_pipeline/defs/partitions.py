@@ -1,9 +1,11 @@
 """The one daily partitions definition every partitioned asset shares (business days)."""
 
 import warnings
+from datetime import date
 
 import dagster as dg
 
+from outcome_pipeline.calendar import days_until
 from outcome_pipeline.settings import Settings
 
 # Range writes are what the assets are built for; the flag is beta in 1.13 and
@@ -31,9 +33,6 @@ warnings.filterwarnings(
 )
 
 
-def window_days(window: dg.TimeWindow) -> list:
+def window_days(window: dg.TimeWindow) -> list[date]:
     """Business days of a partition window (one day, or a single-run range)."""
-    from datetime import timedelta
-
-    first, last = window.start.date(), window.end.date()
-    return [first + timedelta(days=i) for i in range((last - first).days)]
+    return days_until(window.start.date(), window.end.date())

@@ -22,6 +22,7 @@ from datetime import date, datetime
 import duckdb
 import pyarrow as pa
 
+from outcome_pipeline.calendar import US, day_bounds_us, epoch_us, fixed_offset_us
 from outcome_pipeline.contracts.feeds import CHANNELS, SEGMENTS
 from outcome_pipeline.outcomes.config import ASYNC_CHANNELS, SYNC_CHANNELS, UNKNOWN, OutcomeConfig
 from outcome_pipeline.outcomes.distribution_tables import TTR_BUCKETS
@@ -40,15 +41,7 @@ from outcome_pipeline.outcomes.inputs import (
 from outcome_pipeline.outcomes.steps import MATERIALISED, STEPS, run_step, select_table
 from outcome_pipeline.outcomes.tables import OUTCOME_TABLES
 from outcome_pipeline.outcomes.warehouse_selects import context_sql
-from outcome_pipeline.outcomes.zoning import (
-    US,
-    Zones,
-    day_bounds_us,
-    epoch_us,
-    fixed_offset_us,
-    main_zone_end_us,
-    zones,
-)
+from outcome_pipeline.outcomes.zoning import Zones, main_zone_end_us, zones
 
 _TZ_NAME = re.compile(r"^[A-Za-z0-9_+\-/]+$")
 assert set(SYNC_CHANNELS) | set(ASYNC_CHANNELS) == set(CHANNELS)

@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from outcome_pipeline.calendar import business_day
+
 PSEUDONYM_KEY_ENV = "OUTCOME_PSEUDONYM_KEY"
 # Development default so a fresh clone runs; production sets OUTCOME_PSEUDONYM_KEY (a secret).
 # Keys derived from it are stable only while the key is: rotating it re-keys every pseudonym.
@@ -204,13 +206,6 @@ class InputWindow(NamedTuple):
         raise KeyError(f"unknown input {name!r}")
 
 
-def business_date(instant: datetime, timezone: str) -> date:
-    """The business day (local date in ``timezone``) of a timezone-aware instant."""
-    if instant.tzinfo is None:
-        raise ValueError("as_of must be timezone-aware")
-    return instant.astimezone(ZoneInfo(timezone)).date()
-
-
 def input_window(
     first_day: date, last_day: date, as_of: datetime, cfg: OutcomeConfig
 ) -> InputWindow:
@@ -227,4 +222,4 @@ def input_window(
     if last_day < first_day:
         raise ValueError("last_day before first_day")
     start = first_day - timedelta(days=cfg.repeat_window_days + cfg.lookback_margin_days)
-    return InputWindow(start, max(last_day, business_date(as_of, cfg.timezone)))
+    return InputWindow(start, max(last_day, business_day(as_of, cfg.timezone)))

@@ -39,13 +39,10 @@ def engine_session(memory_limit: str | None = None) -> Iterator[duckdb.DuckDBPyC
     """The in-memory DuckDB session the steps run in: capped at :func:`engine_memory_limit`,
     spilling to a private temporary folder that is removed with the session.
 
-    Automatic checkpoints are off (``checkpoint_threshold``). Since DuckDB 1.4 an in-memory
-    database checkpoints once enough has been written, and the statement that crosses the
-    threshold waits for it. Here that was ~1 s of a 1M-interaction night: one checkpoint,
-    charged to ``journey_facts``, of tables the session drops seconds later. It compresses
-    nothing (in-memory compression is off by default). Measured on a 1M day with W = 7 of
-    lookback, alternating runs: 11.9 -> 11.0 s at the default cap, 18.1 -> 14.2 s under
-    600 MB, 19.0 -> 16.0 s under 400 MB, the same peak RSS each time, identical tables."""
+    Automatic checkpoints are off (``checkpoint_threshold``): an in-memory database would
+    otherwise checkpoint, and make the statement crossing the threshold wait for it, tables
+    the session drops seconds later, compressing nothing (figures: benchmarks/PERFORMANCE.md,
+    "Steady state")."""
     limit = engine_memory_limit(memory_limit)
     remove_dead_spill_folders()
     with tempfile.TemporaryDirectory(prefix=f"{SPILL_PREFIX}{os.getpid()}_") as spill:

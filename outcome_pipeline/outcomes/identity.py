@@ -2,8 +2,8 @@
 
 The rules run in DuckDB: ``sql/00_macros.sql`` defines them (``resolve_identity`` applies them
 to contacts, context contacts and survey responses alike) and ``sql/01_crm.sql`` builds the CRM
-lookups; this module sets their parameters and offers them to tests and to anyone who needs
-to check a value by hand.
+lookups; this module sets their parameters and runs ``resolve_identity`` on given values for
+tests and for anyone who needs to check a value by hand (:func:`resolve`).
 
 - **customer_key** = the CRM ``customer_id`` when the CRM knows it; else the CRM customer
   whose normalised email, then phone, it is (only if exactly one CRM customer has it); else
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import duckdb
@@ -62,52 +63,51 @@ def register_identity(con: duckdb.DuckDBPyConnection, cfg: OutcomeConfig) -> Non
     con.execute((SQL_DIR / "00_macros.sql").read_text())
 
 
-def normalise(
+def resolve(
     cfg: OutcomeConfig,
-    customer_ids: list[str | None] | None = None,
-    emails: list[str | None] | None = None,
-    phones: list[str | None] | None = None,
-) -> dict[str, list[str | None]]:
-    """Apply the SQL normalisation rules to Python values (tests, debugging by hand).
+    rows: Sequence[Mapping[str, str | None]],
+    crm_ids: Iterable[str] = (),
+    crm_by_email: Mapping[str, str] | None = None,
+    crm_by_phone: Mapping[str, str] | None = None,
+) -> list[tuple[str | None, str]]:
+    """(customer_key, match_rule) of each row (keys ``cid``, ``email``, ``phone``, raw values,
+    missing = None) by ``resolve_identity`` itself, the macro every run applies (tests,
+    checking a value by hand).
 
-    Returns ``customer_id``, ``email``, ``phone`` (E.164 with ``+``) and the pseudonyms
-    ``email_key`` / ``phone_key``; None where a value is not a usable identifier.
+    The CRM lookups the run builds from the CRM feed (``sql/01_crm.sql``) are given here:
+    ``crm_ids`` (ids the CRM knows) and the customer of each normalised email / E.164 phone
+    held by exactly one CRM customer.
     """
-    n = max(len(x or []) for x in (customer_ids, emails, phones))
-    table = pa.table(
-        {
-            "cid": pa.array(customer_ids or [None] * n, pa.string()),
-            "email": pa.array(emails or [None] * n, pa.string()),
-            "phone": pa.array(phones or [None] * n, pa.string()),
-            "i": pa.array(range(n), pa.int64()),
-        }
-    )
     con = duckdb.connect()
     try:
         register_identity(con, cfg)
-        con.register("vals", table)
-        rows = con.sql(
-            """
-            WITH normalised AS (
-                SELECT i, norm_customer_id(cid) AS customer_id, norm_email(email) AS email,
-                    e164_digits(phone, phone_digits(phone), getvariable('cc')) AS phone_e164
-                FROM vals
-            )
-            SELECT customer_id, email,
-                CASE WHEN valid_e164(phone_e164, getvariable('cc')) THEN '+' || phone_e164 END
-                    AS phone
-            FROM normalised ORDER BY i
-            """
-        ).to_arrow_table()
-        out = {name: rows[name].to_pylist() for name in ("customer_id", "email", "phone")}
-        out["email_key"] = [
-            con.execute("SELECT pseudonym('email', ?)", [e]).fetchone()[0] if e else None
-            for e in out["email"]
-        ]
-        out["phone_key"] = [
-            con.execute("SELECT pseudonym('phone', ?)", [p]).fetchone()[0] if p else None
-            for p in out["phone"]
-        ]
-        return out
+        lookups = {
+            "crm_ids": pa.table({"customer_id": pa.array(list(crm_ids), pa.string())}),
+            "crm_by_email": _lookup("email_n", crm_by_email or {}),
+            "crm_by_phone": _lookup("phone_n", crm_by_phone or {}),
+        }
+        for name, table in lookups.items():
+            con.register(f"{name}_arrow", table)
+            con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+        values = {
+            column: pa.array([r.get(column) for r in rows], pa.string())
+            for column in ("cid", "email", "phone")
+        }
+        position = pa.array(range(len(rows)), pa.int64())
+        con.register("identity_rows", pa.table({**values, "position": position}))
+        got = con.sql(
+            "SELECT customer_key, match_rule FROM resolve_identity('identity_rows') "
+            "ORDER BY position"
+        ).fetchall()
+        return [(key, rule) for key, rule in got]
     finally:
         con.close()
+
+
+def _lookup(value_column: str, owners: Mapping[str, str]) -> pa.Table:
+    return pa.table(
+        {
+            value_column: pa.array(list(owners), pa.string()),
+            "customer_id": pa.array(list(owners.values()), pa.string()),
+        }
+    )

@@ -12,40 +12,26 @@ again on the night each churn window closes (:func:`churn_final_on`).
 
 Windows are fixed durations (W x 24 h, as the SQL adds them to instants), not calendar days:
 across a spring-forward night X + W days ends an hour after local midnight, one business day
-later. So every date here comes from instants (:func:`first_day_reaching`), never from
+later. So every date here comes from instants (:func:`day_reached_by`), never from
 ``day + timedelta(days=...)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from outcome_pipeline.calendar import day_bounds, day_reached_by
 from outcome_pipeline.outcomes.config import OutcomeConfig
-
-_EPSILON = timedelta(microseconds=1)
-
-
-def day_end(day: date, timezone: str) -> datetime:
-    """The instant (UTC) business day ``day`` ends: the local midnight after it, which is
-    also the as_of of a run whose latest loaded day is ``day``."""
-    return datetime.combine(day + timedelta(days=1), time(), ZoneInfo(timezone)).astimezone(UTC)
-
-
-def first_day_reaching(instant: datetime, timezone: str) -> date:
-    """The first business day F whose end (as_of) is at or after ``instant``: an instant
-    exactly at local midnight belongs to the day before."""
-    return (instant.astimezone(UTC) - _EPSILON).astimezone(ZoneInfo(timezone)).date()
 
 
 def _window_final_on(day: date, window_days: int, timezone: str) -> date:
     """First business day F with end(F) >= end(day) + W x 24 h (the SQL's ``day_end_us +
     w_us``): X + W, or X + W + 1 when a spring-forward night lies in between."""
-    return first_day_reaching(day_end(day, timezone) + timedelta(days=window_days), timezone)
+    return day_reached_by(day_bounds(day, timezone)[1] + timedelta(days=window_days), timezone)
 
 
 def _latest_per_day(journeys: pa.Table, column: str) -> dict[date, datetime]:
@@ -85,7 +71,7 @@ def final_on_days(
     for day in days:
         final_on = _window_final_on(day, window_days, timezone)
         if day in latest:
-            final_on = max(final_on, first_day_reaching(latest[day], timezone))
+            final_on = max(final_on, day_reached_by(latest[day], timezone))
         if final_on > as_of_day:
             out[day] = final_on
     return out
@@ -111,12 +97,12 @@ def churn_final_on(
     for day in days:
         final_on = _window_final_on(day, cfg.repeat_window_days, tz)
         if day in closes:
-            final_on = max(final_on, first_day_reaching(closes[day], tz))
+            final_on = max(final_on, day_reached_by(closes[day], tz))
         # Instants in UTC: a fixed-duration window, whatever the wall clock does meanwhile.
-        ended = last_end.get(day, day_end(day, tz)).astimezone(UTC)
+        ended = last_end.get(day, day_bounds(day, tz)[1]).astimezone(UTC)
         out[day] = (
-            max(final_on, first_day_reaching(ended + timedelta(days=cfg.churn_short_days), tz)),
-            max(final_on, first_day_reaching(ended + timedelta(days=cfg.churn_long_days), tz)),
+            max(final_on, day_reached_by(ended + timedelta(days=cfg.churn_short_days), tz)),
+            max(final_on, day_reached_by(ended + timedelta(days=cfg.churn_long_days), tz)),
         )
     return out
 

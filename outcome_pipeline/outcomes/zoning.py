@@ -19,13 +19,11 @@ A contact starts a journey iff its customer had no contact starting in the W bef
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from outcome_pipeline.calendar import US, day_bounds_us, epoch_us
 from outcome_pipeline.outcomes.config import OutcomeConfig
-
-# Microseconds per second: the engine's instants are epoch microseconds.
-US = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -70,30 +68,3 @@ def main_zone_end_us(last_day: date, as_of_us: int, cfg: OutcomeConfig) -> int:
     h_us = cfg.max_journey_days * 86_400 * US
     w_us = cfg.repeat_window_days * 86_400 * US
     return min(as_of_us, day_bounds_us(last_day, cfg.timezone)[1] + h_us + w_us)
-
-
-def day_bounds_us(day: date, timezone: str) -> tuple[int, int]:
-    """[start, end) of a business day in epoch microseconds (exact across DST changes)."""
-    tz = ZoneInfo(timezone)
-    start = datetime.combine(day, time(), tz)
-    end = datetime.combine(day + timedelta(days=1), time(), tz)
-    return int(start.timestamp()) * US, int(end.timestamp()) * US
-
-
-def epoch_us(instant: datetime) -> int:
-    delta = instant - datetime(1970, 1, 1, tzinfo=ZoneInfo("UTC"))
-    return (delta.days * 86_400 + delta.seconds) * US + delta.microseconds
-
-
-def fixed_offset_us(start_us: int, end_us: int, timezone: str) -> int | None:
-    """The UTC offset (us) if it is the same from start to end (hourly check), else None."""
-    tz = ZoneInfo(timezone)
-    step = 3_600 * US
-    offsets = {
-        datetime.fromtimestamp(t / US, tz).utcoffset()
-        for t in range(start_us - step, end_us + 2 * step, step)
-    }
-    if len(offsets) != 1:
-        return None
-    offset = offsets.pop()
-    return None if offset is None else int(offset.total_seconds()) * US

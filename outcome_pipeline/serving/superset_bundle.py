@@ -28,20 +28,22 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import yaml
 
-from outcome_pipeline.serving.publish import BI_TABLES
 from outcome_pipeline.serving.superset_catalog import (
     CHARTS,
     DASHBOARD_INTRO,
     DASHBOARD_ROWS,
     DATASETS,
-    TIMESERIES,
     Chart,
     Dataset,
 )
-from outcome_pipeline.serving.views import _RENAMED, bi_view_sql
+from outcome_pipeline.serving.superset_charts import chart_params, chart_query
+from outcome_pipeline.serving.superset_columns import (
+    column_definitions,
+    generic_type,
+    relation_columns,
+)
 from outcome_pipeline.warehouse import DEFAULT_SCHEMA
 from outcome_pipeline.warehouse.tables import check_identifier
 
@@ -83,64 +85,6 @@ def _uuid(*parts: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, "/".join(parts)))
 
 
-# -- columns: read from the tables and views this code creates ------------------------------
-
-
-def _generic_type(duckdb_type: str, dialect: str) -> str:
-    """A column type as Superset shows it (only its family matters to Superset)."""
-    pg = {
-        "VARCHAR": "TEXT",
-        "DOUBLE": "DOUBLE PRECISION",
-        "BIGINT": "BIGINT",
-        "INTEGER": "INTEGER",
-        "BOOLEAN": "BOOLEAN",
-        "DATE": "DATE",
-        "TIMESTAMP WITH TIME ZONE": "TIMESTAMP WITH TIME ZONE",
-    }
-    return pg.get(duckdb_type, duckdb_type) if dialect == "postgresql" else duckdb_type
-
-
-def relation_columns(schema: str = DEFAULT_SCHEMA) -> dict[str, list[tuple[str, str]]]:
-    """{table or BI view: [(column, DuckDB type)]}, from an empty in-memory warehouse built by
-    the same DDL and view SQL as the real one."""
-    from outcome_pipeline.warehouse import Warehouse
-
-    con = duckdb.connect()
-    try:
-        for sql in Warehouse("duckdb:///:memory:", schema).ddl(BI_TABLES):
-            con.execute(sql)
-        for name, select in bi_view_sql(schema).items():
-            con.execute(f'CREATE VIEW "{schema}"."{name}" AS {select}')
-        for ds in DATASETS:
-            if ds.sql:
-                con.execute(f'CREATE VIEW "{schema}"."{ds.key}" AS {ds.sql(schema)}')
-        rows = con.execute(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = ? ORDER BY table_name, ordinal_position",
-            [schema],
-        ).fetchall()
-    finally:
-        con.close()
-    out: dict[str, list[tuple[str, str]]] = {}
-    for table, column, dtype in rows:
-        out.setdefault(table, []).append((column, dtype))
-    return out
-
-
-def _column_definitions(relation: str) -> dict[str, str]:
-    """Column name -> its definition: a table's own comments; for a BI view, those of the
-    columns it shows (under their BI names, ``views._RENAMED``)."""
-    tables = {t.name: t for t in BI_TABLES}
-    if relation in tables:
-        return {c.name: c.comment for c in tables[relation].columns}
-    bi_names = {warehouse: bi for warehouse, bi in _RENAMED.items()}
-    out: dict[str, str] = {}
-    for source in ("daily_outcomes", "daily_outputs", "daily_agent_output_vs_outcome"):
-        for c in tables[source].columns:
-            out.setdefault(bi_names.get(c.name, c.name), c.comment)
-    return out
-
-
 def _dataset_yaml(
     ds: Dataset, backend: Backend, schema: str, columns: list[tuple[str, str]], defs: dict
 ) -> dict:
@@ -151,7 +95,7 @@ def _dataset_yaml(
             "verbose_name": None,
             "is_dttm": dtype in ("DATE", "TIMESTAMP WITH TIME ZONE"),
             "is_active": True,
-            "type": _generic_type(dtype, dialect),
+            "type": generic_type(dtype, dialect),
             "groupby": True,
             "filterable": True,
             "expression": None,
@@ -209,143 +153,13 @@ def _dataset_yaml(
     }
 
 
-def _adhoc_max(expression: str) -> dict:
-    """``MAX(column)`` as an ad-hoc metric (a view row is already one day's value)."""
-    column = expression.removeprefix("MAX(").removesuffix(")")
-    return {
-        "expressionType": "SQL",
-        "sqlExpression": f"MAX({column})",
-        "label": column,
-        "hasCustomLabel": True,
-    }
-
-
-def _metric(m: str) -> str | dict:
-    return _adhoc_max(m) if m.startswith("MAX(") else m
-
-
-def metric_label(m: str) -> str:
-    """The name a metric's values carry in Superset's data response."""
-    return m.removeprefix("MAX(").removesuffix(")")
-
-
-def _query(chart: Chart) -> dict:
-    """The query object Superset runs for ``chart`` (what its data API returns)."""
-    metrics = [_metric(m) for m in chart.metrics]
-    columns: list = list(chart.columns)
-    if chart.viz_type in TIMESERIES and chart.columns:
-        first = chart.columns[0]
-        temporal = first in ("business_day", "partition_date")
-        if temporal:
-            columns[0] = {
-                "timeGrain": "P1D",
-                "columnType": "BASE_AXIS",
-                "sqlExpression": first,
-                "label": first,
-                "expressionType": "SQL",
-            }
-    order = chart.order_by or (chart.metrics[0] if chart.viz_type == "bubble_v2" else None)
-    orderby = [[_metric(order), False]] if order else []
-    return {
-        "filters": [dict(f) for f in chart.filters],
-        "extras": {"having": "", "where": ""},
-        "applied_time_extras": {},
-        "columns": columns,
-        "metrics": metrics,
-        "orderby": orderby,
-        "annotation_layers": [],
-        "row_limit": chart.row_limit,
-        "series_limit": 0,
-        "order_desc": True,
-        "url_params": {},
-        "custom_params": {},
-        "custom_form_data": {},
-        "time_range": "No filter",
-    }
-
-
-def _params(chart: Chart) -> dict:
-    """The chart's form data as Superset's explore view keeps it."""
-    adhoc = [
-        {
-            "expressionType": "SIMPLE",
-            "clause": "WHERE",
-            "subject": f["col"],
-            "operator": f["op"],
-            "comparator": None,
-        }
-        for f in chart.filters
-    ]
-    metrics = [_metric(m) for m in chart.metrics]
-    p: dict = {
-        "viz_type": chart.viz_type,
-        "adhoc_filters": adhoc,
-        "row_limit": chart.row_limit,
-        "color_scheme": "supersetColors",
-        "extra_form_data": {},
-    }
-    if chart.viz_type == "big_number_total":
-        p.update(
-            metric=metrics[0], y_axis_format=_format_of(chart.metrics[0]), header_font_size=0.4
-        )
-    elif chart.viz_type == "bubble_v2":
-        x, y, size = metrics
-        p.update(
-            entity=chart.columns[0],
-            x=x,
-            y=y,
-            size=size,
-            max_bubble_size="50",
-            show_legend=True,
-            x_axis_label="AHT (seconds)",
-            y_axis_label="Real resolution rate",
-            xAxisFormat=",.0f",
-            y_axis_format=".0%",
-            order_desc=True,
-        )
-        if len(chart.columns) > 1:
-            p["series"] = chart.columns[1]  # the bubbles' colour
-    elif chart.viz_type == "table":
-        p.update(
-            query_mode="aggregate",
-            groupby=list(chart.columns),
-            metrics=metrics,
-            timeseries_limit_metric=_metric(chart.order_by) if chart.order_by else None,
-            order_desc=True,
-            table_timestamp_format="%Y-%m-%d",
-            show_cell_bars=True,
-        )
-    else:
-        temporal = chart.columns[0] in ("business_day", "partition_date")
-        p.update(
-            x_axis=chart.columns[0],
-            time_grain_sqla="P1D" if temporal else None,
-            metrics=metrics,
-            groupby=list(chart.columns[1:]),
-            x_axis_sort_asc=True,
-            show_legend=True,
-            rich_tooltip=True,
-            y_axis_format=_format_of(chart.metrics[0]),
-            markerEnabled=True,
-        )
-    p.update(chart.extra_params)
-    return p
-
-
-def _format_of(metric: str) -> str:
-    name = metric_label(metric)
-    if name.endswith(("_rate", "_share")):
-        return ".1%"
-    return ",.1f" if name in ("nps", "contacts_per_resolution") else "SMART_NUMBER"
-
-
 def _chart_yaml(chart: Chart, backend: Backend) -> dict:
     dataset_uuid = _uuid(backend.key, "dataset", chart.dataset)
     query_context = {
         "datasource": {"id": 0, "type": "table"},
         "force": False,
-        "queries": [_query(chart)],
-        "form_data": {**_params(chart), "datasource": "0__table"},
+        "queries": [chart_query(chart)],
+        "form_data": {**chart_params(chart), "datasource": "0__table"},
         "result_format": "json",
         "result_type": "full",
     }
@@ -355,7 +169,7 @@ def _chart_yaml(chart: Chart, backend: Backend) -> dict:
         "certified_by": None,
         "certification_details": None,
         "viz_type": chart.viz_type,
-        "params": _params(chart),
+        "params": chart_params(chart),
         "query_context": json.dumps(query_context, sort_keys=True),
         "cache_timeout": None,
         "uuid": _uuid(backend.key, "chart", chart.key),
@@ -493,7 +307,7 @@ def bundle(backend_key: str, warehouse_schema: str = DEFAULT_SCHEMA) -> dict[str
     }
     for ds in DATASETS:
         files[f"datasets/{db_file}/{ds.key}.yaml"] = _dataset_yaml(
-            ds, backend, schema, columns[ds.key], _column_definitions(ds.key)
+            ds, backend, schema, columns[ds.key], column_definitions(ds.key)
         )
     for chart in CHARTS:
         files[f"charts/{chart.key}.yaml"] = _chart_yaml(chart, backend)

@@ -178,7 +178,6 @@ def _result_dict(outcome: Any) -> dict[str, Any]:
     if outcome.level == "dataset" and outcome.type in (
         "expect_table_columns_to_match_set",
         "expect_column_values_to_be_of_type",
-        "expect_table_row_count_to_be_between",
     ):
         return {"observed_value": outcome.observed or ("ok" if outcome.success else "failed")}
     n = outcome.element_count

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from outcome_pipeline.validation import rules as R
+from outcome_pipeline.validation.messages import column_diff
 from outcome_pipeline.validation.suites import build_suite
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -184,7 +185,7 @@ def _first(*values: Any) -> Any:
 def _observed(rule: R.Rule, value: object) -> str | None:
     """A value-free rendering of ``observed_value`` (shape facts only, never data)."""
     if rule.kind == R.COLUMNS and isinstance(value, list):
-        return R.column_diff([str(c) for c in value], rule.values)
-    if rule.kind in (R.TYPE, R.ROW_COUNT) and value is not None:
+        return column_diff([str(c) for c in value], rule.values)
+    if rule.kind == R.TYPE and value is not None:
         return str(value)
     return None

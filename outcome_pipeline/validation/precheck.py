@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from outcome_pipeline.validation import rules as R
+from outcome_pipeline.validation.messages import column_diff
 
 
 @dataclass(frozen=True)
@@ -106,9 +107,7 @@ def dataset_counts(rule: R.Rule, table: pa.Table) -> Counts:
     if rule.kind == R.COLUMNS:
         present = [c for c in table.column_names if c not in R.LINEAGE_COLUMNS]
         ok = set(present) == set(rule.values)
-        return Counts(ok, 0 if ok else 1, n, observed=R.column_diff(present, rule.values))
-    if rule.kind == R.ROW_COUNT:
-        return Counts(n >= (rule.min_value or 0), 0, n, observed=str(n))
+        return Counts(ok, 0 if ok else 1, n, observed=column_diff(present, rule.values))
     if rule.column not in table.column_names:
         return Counts(False, 0, n, observed="column missing")
     col = table[rule.column]

@@ -234,9 +234,7 @@ def _run_gx_once(
             return {int(p) - lo_pos for p in positions if lo_pos <= p < hi_pos}
 
         for rule in plan.dataset_rules:
-            if rule.kind == R.ROW_COUNT:
-                verdict.ds_counts[rule.name] = P.Counts(True, 0, n, str(n))
-            elif rule.kind == R.UNIQUE:
+            if rule.kind == R.UNIQUE:
                 bad = len(in_day(ds[rule.name].positions))
                 verdict.ds_counts[rule.name] = P.Counts(bad == 0, bad, n)
             elif rule.name in split:

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from outcome_pipeline.validation.rules import order_pairs
+from outcome_pipeline.validation.table_rules import order_pairs
 
 
 def _us(column: pa.ChunkedArray | pa.Array) -> np.ndarray:

@@ -7,7 +7,7 @@ tests run both on the same defective data and compare row by row).
 
 Most rules follow from the contract (required columns, allowed values, column types,
 timestamp columns, key, event time); the table-specific ones (durations, timestamp order,
-score ranges) are the ``_EXTRA`` table below. Rules are *not* inferred from data.
+score ranges) are the ``EXTRA`` table below. Rules are *not* inferred from data.
 
 Day bounds are in the business timezone: the partition day ``d`` is ``[d 00:00, d+1 00:00)``
 local time, so around a DST change it lasts 23 or 25 hours. A timestamp is *implausible* when
@@ -29,14 +29,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
-from outcome_pipeline.contracts.feeds import SURVEY_SCORE_RANGES, TableContract
+from outcome_pipeline import calendar
+from outcome_pipeline.contracts.feeds import TableContract
 from outcome_pipeline.validation.config import DEFAULT_FOLLOW_UP_DAYS, ValidationConfig
+from outcome_pipeline.validation.table_rules import EXTRA, TableExtras
 
 Severity = Literal["error", "warning"]
 Level = Literal["row", "dataset"]
@@ -69,13 +70,10 @@ REGEX = "regex"
 UNIQUE = "unique"
 COLUMNS = "columns"
 TYPE = "type"
-ROW_COUNT = "row_count"
 # Only in a range's one GX pass (validation/range.py), never a rule of a day:
 ORDER_STRICT = "order_strict"  # column > other (both present)
 UNIQUE_WITHIN = "unique_within"  # the ``values`` columns together are unique
 
-EARLIEST_PLAUSIBLE = ValidationConfig().floor  # the default floor
-MAX_DURATION_SECONDS = 24 * 3600
 # Upper bound, in days after the partition day, of timestamps other than the event time.
 FOLLOW_UP_DAYS = DEFAULT_FOLLOW_UP_DAYS
 # Share of rows whose event time is outside the partition day above which the day warns.
@@ -128,61 +126,6 @@ class Rule:
         return tuple(cols)
 
 
-@dataclass(frozen=True)
-class _Duration:
-    column: str
-    max_seconds: int = MAX_DURATION_SECONDS
-
-
-@dataclass(frozen=True)
-class _Order:
-    later: str
-    earlier: str
-
-
-@dataclass(frozen=True)
-class _Minimum:
-    column: str
-    min_value: float
-
-
-@dataclass(frozen=True)
-class _Extra:
-    durations: tuple[_Duration, ...] = ()
-    orders: tuple[_Order, ...] = ()
-    minimums: tuple[_Minimum, ...] = ()
-    score_ranges: tuple[str, str, Mapping[str, tuple[int, int]]] | None = None
-
-
-# Table-specific row rules. Only orders that are true by definition are listed: an email
-# contact can legitimately stay open for days, so ``ended_at - queued_at`` is not bounded.
-_EXTRA: dict[str, _Extra] = {
-    "interactions": _Extra(
-        durations=(_Duration("talk_seconds"), _Duration("hold_seconds"), _Duration("acw_seconds")),
-        orders=(
-            _Order("answered_at", "queued_at"),
-            _Order("ended_at", "answered_at"),
-            _Order("ended_at", "queued_at"),
-            _Order("first_response_at", "queued_at"),
-        ),
-    ),
-    "customers": _Extra(minimums=(_Minimum("mrr", 0.0),)),
-    "cases": _Extra(orders=(_Order("closed_at", "opened_at"),)),
-    "subscription_events": _Extra(
-        minimums=(_Minimum("mrr_before", 0.0), _Minimum("mrr_after", 0.0))
-    ),
-    "survey_responses": _Extra(
-        orders=(_Order("responded_at", "sent_at"),),
-        score_ranges=("score", "survey_type", SURVEY_SCORE_RANGES),
-    ),
-}
-
-
-def order_pairs(table: str) -> tuple[tuple[str, str], ...]:
-    """(later, earlier) timestamp columns of ``table``'s order rules, in rule order."""
-    return tuple((o.later, o.earlier) for o in _EXTRA.get(table, _Extra()).orders)
-
-
 # Pipeline bookkeeping next to the contract columns (ingest.conform's ``_source_*``/``_extra``,
 # staging's ``source_*``/``extra_fields``/``partition_date``): not validated, not "extra".
 LINEAGE_COLUMNS = (
@@ -210,10 +153,9 @@ class DayBounds:
 
 def day_bounds(day: date, timezone: str, follow_up_days: int = FOLLOW_UP_DAYS) -> DayBounds:
     """Business-day boundaries in UTC (DST-aware: local midnights, not 24 h steps)."""
-    tz = ZoneInfo(timezone)
 
     def midnight(d: date) -> datetime:
-        return datetime.combine(d, time(), tzinfo=tz).astimezone(UTC)
+        return calendar.day_bounds(d, timezone)[0]
 
     return DayBounds(
         start=midnight(day),
@@ -278,7 +220,7 @@ def rules_for(
                     description=f"{col.name} is one of {', '.join(col.allowed)}",
                 )
             )
-    extra = _EXTRA.get(contract.name, _Extra())
+    extra = EXTRA.get(contract.name, TableExtras())
     if extra.score_ranges:
         score, by, ranges = extra.score_ranges
         for kind_value, (lo, hi) in ranges.items():
@@ -412,14 +354,6 @@ def dataset_rules(contract: TableContract, bounds: DayBounds) -> list[Rule]:
             description="the day has exactly the contract's columns",
         ),
         Rule(
-            name="row_count",
-            kind=ROW_COUNT,
-            level="dataset",
-            severity="error",
-            min_value=0,
-            description="row count is >= 0 (an empty day is valid)",
-        ),
-        Rule(
             name=f"{contract.key}_unique",
             kind=UNIQUE,
             level="dataset",
@@ -459,67 +393,3 @@ def dataset_rules(contract: TableContract, bounds: DayBounds) -> list[Rule]:
         )
     )
     return rules
-
-
-def column_diff(present: Iterable[str], expected: Iterable[str]) -> str:
-    """Which contract columns a day lacks and which it has extra (names only)."""
-    present, expected = list(present), list(expected)
-    missing = [c for c in expected if c not in present]
-    extra = [c for c in present if c not in expected]
-    parts = []
-    if missing:
-        parts.append("missing: " + ", ".join(missing))
-    if extra:
-        parts.append("unexpected: " + ", ".join(extra))
-    return "; ".join(parts) or "as contract"
-
-
-# --- messages -------------------------------------------------------------------------------
-_DIGITS_FOR_PHONE = 7
-
-
-def safe_value(value: object) -> str:
-    """Render a value for a message; anything that looks like an email or phone is withheld.
-
-    Rules on PII columns never call this (their messages carry no value at all); this guards
-    the other columns against shifted or mistyped data (an email landed in ``channel``).
-    """
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    if isinstance(value, bool | int):
-        return str(value)
-    if isinstance(value, float):
-        return f"{value:g}"
-    text = str(value)
-    if "@" in text or sum(ch.isdigit() for ch in text) >= _DIGITS_FOR_PHONE:
-        return "<withheld>"
-    return repr(text if len(text) <= 40 else text[:37] + "...")
-
-
-def row_message(rule: Rule, value: object = None) -> str:
-    """Readable reason a row failed ``rule``; ``value`` is the row's value in ``rule.column``."""
-    col = rule.column
-    if rule.kind == NOT_NULL:
-        return f"{col} is empty"
-    if rule.kind == ORDER:
-        return f"{col} is before {rule.other}"
-    if rule.kind == REGEX:
-        return f"{col} is not a valid {rule.what}"
-    if rule.kind == IN_SET:
-        if rule.code == UNKNOWN_REFERENCE:
-            return f"{col} is not a {rule.what}"
-        allowed = ", ".join(str(v) for v in rule.values)
-        if rule.pii:
-            return f"{col} is not one of {allowed}"
-        return f"{col} {safe_value(value)} is not one of {allowed}"
-    if rule.kind == BETWEEN:
-        shown = "" if rule.pii else f" {safe_value(value)}"
-        if rule.code == IMPOSSIBLE_TIMESTAMP:
-            if isinstance(value, datetime) and value < rule.min_value:
-                return f"{col}{shown} is implausible: before {rule.min_value:%Y-%m-%d}"
-            return f"{col}{shown} is implausible: later than {rule.what}"
-        when = f" for {rule.when[0]} {rule.when[1]}" if rule.when else ""
-        if rule.max_value is None:
-            return f"{col}{shown} is below {rule.min_value:g}{when}"
-        return f"{col}{shown} is outside {rule.min_value}..{rule.max_value}{when}"
-    return f"{rule.name} failed"

@@ -26,7 +26,6 @@ EXPECTATION_TYPES: dict[str, str] = {
     R.UNIQUE: "expect_column_values_to_be_unique",
     R.COLUMNS: "expect_table_columns_to_match_set",
     R.TYPE: "expect_column_values_to_be_of_type",
-    R.ROW_COUNT: "expect_table_row_count_to_be_between",
     R.ORDER_STRICT: "expect_column_pair_values_a_to_be_greater_than_b",
     R.UNIQUE_WITHIN: "expect_compound_columns_to_be_unique",
 }
@@ -104,8 +103,6 @@ def expectation_for(rule: R.Rule, *, values_placeholder: bool = False) -> Expect
         )
     if kind == R.TYPE:
         return gxe.ExpectColumnValuesToBeOfType(column=rule.column, type_=rule.type_name, **common)
-    if kind == R.ROW_COUNT:
-        return gxe.ExpectTableRowCountToBeBetween(min_value=rule.min_value, **common)
     raise ValueError(f"{rule.name}: no expectation for kind {kind!r}")
 
 

@@ -52,6 +52,7 @@ from outcome_pipeline.contracts.feeds import TableContract
 from outcome_pipeline.validation import precheck as P
 from outcome_pipeline.validation import rules as R
 from outcome_pipeline.validation.config import ValidationConfig
+from outcome_pipeline.validation.messages import row_message
 from outcome_pipeline.validation.suites import expectation_type
 
 Engine = Literal["auto", "gx", "precheck"]
@@ -372,9 +373,7 @@ def _collect_row_failures(
             else [None] * len(positions)
         )
         for pos, value in zip(positions.tolist(), values, strict=True):
-            failure = RowFailure(
-                rule.code or "", rule.name, rule.column, R.row_message(rule, value)
-            )
+            failure = RowFailure(rule.code or "", rule.name, rule.column, row_message(rule, value))
             target.setdefault(pos, []).append(failure)
         if rule.severity == "error":
             v.failed_mask |= mask
@@ -384,7 +383,7 @@ def _collect_row_failures(
 
 
 def _outcome(rule: R.Rule, counts: P.Counts, engine: str) -> ExpectationOutcome:
-    if rule.level == "dataset" and rule.kind in (R.COLUMNS, R.TYPE, R.ROW_COUNT):
+    if rule.level == "dataset" and rule.kind in (R.COLUMNS, R.TYPE):
         detail = f"observed {counts.observed}" if counts.observed else ""
     elif counts.unexpected_count:
         detail = f"{counts.unexpected_count} of {counts.element_count} rows fail"

@@ -38,18 +38,18 @@ from outcome_pipeline.defs.resources import LandingResource, ValidationResource,
 from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.warehouse.tables import ALL_TABLES
-from outcome_pipeline_tests.automation.pipeline import generate_days
-from outcome_pipeline_tests.automation.test_ui_backfill import (
+from outcome_pipeline_tests.automation.dagster_ui import (
     BIN,
     LAUNCH_PARTITION_BACKFILL,
     REPO,
     Dagster,
     Process,
-    _free_port,
-    _stop_automation,
-    _wait_for_backfill,
-    _wait_until_loaded,
+    free_port,
+    stop_automation,
+    wait_for_backfill,
+    wait_until_loaded,
 )
+from outcome_pipeline_tests.automation.pipeline import generate_days
 from outcome_pipeline_tests.conftest import _drop_schema
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -111,7 +111,7 @@ def deployment(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     config = yaml.safe_load(DEPLOY_YAML.read_text())
     config["concurrency"]["runs"]["tag_concurrency_limits"].append({**LANE, "limit": LANE_LIMIT})
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
-    grpc_port = _free_port()
+    grpc_port = free_port()
     (home / "workspace.yaml").write_text(
         yaml.safe_dump(
             {
@@ -152,7 +152,7 @@ def deployment(pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     env.update(outcome_env)
     for k in ("OUTCOME_PSEUDONYM_KEY", "OUTCOME_TIMEZONE"):
         monkeypatch.delenv(k, raising=False)
-    d = Deployment(home=home, env=env, port=_free_port())
+    d = Deployment(home=home, env=env, port=free_port())
     d.grpc_port = grpc_port  # type: ignore[attr-defined]
     d.schema, d.reference, d.pg_url = schema, reference, pg_url  # type: ignore[attr-defined]
     try:
@@ -260,9 +260,9 @@ def test_backfill_runs_in_parallel_and_equals_day_by_day_runs(deployment, tmp_pa
     # The webserver asks the code server once when it starts (no retry): wait for its port.
     _wait_for_port(d.grpc_port, code, d)
     webserver = d.start("dagster-webserver", "-h", "127.0.0.1", "-p", str(d.port))
-    repo = _wait_until_loaded(d, webserver)
+    repo = wait_until_loaded(d, webserver)
     assert code.alive()
-    _stop_automation(d, repo)
+    stop_automation(d, repo)
     asset_keys = sorted(k.path[0] for k in (*[a.key for a in staging_assets], *outcome_tables.keys))
     launched = d.gql(
         LAUNCH_PARTITION_BACKFILL,
@@ -280,7 +280,7 @@ def test_backfill_runs_in_parallel_and_equals_day_by_day_runs(deployment, tmp_pa
 
     _run_day_by_day(landing, d.pg_url, d.reference, tmp_path / "docs_day_by_day")
     started = time.monotonic()
-    backfill = _wait_for_backfill(d, launched["backfillId"])
+    backfill = wait_for_backfill(d, launched["backfillId"])
     print(f"backfill done {time.monotonic() - started:.0f} s after the day-by-day runs")
     ids = {r["runId"] for r in backfill["runs"]}
     runs = [r for r in d.gql(RUNS_QUERY)["runsOrError"]["results"] if r["runId"] in ids]

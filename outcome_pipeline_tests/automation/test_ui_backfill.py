@@ -14,26 +14,16 @@ mapping asks for them).
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
-from typing import IO, Any
 
 import dagster as dg
 import duckdb
 import pytest
 
+from outcome_pipeline.calendar import days_through
 from outcome_pipeline.defs.ingest.assets import staging_assets
 from outcome_pipeline.defs.outcomes.assets import outcome_tables
 from outcome_pipeline.defs.resources import (
@@ -45,12 +35,19 @@ from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.generator import GeneratorConfig, generate
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.warehouse.tables import ALL_TABLES, TableDef
+from outcome_pipeline_tests.automation.dagster_ui import (
+    ALL_RUNS_QUERY,
+    LAUNCH_PARTITION_BACKFILL,
+    REPO,
+    Dagster,
+    free_port,
+    stop_automation,
+    wait_for_backfill,
+    wait_until_loaded,
+)
 
 pytestmark = pytest.mark.slow
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(sys.executable).parent  # the project's venv: dagster-webserver, dagster-daemon
-LOCATION = "outcome_pipeline"
 TZ = "Europe/London"
 START = date(2024, 1, 1)  # OUTCOME_START_DATE: the first partition
 GENERATED_DAYS = 6
@@ -66,300 +63,6 @@ DEFECT_RATE = 0.01
 # is not what this test is about.
 MAX_QUARANTINE_SHARE = 0.5
 IGNORED_COLUMNS = {"run_id"}  # differs between runs by design
-BACKFILL_TIMEOUT_S = 240
-STARTUP_TIMEOUT_S = 90
-
-
-def _days(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]
-
-
-# -- processes ------------------------------------------------------------------------------
-
-
-@dataclass
-class Process:
-    name: str
-    popen: subprocess.Popen
-    log_path: Path
-    log: IO[bytes]
-    stopped: bool = False
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def stop(self) -> None:
-        """End the process and its children (code servers, run workers): its process group,
-        TERM first (the webserver and daemon shut their code servers down), then KILL for
-        whatever is left of the group. Idempotent."""
-        if self.stopped:
-            return
-        self.stopped = True
-        try:
-            os.killpg(self.popen.pid, signal.SIGTERM)
-            self.popen.wait(20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        self.popen.wait(10)
-        self.log.close()
-
-    def tail(self, lines: int = 150) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-@dataclass
-class Dagster:
-    """A webserver and a daemon on one temporary instance, as `dagster dev` runs them."""
-
-    home: Path
-    env: dict[str, str]
-    port: int
-    processes: list[Process] = field(default_factory=list)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, name: str, *args: str) -> Process:
-        log_path = self.home / f"{name}.log"
-        log = log_path.open("wb")
-        popen = subprocess.Popen(
-            [str(BIN / name), *args, "-w", str(REPO / "workspace.yaml")],
-            cwd=self.home,  # relative default paths, if any, land in the temp dir
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # own process group: stop() ends its children too
-        )
-        process = Process(name, popen, log_path, log)
-        self.processes.append(process)
-        return process
-
-    def stop_all(self) -> None:
-        for p in reversed(self.processes):
-            p.stop()
-
-    def logs(self) -> str:
-        return "\n".join(
-            f"----- {p.name} (exit {p.popen.poll()}) {p.log_path} -----\n{p.tail()}"
-            for p in self.processes
-        )
-
-    def gql(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        body = json.dumps({"query": query, "variables": variables or {}}).encode()
-        request = urllib.request.Request(
-            f"{self.url}/graphql", body, {"Content-Type": "application/json"}
-        )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            payload = json.loads(response.read())
-        if payload.get("errors"):
-            raise AssertionError(f"GraphQL errors: {payload['errors']}")
-        return payload["data"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-WORKSPACE_QUERY = """
-query {
-  workspaceOrError {
-    __typename
-    ... on Workspace {
-      locationEntries {
-        name
-        loadStatus
-        locationOrLoadError {
-          __typename
-          ... on PythonError { message stack }
-          ... on RepositoryLocation {
-            repositories {
-              name
-              sensors { name sensorState { id status } }
-              schedules { name scheduleState { id status } }
-            }
-          }
-        }
-      }
-    }
-    ... on PythonError { message }
-  }
-}
-"""
-
-# What the UI's sensor and schedule switches send (the instigation state ids).
-STOP_SENSOR = """
-mutation($id: String!) {
-  stopSensor(id: $id) {
-    __typename
-    ... on StopSensorMutationResult { instigationState { status } }
-    ... on PythonError { message }
-    ... on UnauthorizedError { message }
-  }
-}
-"""
-STOP_SCHEDULE = """
-mutation($id: String!) {
-  stopRunningSchedule(id: $id) {
-    __typename
-    ... on ScheduleStateResult { scheduleState { status } }
-    ... on PythonError { message }
-    ... on UnauthorizedError { message }
-    ... on ScheduleNotFoundError { message }
-  }
-}
-"""
-
-# The UI's mutation (ui-core/src/instance/backfill/BackfillUtils.tsx, dagster-webserver 1.13.27;
-# Apollo adds __typename), against LaunchBackfillParams in dagster_graphql/schema/inputs.py.
-LAUNCH_PARTITION_BACKFILL = """
-mutation LaunchPartitionBackfill($backfillParams: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $backfillParams) {
-    __typename
-    ... on LaunchBackfillSuccess { backfillId }
-    ... on PartitionSetNotFoundError { message }
-    ... on PartitionKeysNotFoundError { message }
-    ... on InvalidStepError { invalidStepKey }
-    ... on InvalidOutputError { stepKey invalidOutputName }
-    ... on UnauthorizedError { message }
-    ... on PipelineNotFoundError { message }
-    ... on RunConflict { message }
-    ... on ConflictingExecutionParamsError { message }
-    ... on PresetNotFoundError { message }
-    ... on RunConfigValidationInvalid { pipelineName errors { message path reason } }
-    ... on PythonError { message stack }
-  }
-}
-"""
-
-BACKFILL_QUERY = """
-query($id: String!, $probe: AssetKeyInput!) {
-  partitionBackfillOrError(backfillId: $id) {
-    __typename
-    ... on PartitionBackfill {
-      status
-      error { message stack }
-      partitionsTargetedForAssetKey(assetKey: $probe) { ranges { start end } }
-      runs {
-        runId
-        status
-        tags { key value }
-        assetSelection { path }
-      }
-    }
-    ... on PythonError { message }
-    ... on BackfillNotFoundError { message }
-  }
-}
-"""
-
-RUN_ERRORS_QUERY = """
-query($runId: ID!) {
-  logsForRun(runId: $runId) {
-    __typename
-    ... on EventConnection {
-      events {
-        __typename
-        ... on MessageEvent { message level stepKey }
-        ... on ExecutionStepFailureEvent { error { message stack } }
-        ... on RunFailureEvent { error { message } }
-      }
-    }
-  }
-}
-"""
-
-ALL_RUNS_QUERY = """
-query {
-  runsOrError {
-    __typename
-    ... on Runs { results { runId jobName status tags { key value } } }
-  }
-}
-"""
-
-
-def _wait_until_loaded(dagster: Dagster, webserver: Process) -> dict[str, Any]:
-    """Wait for /server_info, then for the code location; return its repository."""
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    last = "no answer yet"
-    while time.monotonic() < deadline:
-        if not webserver.alive():
-            pytest.fail(f"dagster-webserver exited early\n{dagster.logs()}")
-        try:
-            with urllib.request.urlopen(f"{dagster.url}/server_info", timeout=5) as r:
-                json.loads(r.read())
-            entries = dagster.gql(WORKSPACE_QUERY)["workspaceOrError"]["locationEntries"]
-            (entry,) = [e for e in entries if e["name"] == LOCATION]
-            loaded = entry["locationOrLoadError"]
-            if loaded and loaded["__typename"] == "PythonError":
-                pytest.fail(f"code location failed to load: {loaded['message']}\n{loaded['stack']}")
-            if entry["loadStatus"] == "LOADED" and loaded:
-                (repo,) = loaded["repositories"]
-                return repo
-            last = f"location {entry['loadStatus']}"
-        except (urllib.error.URLError, ConnectionError, OSError, ValueError) as exc:
-            last = f"{type(exc).__name__}: {exc}"
-        time.sleep(0.5)
-    pytest.fail(f"webserver not ready after {STARTUP_TIMEOUT_S}s ({last})\n{dagster.logs()}")
-
-
-def _stop_automation(dagster: Dagster, repo: dict[str, Any]) -> list[str]:
-    """Switch off every sensor and schedule (they default to RUNNING), as the UI toggles do."""
-    stopped = []
-    for sensor in repo["sensors"]:
-        if sensor["sensorState"]["status"] == "RUNNING":
-            result = dagster.gql(STOP_SENSOR, {"id": sensor["sensorState"]["id"]})["stopSensor"]
-            assert result.get("instigationState", {}).get("status") == "STOPPED", result
-            stopped.append(sensor["name"])
-    for schedule in repo["schedules"]:
-        if schedule["scheduleState"]["status"] == "RUNNING":
-            result = dagster.gql(STOP_SCHEDULE, {"id": schedule["scheduleState"]["id"]})
-            state = result["stopRunningSchedule"].get("scheduleState", {})
-            assert state.get("status") == "STOPPED", result
-            stopped.append(schedule["name"])
-    return stopped
-
-
-def _run_errors(dagster: Dagster, run_id: str) -> str:
-    logs = dagster.gql(RUN_ERRORS_QUERY, {"runId": run_id})["logsForRun"]
-    out = []
-    for e in logs.get("events", []):
-        if e.get("error"):
-            out.append(f"{e['__typename']}: {e['error']['message']}")
-        elif e.get("level") == "ERROR":
-            out.append(f"{e.get('stepKey')}: {e['message']}")
-    return "\n".join(out) or "(no error events)"
-
-
-def _wait_for_backfill(dagster: Dagster, backfill_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + BACKFILL_TIMEOUT_S
-    variables = {"id": backfill_id, "probe": {"path": ["daily_outcomes"]}}
-    while True:
-        backfill = dagster.gql(BACKFILL_QUERY, variables)["partitionBackfillOrError"]
-        assert backfill["__typename"] == "PartitionBackfill", backfill
-        status = backfill["status"]
-        if status in ("COMPLETED", "COMPLETED_SUCCESS"):
-            return backfill
-        done = status not in ("REQUESTED", "CANCELING", "FAILING")
-        dead = [p.name for p in dagster.processes if not p.alive()]
-        if done or dead or time.monotonic() > deadline:
-            why = f"backfill {status}" if done else "processes exited" if dead else "timed out"
-            runs = "\n".join(
-                f"run {r['runId']} {r['status']}:\n{_run_errors(dagster, r['runId'])}"
-                for r in backfill["runs"]
-                if r["status"] != "SUCCESS"
-            )
-            pytest.fail(
-                f"{why} (exited: {dead}); backfill error: {backfill['error']}\n"
-                f"{runs}\n{dagster.logs()}"
-            )
-        time.sleep(2)
 
 
 # -- warehouses -----------------------------------------------------------------------------
@@ -379,7 +82,7 @@ def _run_day_by_day(landing: Path, url: str, docs: Path) -> None:
     instance = dg.DagsterInstance.ephemeral()
     staging = [a.key for a in staging_assets]
     for selection in (staging, list(outcome_tables.keys)):
-        for day in _days(FIRST, LAST):
+        for day in days_through(FIRST, LAST):
             result = dg.materialize(
                 [*staging_assets, outcome_tables],
                 selection=selection,
@@ -440,7 +143,7 @@ def dagster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dagster
     env.update(outcome_env, DAGSTER_HOME=str(home))
     # The in-process runs read the pseudonym key at run time: the same key as the daemon's.
     monkeypatch.setenv("OUTCOME_PSEUDONYM_KEY", PSEUDONYM_KEY)
-    d = Dagster(home=home, env=env, port=_free_port())
+    d = Dagster(home=home, env=env, port=free_port())
     try:
         yield d
     finally:
@@ -462,8 +165,8 @@ def test_ui_backfill_equals_day_by_day_runs(dagster: Dagster, tmp_path: Path) ->
             defect_rate=DEFECT_RATE,
         )
     )
-    repo = _wait_until_loaded(dagster, webserver)
-    stopped = _stop_automation(dagster, repo)
+    repo = wait_until_loaded(dagster, webserver)
+    stopped = stop_automation(dagster, repo)
     assert {"late_landing_files", "restate_after_load", "nightly_outcomes_schedule"} <= set(stopped)
     asset_keys = sorted(
         {k.path[0] for k in (*[a.key for a in staging_assets], *outcome_tables.keys)} | {"bi_views"}
@@ -475,7 +178,7 @@ def test_ui_backfill_equals_day_by_day_runs(dagster: Dagster, tmp_path: Path) ->
             "backfillParams": {
                 "tags": [{"key": "dagster/from_ui", "value": "true"}],
                 "assetSelection": [{"path": [k]} for k in asset_keys],
-                "partitionNames": [d.isoformat() for d in _days(FIRST, LAST)],
+                "partitionNames": [d.isoformat() for d in days_through(FIRST, LAST)],
                 "fromFailure": False,
             }
         },
@@ -492,7 +195,7 @@ def test_ui_backfill_equals_day_by_day_runs(dagster: Dagster, tmp_path: Path) ->
     day_by_day_url = f"duckdb:///{tmp_path}/day_by_day.duckdb"
     _run_day_by_day(landing, day_by_day_url, tmp_path / "docs_day_by_day")
 
-    backfill = _wait_for_backfill(dagster, launched["backfillId"])
+    backfill = wait_for_backfill(dagster, launched["backfillId"])
     runs = backfill["runs"]
     all_runs = dagster.gql(ALL_RUNS_QUERY)["runsOrError"]["results"]
     # One process per DuckDB file: read the warehouse only when nothing can write it.
@@ -546,7 +249,7 @@ def test_ui_backfill_equals_day_by_day_runs(dagster: Dagster, tmp_path: Path) ->
                 days = con.execute(
                     f"SELECT DISTINCT partition_date FROM backfill.{SCHEMA}.{table.name}"
                 ).fetchall()
-                assert {d for (d,) in days} == set(_days(FIRST, LAST)), table.name
+                assert {d for (d,) in days} == set(days_through(FIRST, LAST)), table.name
             if table.name.startswith("quarantine_"):
                 quarantined += got
         assert quarantined > 0 or DEFECT_RATE == 0
@@ -562,6 +265,6 @@ def test_ui_backfill_equals_day_by_day_runs(dagster: Dagster, tmp_path: Path) ->
             ).fetchall()
             assert after == [], (name, after)
         days = con.execute(f"SELECT DISTINCT partition_date FROM backfill.{SCHEMA}.daily_outcomes")
-        assert {d for (d,) in days.fetchall()} == set(_days(FIRST, LAST))
+        assert {d for (d,) in days.fetchall()} == set(days_through(FIRST, LAST))
     finally:
         con.close()

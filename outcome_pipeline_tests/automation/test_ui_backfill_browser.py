@@ -30,13 +30,13 @@ from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.generator import GeneratorConfig, generate
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.warehouse import Warehouse
-from outcome_pipeline_tests.automation.test_ui_backfill import (
+from outcome_pipeline_tests.automation.dagster_ui import (
     REPO,
     Dagster,
-    _free_port,
-    _stop_automation,
-    _wait_for_backfill,
-    _wait_until_loaded,
+    free_port,
+    stop_automation,
+    wait_for_backfill,
+    wait_until_loaded,
 )
 from outcome_pipeline_tests.conftest import CHROMIUM_ARGS
 from outcome_pipeline_tests.dagster_internals import InstanceRef
@@ -77,7 +77,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Dagster
         monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OUTCOME_", "DAGSTER_"))}
-    d = Dagster(home=tmp_path, env=env, port=_free_port())
+    d = Dagster(home=tmp_path, env=env, port=free_port())
     try:
         yield d
     finally:
@@ -153,8 +153,8 @@ def test_ui_backfill_of_an_outcome_asset_through_the_dialogs(
     # After the CLI: two processes creating a fresh SQLite instance's tables at the same
     # moment can collide (alembic_version "already exists"), a Dagster limitation.
     webserver = project.start("dagster-webserver", "-h", "127.0.0.1", "-p", str(project.port))
-    repo = _wait_until_loaded(project, webserver)
-    _stop_automation(project, repo)  # only the backfill writes
+    repo = wait_until_loaded(project, webserver)
+    stop_automation(project, repo)  # only the backfill writes
     project.start("dagster-daemon", "run")
 
     with sync_playwright() as p:
@@ -168,7 +168,7 @@ def test_ui_backfill_of_an_outcome_asset_through_the_dialogs(
     assert dialogs == ["Additional assets will be materialized"], dialogs
 
     (latest,) = project.gql(LATEST_BACKFILL)["partitionBackfillsOrError"]["results"]
-    backfill = _wait_for_backfill(project, latest["id"])
+    backfill = wait_for_backfill(project, latest["id"])
     project.stop_all()  # one process per DuckDB file
     runs = backfill["runs"]
     assert [r["status"] for r in runs] == ["SUCCESS"], runs

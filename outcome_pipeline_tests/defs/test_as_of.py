@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pyarrow as pa
 
-from outcome_pipeline.defs.outcomes.assets import last_complete_day, latest_staged_day
+from outcome_pipeline.defs.outcomes.assets import latest_staged_day
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
 
 
@@ -65,10 +65,3 @@ def test_days_at_or_after_the_clocks_today_never_count(warehouse: Warehouse) -> 
     assert latest_staged_day(warehouse, not_after=date(2026, 12, 1)) == date(2026, 11, 30)
     assert latest_staged_day(warehouse, not_after=date(2026, 11, 29)) is None
     assert latest_staged_day(warehouse) == date(2030, 1, 1)
-
-
-def test_last_complete_day_is_the_business_day_before_now() -> None:
-    # 23:30 UTC on 31 March 2024 is already 1 April in London (BST).
-    now = datetime(2024, 3, 31, 23, 30, tzinfo=UTC)
-    assert last_complete_day(now, "Europe/London") == date(2024, 3, 31)
-    assert last_complete_day(now, "UTC") == date(2024, 3, 30)

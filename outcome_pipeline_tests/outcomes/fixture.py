@@ -51,92 +51,44 @@ Subscription events: C5 churns (voluntary) 06-20 10:00; C2 churns (involuntary) 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
-
 import pyarrow as pa
 
-from outcome_pipeline.contracts import CONTRACTS
-from outcome_pipeline.contracts.staging import staging_schema
 from outcome_pipeline.outcomes import OutcomeInputs
+from outcome_pipeline_tests.outcomes.fixture_builders import (
+    D1,
+    D2,
+    D3,
+    D4,
+    D4_DAYS,
+    DAYS,
+    IVY_CONTACTS,
+    TZ,
+    leg,
+    lt,
+    staged,
+)
+from outcome_pipeline_tests.outcomes.fixture_crm import (
+    cases,
+    customers,
+    subscription_events,
+    survey_responses,
+)
 
-TZ = ZoneInfo("Europe/London")
-D1, D2, D3 = date(2024, 6, 10), date(2024, 6, 11), date(2024, 6, 12)
-DAYS = [D1, D2, D3]
-D4 = date(2024, 6, 13)
-D4_DAYS = [D1, D2, D3, D4]
-IVY_CONTACTS = ("06-13 09:00", "06-19 09:00", "06-25 09:00", "07-01 09:00", "07-07 09:00")
-IVY_CONTACTS += ("07-13 08:00", "07-18 10:00")
-
-
-def lt(text: str) -> datetime:
-    """Local time ``MM-DD HH:MM[:SS]`` in June 2024 (or a full ISO date)."""
-    if len(text) <= 14:
-        text = "2024-" + text
-    return datetime.fromisoformat(text).replace(tzinfo=TZ)
-
-
-def staged(name: str, rows: list[dict], time_column: str) -> pa.Table:
-    """Staging-shaped table; partition_date = local day of ``time_column`` unless given."""
-    schema = staging_schema(CONTRACTS[name])
-    full = []
-    for i, row in enumerate(rows):
-        r = dict.fromkeys(schema.names)
-        r.update(row)
-        if r["partition_date"] is None:
-            r["partition_date"] = r[time_column].astimezone(TZ).date()
-        r["updated_at"] = r["updated_at"] or r[time_column] + timedelta(minutes=30)
-        r["source_file"] = f"fixture/{name}.csv"
-        r["source_line"] = i + 2
-        full.append(r)
-    return pa.Table.from_pylist(full, schema=schema)
-
-
-def leg(
-    iid: str,
-    channel: str,
-    queue: str,
-    team: str | None,
-    agent: str | None,
-    queued: str,
-    *,
-    wait: int | None = None,
-    talk: int = 0,
-    hold: int | None = None,
-    acw: int = 0,
-    disposition: str | None = None,
-    abandoned_after: int | None = None,
-    **extra: object,
-) -> dict:
-    """One interaction leg: answered ``wait`` s after queuing and ended after talk + hold,
-    or abandoned ``abandoned_after`` s after queuing."""
-    q = lt(queued)
-    asynchronous = channel in ("email", "social", "messaging")
-    row: dict = {
-        "interaction_id": iid,
-        "channel": channel,
-        "direction": "inbound",
-        "queue": queue,
-        "team": team,
-        "agent_id": agent,
-        "queued_at": q,
-        "disposition": disposition,
-        **extra,
-    }
-    if abandoned_after is not None:
-        row.update(abandoned=True, ended_at=q + timedelta(seconds=abandoned_after))
-        return row
-    answered = q + timedelta(seconds=wait or 0)
-    row.update(
-        abandoned=False,
-        answered_at=answered,
-        first_response_at=answered if asynchronous else None,
-        ended_at=answered + timedelta(seconds=talk + (hold or 0)),
-        talk_seconds=talk,
-        hold_seconds=hold,
-        acw_seconds=acw,
-    )
-    return row
+# Rows are written with the builders (fixture_builders.py); tests reach them as fx.<name>.
+__all__ = [
+    "D1",
+    "D2",
+    "D3",
+    "D4",
+    "D4_DAYS",
+    "DAYS",
+    "RAW_IDENTIFIERS",
+    "TZ",
+    "inputs",
+    "leg",
+    "lt",
+    "staged",
+]
 
 
 def interactions() -> pa.Table:
@@ -416,142 +368,6 @@ def d4_legs() -> list[dict]:
             )
         )
     return rows
-
-
-def customers() -> pa.Table:
-    base = lt("2024-01-01 00:00")
-
-    def cust(cid: str, email: str | None, phone: str | None, seg: str, mrr: float, **kw):
-        return {
-            "customer_id": cid,
-            "email": email,
-            "phone": phone,
-            "segment": seg,
-            "plan": "basic",
-            "region": "london",
-            "created_at": base,
-            "mrr": mrr,
-            "updated_at": base,
-            **kw,
-        }
-
-    rows = [
-        cust("C1", "alice@example.com", "+447700900001", "consumer", 20.0),
-        cust(
-            "C1",
-            "alice@example.com",
-            "+447700900001",
-            "consumer",
-            40.0,
-            updated_at=lt("06-11 12:00"),
-        ),
-        cust("C2", "bob@example.com", "07700 900002", "smb", 100.0),
-        cust("C3", "carol@example.com", None, "enterprise", 500.0),
-        cust("C4", "dan@example.com", "+447700900004", "consumer", 30.0),
-        cust("C5", "eve@example.com", "+447700900005", "consumer", 25.0),
-        cust("C6", "fay@example.com", None, "consumer", 10.0),
-        cust("C7", "gus@example.com", None, "smb", 50.0),
-        cust("C8", "hal@example.com", None, "consumer", 15.0),
-        cust("C9", "ivy@example.com", None, "consumer", 60.0),
-    ]
-    return staged("customers", rows, "updated_at")
-
-
-def cases() -> pa.Table:
-    rows = [
-        {
-            "case_id": "K2",
-            "customer_id": "C2",
-            "opened_at": lt("06-10 23:55"),
-            "status": "open",
-            "updated_at": lt("06-10 23:55"),
-        },
-        {
-            "case_id": "K2",
-            "customer_id": "C2",
-            "opened_at": lt("06-10 23:55"),
-            "closed_at": lt("06-12 10:00"),
-            "status": "solved",
-            "updated_at": lt("06-12 10:00"),
-        },
-        {
-            "case_id": "K5",
-            "customer_id": "C5",
-            "opened_at": lt("06-12 09:00"),
-            "status": "open",
-            "updated_at": lt("06-12 09:00"),
-        },
-    ]
-    return staged("cases", rows, "updated_at")
-
-
-def subscription_events() -> pa.Table:
-    rows = [
-        {
-            "event_id": "ev1",
-            "customer_id": "C5",
-            "event_type": "churn",
-            "occurred_at": lt("06-20 10:00"),
-            "mrr_before": 25.0,
-            "mrr_after": 0.0,
-            "churn_type": "voluntary",
-        },
-        {
-            "event_id": "ev2",
-            "customer_id": "C2",
-            "event_type": "churn",
-            "occurred_at": lt("06-20 11:00"),
-            "mrr_before": 100.0,
-            "mrr_after": 0.0,
-            "churn_type": "involuntary",
-        },
-        {
-            "event_id": "ev3",
-            "customer_id": "C3",
-            "event_type": "signup",
-            "occurred_at": lt("05-01 10:00"),
-        },
-        {
-            "event_id": "ev4",
-            "customer_id": "C3",
-            "event_type": "activated",
-            "occurred_at": lt("05-04 10:00"),
-        },
-    ]
-    return staged("subscription_events", rows, "occurred_at")
-
-
-def survey_responses() -> pa.Table:
-    def s(rid: str, kind: str, score: int, sent: str, responded: str, **ids: str) -> dict:
-        return {
-            "response_id": rid,
-            "survey_type": kind,
-            "score": score,
-            "sent_at": lt(sent),
-            "responded_at": lt(responded),
-            "comment": "call me on 07700 900002 or bob@example.com",
-            **ids,
-        }
-
-    rows = [
-        s("S1", "csat", 5, "06-12 11:00", "06-12 12:00", interaction_id="ix-a2"),
-        s("S2", "nps", 3, "06-12 10:30", "06-13 09:00", case_id="K2", customer_id="C2"),
-        s("S3", "ces", 6, "06-11 15:00", "06-11 16:00", customer_email="carol@example.com"),
-        s("S4", "csat", 2, "06-14 17:00", "06-15 08:00", customer_id="C5"),
-        s(
-            "S5",
-            "nps",
-            10,
-            "06-12 12:00",
-            "06-12 13:00",
-            interaction_id="ix-unknown",
-            customer_id="C1",
-        ),
-        s("S6", "ces", 3, "06-11 19:00", "06-11 20:00", customer_phone="+447700900999"),
-        s("S7", "csat", 1, "06-19 09:00", "06-20 09:00", interaction_id="ix-p1"),
-        s("S8", "nps", 9, "06-11 15:00", "06-11 15:30", interaction_id="ix-c2"),
-    ]
-    return staged("survey_responses", rows, "responded_at")
 
 
 def inputs() -> OutcomeInputs:

@@ -10,28 +10,34 @@ import pyarrow as pa
 
 from outcome_pipeline.outcomes import OutcomeConfig, OutcomeInputs, compute_outcomes
 from outcome_pipeline.outcomes.config import pseudonym_key_from_env
-from outcome_pipeline.outcomes.identity import normalise, pseudonym
+from outcome_pipeline.outcomes.identity import pseudonym, resolve
 from outcome_pipeline_tests.outcomes import fixture as fx
 
 CFG = OutcomeConfig(pseudonym_key=b"test-key")
 
 
+ANONYMOUS = (None, "anonymous")
+
+
+def key(kind: str, value: str) -> tuple[str, str]:
+    """What resolve_identity gives an identifier no CRM customer holds: its pseudonym."""
+    return pseudonym(kind, value, b"test-key"), f"hashed_{kind}"
+
+
 def test_email_is_trimmed_and_lower_cased_and_placeholders_are_dropped() -> None:
-    got = normalise(
-        CFG,
-        emails=[
-            "  Olivia.Smith1@Gmail.Com ",
-            "olivia.smith1@gmail.com",
-            "unknown",
-            "noreply@invalid",
-            "anonymous@example.com",
-            "000@example.com",
-            "",
-            None,
-            "no-at-sign.example.com",
-        ],
-    )["email"]
-    assert got == ["olivia.smith1@gmail.com"] * 2 + [None] * 7
+    emails = [
+        "  Olivia.Smith1@Gmail.Com ",
+        "olivia.smith1@gmail.com",
+        "unknown",
+        "noreply@invalid",
+        "anonymous@example.com",
+        "000@example.com",
+        "",
+        None,
+        "no-at-sign.example.com",
+    ]
+    got = resolve(CFG, [{"email": e} for e in emails])
+    assert got == [key("email", "olivia.smith1@gmail.com")] * 2 + [ANONYMOUS] * 7
 
 
 def test_uk_phone_spellings_normalise_to_one_e164_number() -> None:
@@ -45,54 +51,71 @@ def test_uk_phone_spellings_normalise_to_one_e164_number() -> None:
         "+44 (0)7700 900123",
         "(07700) 900-123",
     ]
-    got = normalise(CFG, phones=spellings)
-    assert got["phone"] == ["+447700900123"] * len(spellings)
-    assert len(set(got["phone_key"])) == 1
+    got = resolve(CFG, [{"phone": p} for p in spellings])
+    assert got == [key("phone", "+447700900123")] * len(spellings)
 
 
 def test_phone_placeholders_and_foreign_numbers() -> None:
-    got = normalise(
-        CFG,
-        phones=[
-            "withheld",
-            "anonymous",
-            "unknown",
-            "0000000000",
-            "+44 7777 777777",
-            "123",
-            "",
-            None,
-            "+1 202 555 0123",
-        ],
-    )
-    assert got["phone"] == [None] * 8 + ["+12025550123"]
+    phones = [
+        "withheld",
+        "anonymous",
+        "unknown",
+        "0000000000",
+        "+44 7777 777777",
+        "123",
+        "",
+        None,
+        "+1 202 555 0123",
+    ]
+    got = resolve(CFG, [{"phone": p} for p in phones])
+    assert got == [ANONYMOUS] * 8 + [key("phone", "+12025550123")]
 
 
 def test_customer_id_placeholders() -> None:
-    got = normalise(
+    ids = [" C0000001 ", "0", "000000", "-1", "N/A", "unknown", "someone@example.com", None]
+    got = resolve(CFG, [{"cid": c} for c in ids])
+    # An id the CRM does not know is kept (trimmed) but unverified; placeholders are no id.
+    assert got == [("C0000001", "unverified_id")] + [ANONYMOUS] * 7
+    assert resolve(CFG, [{"cid": " C0000001 "}], crm_ids=["C0000001"]) == [("C0000001", "crm_id")]
+
+
+def test_rank_of_the_rules() -> None:
+    rows = [
+        # A CRM id the CRM knows wins over everything else on the row.
+        {"cid": "C1", "email": "bob@example.com", "phone": "07700 900002"},
+        # Then the CRM owner of the email, then of the phone (normalised before the lookup).
+        {"cid": "C9", "email": " BOB@example.com", "phone": "07700 900002"},
+        {"cid": "C9", "email": "carol@example.com", "phone": "0044 7700 900002"},
+        # Then the pseudonym of the email, then of the phone, then the unknown id.
+        {"cid": "C9", "email": "carol@example.com", "phone": "07700 900003"},
+        {"cid": "C9", "email": "unknown", "phone": "07700 900003"},
+        {"cid": "C9", "email": "unknown", "phone": "withheld"},
+    ]
+    got = resolve(
         CFG,
-        customer_ids=[
-            " C0000001 ",
-            "0",
-            "000000",
-            "-1",
-            "N/A",
-            "unknown",
-            "someone@example.com",
-            None,
-        ],
+        rows,
+        crm_ids=["C1"],
+        crm_by_email={"bob@example.com": "C2"},
+        crm_by_phone={"+447700900002": "C3"},
     )
-    assert got["customer_id"] == ["C0000001"] + [None] * 7
+    assert got == [
+        ("C1", "crm_id"),
+        ("C2", "crm_email"),
+        ("C3", "crm_phone"),
+        key("email", "carol@example.com"),
+        key("phone", "+447700900003"),
+        ("C9", "unverified_id"),
+    ]
 
 
 def test_sql_hmac_equals_python_hmac() -> None:
-    got = normalise(CFG, emails=["alice@example.com"], phones=["07700 900123"])
+    got = resolve(CFG, [{"email": "alice@example.com"}, {"phone": "07700 900123"}])
     expected = hmac.new(b"test-key", b"email:alice@example.com", hashlib.sha256).hexdigest()
-    assert got["email_key"] == ["pk_" + expected[:32]]
-    assert got["phone_key"] == [pseudonym("phone", "+447700900123", b"test-key")]
+    assert got[0] == ("pk_" + expected[:32], "hashed_email")
+    assert got[1] == key("phone", "+447700900123")
     long_key = OutcomeConfig(pseudonym_key=b"k" * 100)  # keys over 64 bytes are hashed first
-    assert normalise(long_key, emails=["a@b.co"])["email_key"] == [
-        pseudonym("email", "a@b.co", b"k" * 100)
+    assert resolve(long_key, [{"email": "a@b.co"}]) == [
+        (pseudonym("email", "a@b.co", b"k" * 100), "hashed_email")
     ]
 
 

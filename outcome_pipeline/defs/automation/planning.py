@@ -27,8 +27,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from outcome_pipeline.calendar import business_day, days_through
 from outcome_pipeline.outcomes.config import HISTORY_INPUTS, OutcomeConfig
 from outcome_pipeline.settings import DEFAULT_HORIZON_DAYS
 
@@ -55,7 +55,7 @@ class DayRange:
 
     @property
     def days(self) -> list[date]:
-        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+        return days_through(self.first, self.last)
 
     @property
     def keys(self) -> tuple[str, str]:
@@ -128,13 +128,6 @@ def churn_due(
         and not (covered is not None and covered.first <= day <= covered.last)
     ]
     return group_days(due, gap_days, max_days)
-
-
-def business_day(instant: datetime, timezone: str) -> date:
-    """The business (local calendar) day of a timezone-aware instant."""
-    if instant.tzinfo is None:
-        raise ValueError("a tick time must be timezone-aware")
-    return instant.astimezone(ZoneInfo(timezone)).date()
 
 
 def nightly_plan(

@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
+from outcome_pipeline.calendar import business_day
 from outcome_pipeline.contracts import CONTRACTS
 from outcome_pipeline.dagster_internals import reverse_cron_string_iterator
 from outcome_pipeline.defs.automation.jobs import (
@@ -35,7 +36,6 @@ from outcome_pipeline.defs.automation.jobs import (
 from outcome_pipeline.defs.automation.planning import (
     DayRange,
     NightlyPlan,
-    business_day,
     nightly_plan,
     not_ready,
 )

@@ -3,15 +3,12 @@
 The tables are computed together (one pass of DuckDB SQL over the staged rows, see
 ``outcome_pipeline/outcomes``) and written together: a range run in chunks of at most
 ``OUTCOME_CHUNK_DAYS`` days (``outcomes/chunks.py``), one engine session and one transaction
-per chunk. The as-of time is data, not the clock: the end of the latest business day for
-which interactions files were read (or the `outcome/as_of` run tag, YYYY-MM-DD), so reruns on
-the same data give the same rows and a later run restates a day whose repeat window has since
-closed. The clock only caps it: a day folder dated today or later never counts (it cannot be
-complete).
+per chunk. The as-of time is data, not the clock (``outcomes/as_of.py``): the end of the
+latest business day for which interactions files were read, or the `outcome/as_of` run tag
+(YYYY-MM-DD).
 """
 
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 import pyarrow as pa
@@ -28,7 +25,6 @@ from outcome_pipeline.outcomes import (
     HISTORY_INPUTS,
     LIFETIME_VIEW_SQL,
     OUTCOME_TABLES,
-    RATES,
     AttachedInputs,
     InputWindow,
     OutcomeConfig,
@@ -40,8 +36,11 @@ from outcome_pipeline.outcomes import (
     input_window,
     zones,
 )
+from outcome_pipeline.outcomes.as_of import as_of_day as resolve_as_of_day
+from outcome_pipeline.outcomes.as_of import plan_as_of
 from outcome_pipeline.outcomes.audit import OUTCOME_AUDIT, audit_rows
 from outcome_pipeline.outcomes.chunks import describe_chunks, failed_range_message, plan_chunks
+from outcome_pipeline.outcomes.day_summary import rows_per_day, summary_markdown
 from outcome_pipeline.outcomes.maturity import (
     churn_final_on,
     churn_pending,
@@ -50,7 +49,7 @@ from outcome_pipeline.outcomes.maturity import (
 )
 from outcome_pipeline.settings import Settings
 from outcome_pipeline.validation.config import ValidationConfig
-from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
+from outcome_pipeline.warehouse import LOAD_AUDIT, PartitionWrite, Warehouse
 from outcome_pipeline.warehouse.tables import STAGING_TABLES
 
 AS_OF_TAG = "outcome/as_of"
@@ -93,16 +92,6 @@ OUTCOME_STEP_TABLES = (
 FINAL_AFTER_DAYS = 1 + METRIC_CONFIG.max_journey_days + REPEAT_WINDOW_DAYS
 
 
-def end_of_business_day(day: date, timezone: str) -> datetime:
-    """The instant a business day ends (local midnight after it), timezone-aware."""
-    return datetime.combine(day + timedelta(days=1), time(), tzinfo=ZoneInfo(timezone))
-
-
-def last_complete_day(now: datetime, timezone: str) -> date:
-    """The business day before ``now``'s: the latest day whose data can be complete."""
-    return now.astimezone(ZoneInfo(timezone)).date() - timedelta(days=1)
-
-
 def latest_staged_day(wh: Warehouse, not_after: date | None = None) -> date | None:
     """The latest business day whose interactions really landed: at least one file was read
     for it (``load_audit.files > files_quarantined``). An audit row alone does not count: a
@@ -115,18 +104,6 @@ def latest_staged_day(wh: Warehouse, not_after: date | None = None) -> date | No
         {} if not_after is None else {"not_after": not_after},
     ).to_pylist()
     return rows[0]["d"] if rows else None
-
-
-def split_at_as_of(days: list[date], as_of_day: date | None) -> tuple[list[date], list[date]]:
-    """(days that can be computed, days after the latest staged day).
-
-    A day after as_of has no data yet, and computing it would move as_of past the loaded data
-    (flagging earlier days final too early). A UI backfill of staging + outcomes reaches such
-    days: Dagster fans the outcomes out W + 2 days past the staged range.
-    """
-    if as_of_day is None:
-        return [], list(days)
-    return [d for d in days if d <= as_of_day], [d for d in days if d > as_of_day]
 
 
 def read_inputs(wh: Warehouse, window: InputWindow, z: Zones) -> OutcomeInputs:
@@ -149,51 +126,7 @@ def outcome_inputs(wh: Warehouse, window: InputWindow, z: Zones) -> OutcomeInput
     )
 
 
-SUMMARY_RATES = (
-    "resolution_rate",
-    "fcr_rate",
-    "repeat_contact_rate",
-    "false_resolution_rate",
-    "csat_rate",
-    "churn_30d_rate",
-)
-
-
 SKIPPED_NOTE = "not computed: no staged interactions on or after this day; tables unchanged"
-
-
-def rows_per_day(table: pa.Table) -> dict[date, int]:
-    """Rows of an outcome table per partition_date."""
-    counts = table.group_by("partition_date").aggregate([("partition_date", "count")])
-    return dict(
-        zip(
-            counts["partition_date"].to_pylist(),
-            counts["partition_date_count"].to_pylist(),
-            strict=True,
-        )
-    )
-
-
-def _summary(daily: pa.Table) -> str:
-    """Key outcome figures per day (markdown): each rate re-derived from its summed parts."""
-    if daily.num_rows == 0:
-        return "no rows"
-    parts = {r: RATES["daily_outcomes"][r] for r in SUMMARY_RATES}
-    needed = sorted({c for pair in parts.values() for c in pair})
-    sums: dict[date, dict[str, float]] = {}
-    for row in daily.select(["partition_date", "is_final", *needed]).to_pylist():
-        acc = sums.setdefault(row["partition_date"], {"final": True})
-        acc["final"] = acc["final"] and bool(row["is_final"])
-        for c in needed:
-            acc[c] = acc.get(c, 0) + (row[c] or 0)
-    lines = [
-        "| day | final | " + " | ".join(SUMMARY_RATES) + " |",
-        "|---|---|" + "---:|" * len(SUMMARY_RATES),
-    ]
-    for day, acc in sorted(sums.items()):
-        cells = [f"{acc[num] / acc[den]:.1%}" if acc[den] else "–" for num, den in parts.values()]
-        lines.append(f"| {day} | {'yes' if acc['final'] else 'no'} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
 
 
 @dg.multi_asset(
@@ -249,13 +182,14 @@ def outcome_tables(
     with warehouse.open() as wh:
         wh.create_tables(OUTCOME_STEP_TABLES)
         wh.create_view("customer_lifetime", LIFETIME_VIEW_SQL)
-        tagged = context.run.tags.get(AS_OF_TAG)
-        # The clock only bounds the input: files in a day folder dated today or later (a
-        # generator run into the future, a mislabelled folder) cannot make days final early.
-        # Within the bound, as_of is the data's, so reruns give the same rows.
-        not_after = last_complete_day(datetime.now(UTC), landing.timezone)
-        as_of_day = date.fromisoformat(tagged) if tagged else latest_staged_day(wh, not_after)
-        days, skipped = split_at_as_of(requested, as_of_day)
+        as_of_day = resolve_as_of_day(
+            context.run.tags.get(AS_OF_TAG),
+            lambda not_after: latest_staged_day(wh, not_after),
+            datetime.now(UTC),
+            landing.timezone,
+        )
+        plan = plan_as_of(requested, as_of_day, landing.timezone)
+        days, skipped = plan.days, plan.skipped
         if skipped:
             context.log.warning(
                 f"outcome days {skipped[0]}..{skipped[-1]} skipped: no staged interactions "
@@ -269,9 +203,9 @@ def outcome_tables(
         open_journeys = 0
         pending: dict[date, date] = {}
         churn: dict[date, list[date]] = {}
-        if days:
+        if plan.instant is not None:
             env = Settings.from_env()
-            as_of = end_of_business_day(as_of_day, landing.timezone)
+            as_of = plan.instant
             chunks = plan_chunks(days, env.chunk_days)
             context.log.info(
                 f"as_of {as_of.isoformat()}; {len(days)} day(s) in {len(chunks)} chunk(s) of at "
@@ -295,14 +229,19 @@ def outcome_tables(
                         memory_limit=env.compute_memory_limit,
                     )
                     start, end = chunk[0], chunk[-1] + timedelta(days=1)
-                    with wh.begin() as conn:
-                        for name, table in OUTCOME_TABLES.items():
-                            wh.delete_window(conn, table, start, end)
-                            wh.insert_rows(conn, table, tables[name])
-                        # With the rows, what they were computed with
-                        # (metric_settings_consistent).
-                        wh.delete_window(conn, OUTCOME_AUDIT, start, end)
-                        wh.insert_rows(conn, OUTCOME_AUDIT, audit_rows(chunk, as_of, settings))
+                    wh.replace_partitions(
+                        [
+                            *(
+                                PartitionWrite(table, start, end, tables[name])
+                                for name, table in OUTCOME_TABLES.items()
+                            ),
+                            # With the rows, what they were computed with
+                            # (metric_settings_consistent).
+                            PartitionWrite(
+                                OUTCOME_AUDIT, start, end, audit_rows(chunk, as_of, settings)
+                            ),
+                        ]
+                    )
                 except (dg.Failure, dg.RetryRequested):
                     raise
                 except Exception as exc:
@@ -353,7 +292,7 @@ def outcome_tables(
         if name == "daily_outcomes":
             if daily_parts:
                 metadata["outcomes_by_day"] = dg.MetadataValue.md(
-                    _summary(pa.concat_tables(daily_parts))
+                    summary_markdown(pa.concat_tables(daily_parts))
                 )
             metadata[PENDING_FINAL_KEY] = dg.MetadataValue.json(
                 {
