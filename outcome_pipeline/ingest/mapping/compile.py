@@ -87,25 +87,34 @@ class CompiledMapping:
         return self.spec.source.format
 
     def query(self, files: list[str], header: list[str] | None = None) -> str:
-        """The whole mapping as one SELECT over ``files`` (absolute paths)."""
+        """The whole mapping as one SELECT over ``files`` (absolute paths).
+
+        With one file the result has no ``__file`` column (it would repeat the one path on
+        every row), and a CSV or Parquet source has no ``__path`` (always empty).
+        """
         source, raw = _source_sql(self, files, header or [])
         # Mapped columns are computed under private names first: a source field may carry
         # the same name as the contract column it fills (identity mappings).
         cols = ",\n  ".join(f"{c.sql} AS {ident('__c_' + n)}" for n, c in self.columns.items())
-        codes, messages = _checks(self)
-        req_codes, req_messages = _required(self)
-        keep = "lambda x: x IS NOT NULL"
+        items = _checks(self)
+        fired = _fired(items)
+        required = _required(self)
+        bad = " OR ".join(["__chk", *(cond for cond, _, _ in required)])
+        codes = _reasons([(c, lit(code)) for c, code, _ in items + required])
+        messages = _reasons([(c, msg) for c, _, msg in items + required])
         out = ", ".join(f"{ident('__c_' + n)} AS {ident(n)}" for n in self.columns)
+        lead = ([FILE_COL] if len(files) > 1 else []) + [LINE_COL]
+        lead += [PATH_COL] if self.fmt in ("json", "jsonl") else []
+        # Most rows map: a cheap boolean says which do not, and only those build their
+        # reasons, their messages and their raw record (what quarantine keeps).
         return (
-            f"WITH {source},\n__mapped AS (SELECT *,\n  {cols},\n  {codes} AS __c,\n"
-            f"  {messages} AS __m\nFROM __rows),\n"
-            f"__checked AS (SELECT *,\n"
-            f"  list_sort(list_distinct(list_filter(__c || {req_codes}, {keep}))) AS {CODES_COL},\n"
-            f"  nullif(array_to_string(list_sort(list_distinct(list_filter(__m || {req_messages}, "
-            f"{keep}))), '; '), '') AS {MESSAGE_COL}\nFROM __mapped)\n"
-            # The raw record is rendered only for rejected rows: it is what quarantine keeps.
-            f"SELECT {FILE_COL}, {LINE_COL}, {PATH_COL}, {out}, {CODES_COL}, {MESSAGE_COL},\n"
-            f"  CASE WHEN len({CODES_COL}) > 0 THEN {raw} END AS {RAW_COL}\nFROM __checked"
+            f"WITH {source},\n__mapped AS (SELECT *,\n  {cols},\n  {fired} AS __chk\n"
+            f"FROM __rows),\n__checked AS (SELECT *, {bad} AS __bad FROM __mapped)\n"
+            f"SELECT {', '.join(lead)}, {out},\n"
+            f"  CASE WHEN __bad THEN {codes} END AS {CODES_COL},\n"
+            f"  CASE WHEN __bad THEN nullif(array_to_string({messages}, '; '), '') END "
+            f"AS {MESSAGE_COL},\n"
+            f"  CASE WHEN __bad THEN {raw} END AS {RAW_COL}\nFROM __checked"
         )
 
 
@@ -276,8 +285,8 @@ def _merge_shape(into: dict, more: dict) -> None:
             raise ExprError((), f"{k!r} is read both as a value and as a list or object")
 
 
-def _checks(m: CompiledMapping) -> tuple[str, str]:
-    """SQL lists of the reason codes and messages of the column checks that fire on a row."""
+def _checks(m: CompiledMapping) -> list[tuple[str, str, str]]:
+    """(condition, reason code, message SQL) of every column check of the mapping."""
     items = [(chk.condition, chk.code, chk.message) for c in m.columns.values() for chk in c.checks]
     if m.fmt == "jsonl":
         items.insert(0, ("__json IS NULL", "malformed_row", lit("the line is not a JSON object")))
@@ -289,30 +298,35 @@ def _checks(m: CompiledMapping) -> tuple[str, str]:
                 lit(f"the record has no element in {u.path}"),
             )
         )
+    return [(cond, code, f"{lit(code + ': ')} || {msg}") for cond, code, msg in items]
+
+
+def _fired(items: list[tuple[str, str, str]]) -> str:
+    """TRUE where any check fires (a NULL condition does not fire)."""
     if not items:
-        return "[]::VARCHAR[]", "[]::VARCHAR[]"
-    codes = ", ".join(
-        f"CASE WHEN coalesce({cond}, FALSE) THEN {lit(code)} END" for cond, code, _ in items
-    )
-    msgs = ", ".join(
-        f"CASE WHEN coalesce({cond}, FALSE) THEN {lit(code + ': ')} || {msg} END"
-        for cond, code, msg in items
-    )
-    return f"[{codes}]", f"[{msgs}]"
+        return "FALSE"
+    return "coalesce(" + " OR ".join(f"({cond})" for cond, _, _ in items) + ", FALSE)"
 
 
-def _required(m: CompiledMapping) -> tuple[str, str]:
+def _reasons(items: list[tuple[str, str]]) -> str:
+    """The sorted distinct list of the values whose condition holds on a row."""
+    if not items:
+        return "[]::VARCHAR[]"
+    whens = ", ".join(
+        f"CASE WHEN coalesce({cond}, FALSE) THEN {value} END" for cond, value in items
+    )
+    return f"list_sort(list_distinct(list_filter([{whens}], lambda x: x IS NOT NULL)))"
+
+
+def _required(m: CompiledMapping) -> list[tuple[str, str, str]]:
     """Required columns left empty, unless a check already says why (a value failed)."""
-    codes, msgs = [], []
+    out = []
     for name in m.contract.required_columns:
         code = "missing_key" if name == m.contract.key else "missing_required"
         fields = ", ".join(dict.fromkeys(m.columns[name].fields)) or "no source field"
-        cond = (
-            f"{ident('__c_' + name)} IS NULL AND len(list_filter(__c, lambda x: x IS NOT NULL)) = 0"
-        )
-        codes.append(f"CASE WHEN {cond} THEN {lit(code)} END")
-        msgs.append(f"CASE WHEN {cond} THEN {lit(f'{code}: {name} is empty (from {fields})')} END")
-    return f"[{', '.join(codes)}]", f"[{', '.join(msgs)}]"
+        cond = f"(NOT __chk AND {ident('__c_' + name)} IS NULL)"
+        out.append((cond, code, lit(f"{code}: {name} is empty (from {fields})")))
+    return out
 
 
 def _files(files: list[str]) -> str:
