@@ -29,6 +29,7 @@ from outcome_pipeline.ingest.mapping.expr import (
 from outcome_pipeline.ingest.mapping.spec import (
     MappingError,
     MappingFile,
+    Skip,
     load_mapping_file,
     locate,
 )
@@ -36,6 +37,18 @@ from outcome_pipeline.ingest.mapping.spec import (
 # Reserved names of the query's own columns.
 FILE_COL, LINE_COL, RAW_COL, PATH_COL = "__file", "__line", "__raw", "__path"
 CODES_COL, MESSAGE_COL = "__codes", "__message"
+# Reason codes the engine itself gives a row; a skip rule names its own.
+ENGINE_REASONS = frozenset(
+    {
+        "bad_type",
+        "unknown_value",
+        "missing_required",
+        "missing_key",
+        "malformed_row",
+        "bad_encoding",
+        "empty_list",
+    }
+)
 
 
 def _kind(contract: TableContract, name: str) -> str:
@@ -69,6 +82,8 @@ class CompiledMapping:
     fields: set[str]
     json_paths: dict[str, list[str]] = field(default_factory=dict)  # base -> extracted paths
     structs: dict[str, dict] = field(default_factory=dict)  # base -> parsed structure
+    # (condition, reason code, message SQL) of each [[skip]] rule, in file order.
+    skips: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -99,16 +114,30 @@ class CompiledMapping:
         items = _checks(self)
         fired = _fired(items)
         required = _required(self)
-        bad = " OR ".join(["__chk", *(cond for cond, _, _ in required)])
+        bad = " OR ".join(["__skip", "__chk", *(cond for cond, _, _ in required)])
         codes = _reasons([(c, lit(code)) for c, code, _ in items + required])
         messages = _reasons([(c, msg) for c, _, msg in items + required])
+        skip = "FALSE"
+        if self.skips:
+            # A skipped record is set aside under its rule's reason alone: it is not mapped,
+            # so what its columns would have failed is no reason.
+            skip = " OR ".join(cond for cond, _, _ in self.skips)
+            codes = (
+                f"CASE WHEN __skip THEN {_reasons([(c, lit(r)) for c, r, _ in self.skips])} "
+                f"ELSE {codes} END"
+            )
+            messages = (
+                f"CASE WHEN __skip THEN {_reasons([(c, m) for c, _, m in self.skips])} "
+                f"ELSE {messages} END"
+            )
         out = ", ".join(f"{ident('__c_' + n)} AS {ident(n)}" for n in self.columns)
         lead = ([FILE_COL] if len(files) > 1 else []) + [LINE_COL]
         lead += [PATH_COL] if self.fmt in ("json", "jsonl") else []
         # Most rows map: a cheap boolean says which do not, and only those build their
         # reasons, their messages and their raw record (what quarantine keeps).
         return (
-            f"WITH {source},\n__mapped AS (SELECT *,\n  {cols},\n  {fired} AS __chk\n"
+            f"WITH {source},\n__mapped AS (SELECT *,\n  {cols},\n  {fired} AS __chk,\n"
+            f"  {skip} AS __skip\n"
             f"FROM __rows),\n__checked AS (SELECT *, {bad} AS __bad FROM __mapped)\n"
             f"SELECT {', '.join(lead)}, {out},\n"
             f"  CASE WHEN __bad THEN {codes} END AS {CODES_COL},\n"
@@ -139,6 +168,13 @@ def compile_mapping(path: Path, business_timezone: str) -> CompiledMapping:
     except ExprError as exc:
         key = "columns." + ".".join(exc.key)
         raise MappingError(name, key, str(exc), locate(text, ("columns", *exc.key))) from None
+    skips = []
+    for i, rule in enumerate(spec.skip):
+        try:
+            skips.append(compiler.skip(rule, i))
+        except ExprError as exc:
+            key = ".".join(("skip", str(i), *exc.key))
+            raise MappingError(name, key, str(exc), locate(text, ("skip", *exc.key))) from None
     missing = [c for c in contract.required_columns if c not in columns]
     if missing:
         raise MappingError(
@@ -156,6 +192,7 @@ def compile_mapping(path: Path, business_timezone: str) -> CompiledMapping:
         compiler.fields,
         compiler.json_paths,
         compiler.structs,
+        skips,
     )
 
 
@@ -212,6 +249,31 @@ class _Compiler:
         self.active.pop()
         self.done[name] = compiled
         return compiled
+
+    def skip(self, rule: Skip, index: int) -> tuple[str, str, str]:
+        """One [[skip]] rule as (condition, reason code, message SQL)."""
+        key = ("when",)
+        if rule.reason in ENGINE_REASONS:
+            raise ExprError(
+                ("reason",),
+                f"reason {rule.reason!r} is one of the engine's own codes "
+                f"({', '.join(sorted(ENGINE_REASONS))}); name why these records are skipped",
+            )
+        ctx = Context(
+            self.field_sql,
+            self.column,
+            self.timezone,
+            column_name=f"skip {index + 1}",
+            json_struct=self.json_struct if self.spec.source.format in ("json", "jsonl") else None,
+        )
+        when = compile_expr(rule.when, key, ctx)
+        if when.kind != BOOL:
+            raise ExprError(key, "when needs a boolean (present, missing, bool, map, all, any)")
+        self.fields |= ctx.used_fields
+        # A condition that cannot be read (a value that does not parse) does not skip: the
+        # row is mapped and its own checks say what is wrong.
+        note = rule.note or "the mapping's skip rule holds for this record"
+        return f"coalesce({when.sql}, FALSE)", rule.reason, lit(f"{rule.reason}: {note}")
 
     def json_struct(self, alias: str, fields: dict | None) -> str | None:
         """The element an aggregate reads (an unnest alias's, or the record's with ""),

@@ -353,3 +353,27 @@ def test_same_id_from_two_sources_keeps_the_latest_delivery(tmp_path: Path) -> N
     assert staged.rows_read == 4 and staged.rows_duplicate == 2
     assert rows["c1"]["source_mapping"] == "amazon_connect_ctr@1"  # 12:00 beats 11:00
     assert rows["c2"]["source_mapping"] is None and rows["c2"]["queue"] == "native"  # 13:00
+
+
+def test_a_skip_rule_sets_records_aside_under_its_own_reason(tmp_path: Path) -> None:
+    # The bank log with a rule that PHANTOM calls are not contacts: line 6 is set aside as
+    # not_a_contact (its reason alone, not unknown_value), still counted with its raw line.
+    text = (SHIPPED_DIR / "bank_call_log.toml").read_text()
+    text = text.replace(
+        "[columns]",
+        '[[skip]]\nwhen = { map = "outcome", values = { PHANTOM = true }, default = false }\n'
+        'reason = "not_a_contact"\nnote = "a PHANTOM call reached no one"\n\n[columns]',
+        1,
+    )
+    (tmp_path / "bank.toml").write_text(text)
+    write_bank_log(tmp_path / "bank_call_log" / DAY.isoformat(), "240102")
+    day = map_day(tmp_path, compile_mapping(tmp_path / "bank.toml", "Europe/London"), DAY)
+    rejects = {r["source_line"]: r for r in day.rejects.to_pylist()}
+    assert set(rejects) == {6, 7, 8}
+    assert rejects[6]["reason_code"] == "not_a_contact"
+    assert rejects[6]["message"] == "not_a_contact: a PHANTOM call reached no one"
+    assert json.loads(rejects[6]["raw_record"])["outcome"] == "PHANTOM"
+    # The other rejects keep their reasons; a row the rule does not hold for is mapped.
+    assert rejects[7]["reason_code"] == "bad_type" and rejects[8]["reason_code"] == "malformed_row"
+    (count,) = day.files
+    assert (count.rows_read, count.rows_quarantined, day.typed.num_rows) == (8, 3, 5)
