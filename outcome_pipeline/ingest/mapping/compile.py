@@ -105,7 +105,9 @@ class CompiledMapping:
         """The whole mapping as one SELECT over ``files`` (absolute paths).
 
         With one file the result has no ``__file`` column (it would repeat the one path on
-        every row), and a CSV or Parquet source has no ``__path`` (always empty).
+        every row), and a CSV or Parquet source has no ``__path`` (always empty). With several
+        CSV or JSON files ``__line`` numbers records across the set, in file order: see
+        :func:`execute.lines_per_file`.
         """
         source, raw = _source_sql(self, files, header or [])
         # Mapped columns are computed under private names first: a source field may carry
@@ -395,11 +397,11 @@ def _files(files: list[str]) -> str:
     return "[" + ", ".join(lit(f) for f in files) + "]"
 
 
-def _record_number(files: list[str]) -> str:
-    """1-based number of a record in its own file (the scan numbers records across files)."""
-    if len(files) == 1:
-        return "__ord"  # one file: no window needed (it costs a third of a CSV scan)
-    return f"(__ord - min(__ord) OVER (PARTITION BY {FILE_COL}) + 1)"
+def first_line(m: CompiledMapping) -> tuple[int, int]:
+    """(line of a file's first record, records to drop at the start of each file)."""
+    if m.fmt == "csv":
+        return (2 if m.spec.source.csv.header else 1), m.spec.source.csv.skip_after_header
+    return 1, 0
 
 
 def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tuple[str, str]:
@@ -412,16 +414,23 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
             if header
             else "NULL"
         )
-        first = 2 if o.header else 1
+        first, skip = first_line(m)
+        # One file: its records are numbered by the scan. Several: the scan numbers records
+        # across the set, and the caller renumbers them per file (a window partitioned by
+        # file would hold the whole set in memory; see execute.lines_per_file).
+        numbered = (
+            f"__ord + {first - 1} AS {LINE_COL} FROM __records WHERE __ord > {skip}"
+            if len(files) == 1
+            else f"__ord AS {LINE_COL} FROM __records"
+        )
         return (
             f"__records AS (SELECT *, ordinality AS __ord FROM read_csv({_files(files)}, "
             f"all_varchar = true, header = {lit(o.header)}, delim = {lit(o.delimiter)}, "
             f"quote = {lit(o.quote)}, escape = {lit(o.escape)}, encoding = {lit(o.encoding)}, "
             f"filename = '{FILE_COL}', ignore_errors = true, "
             f"store_rejects = true, rejects_table = '__rejects', rejects_scan = '__reject_scans'"
-            f") WITH ORDINALITY),\n__numbered AS (SELECT *, {_record_number(files)} AS __rn "
-            f"FROM __records),\n__rows AS (SELECT * EXCLUDE (__rn), '' AS {PATH_COL}, "
-            f"__rn + {first - 1} AS {LINE_COL} FROM __numbered WHERE __rn > {o.skip_after_header})"
+            f") WITH ORDINALITY),\n__rows AS (SELECT * EXCLUDE (__ord), '' AS {PATH_COL}, "
+            f"{numbered})"
         ), f"{raw}::VARCHAR"
     if src.format == "parquet":
         raw = (
@@ -443,7 +452,7 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
         f"__records AS (SELECT json AS __json, filename AS {FILE_COL}, ordinality AS __ord "
         f"FROM read_json_objects({_files(files)}, {options}, filename = true) "
         "WITH ORDINALITY)",
-        f"__r0 AS (SELECT __json, {FILE_COL}, {_record_number(files)} AS {LINE_COL}, "
+        f"__r0 AS (SELECT __json, {FILE_COL}, __ord AS {LINE_COL}, "
         f"'$' AS {PATH_COL}, __json AS __e_root FROM __records)",
     ]
     prev = "__r0"

@@ -28,6 +28,7 @@ from outcome_pipeline.ingest.mapping.compile import (
     PATH_COL,
     RAW_COL,
     CompiledMapping,
+    first_line,
 )
 
 REJECT_SCHEMA = pa.schema(
@@ -162,6 +163,8 @@ def _run(
             error = f"cannot be read as {mapping.fmt} by {mapping.path.name}: {exc}"
             out.bad_files.extend((r, f"{r}: {error}") for _, r in group)
             return
+        if len(group) > 1 and mapping.fmt != "parquet":
+            result = lines_per_file(result, *first_line(mapping))
         result = _with_file(result, str(group[0][0]))
         if mapping.fmt == "jsonl":
             result = _with_raw_lines(con, result)
@@ -173,6 +176,25 @@ def _run(
     if malformed.num_rows:
         result = _skip_malformed_lines(result, malformed, rel_of)
     _split(out, result, malformed, rel_of, [r for _, r in group])
+
+
+def lines_per_file(result: pa.Table, first: int, skip: int) -> pa.Table:
+    """Number each file's records from ``first`` (the scan numbered them across the set).
+
+    A file's records are numbered in one run, so its k-th record is the file's smallest
+    number plus k - 1. The first ``skip`` records of each file are not records (lines after
+    a header) and are dropped. Arrow's group-by over the result stands in for a SQL window
+    partitioned by file, which would hold the whole set in memory before the first row.
+    """
+    files = pc.cast(result[FILE_COL], pa.string())
+    numbers = pc.cast(result[LINE_COL], pa.int64())
+    starts = pa.table({"f": files, "n": numbers}).group_by("f").aggregate([("n", "min")])
+    start = pc.take(starts["n_min"], pc.index_in(files, starts["f"]))
+    nth = pc.add(pc.subtract(numbers, start), 1)  # 1-based record number in its file
+    result = result.set_column(
+        result.column_names.index(LINE_COL), LINE_COL, pc.add(nth, first - 1)
+    )
+    return result.filter(pc.greater(nth, skip)) if skip else result
 
 
 def _with_file(result: pa.Table, path: str) -> pa.Table:

@@ -316,6 +316,20 @@ def test_qualtrics_export_skips_its_two_extra_header_lines(tmp_path: Path) -> No
     (folder / "Post contact CSAT.csv").write_text("\n".join(lines) + "\n")
     m = compile_mapping(SHIPPED_DIR / "qualtrics_csat.toml", "Europe/London")
     out = map_day(tmp_path, m, DAY)
+    _assert_one_csat_export(out)
+    # A second export the same day: each file skips its own two lines after the header and
+    # numbers its own lines (the set is read by one query, numbered per file afterwards).
+    (folder / "Post contact CSAT (2).csv").write_text("\n".join(lines[:3] + lines[4:]) + "\n")
+    out = map_day(tmp_path, m, DAY)
+    assert out.typed.num_rows == 1
+    rejects = sorted(
+        (Path(r["source_file"]).name, r["source_line"]) for r in out.rejects.to_pylist()
+    )
+    assert rejects == [("Post contact CSAT (2).csv", 4), ("Post contact CSAT.csv", 5)]
+    assert [(c.rows_read, c.rows_quarantined) for c in out.files] == [(1, 1), (2, 1)]
+
+
+def _assert_one_csat_export(out) -> None:
     (row,) = out.typed.to_pylist()
     assert (row["response_id"], row["score"], row["interaction_id"]) == ("R_1", 4, "ix-1")
     assert row["resolved_self_reported"] is True and row["comment"] == "quick"
