@@ -5,9 +5,12 @@ Amazon Connect contact records (JSON, the shape of the CTR data model) — then 
 a fresh child process: the native reader (``read_raw`` + ``conform``) on the native files,
 and ``map_files`` with (a) an identity mapping of the native CSV and (b) the shipped Connect
 mapping. Ratios within one run are the stable figure on a shared machine. ``--genesys`` adds
-the same rows as Genesys Cloud conversation details job pages through the shipped mapping.
+the same rows as Genesys Cloud conversation details job pages through the shipped mapping;
+``--connect-files N`` the Connect records cut into N files of one day, as Kinesis Data
+Firehose delivers them (one query over the set, numbered per file).
 
     .venv/bin/python -m benchmarks.mapping_bench --rows 100000 [--genesys] [--vendors]
+        [--connect-files 10]
 """
 
 from __future__ import annotations
@@ -118,6 +121,16 @@ def write_genesys(table: pa.Table, folder: Path) -> Path:
     (path,) = VENDORS["interactions"]["genesys"].write(con, folder, "bench")
     con.close()
     return path
+
+
+def split_records(path: Path, folder: Path, n: int) -> Path:
+    """The records of ``path`` (one per line) cut into ``n`` files of ``folder``, in order."""
+    lines = path.read_bytes().splitlines(keepends=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    size = -(-len(lines) // n)
+    for i in range(n):
+        (folder / f"part-{i:04d}").write_bytes(b"".join(lines[i * size : (i + 1) * size]))
+    return folder
 
 
 def _repeat_csv(path: Path, header: str, rows: list[str], n: int, skip: list[str] = ()) -> Path:
@@ -246,7 +259,8 @@ def child(case: str, file: Path, mapping: Path | None) -> dict[str, float]:
         rows, rejected = out.table.num_rows, out.rejects.num_rows
     else:
         m = compile_mapping(mapping, TZ)
-        res = map_files(m, [(file, file.name)])
+        files = sorted(file.iterdir()) if file.is_dir() else [file]
+        res = map_files(m, [(f, f.name) for f in files])
         rows, rejected = res.typed.num_rows, res.rejects.num_rows
     seconds = time.perf_counter() - t0
     peak = _peak_mib()
@@ -276,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--genesys", action="store_true", help="also Genesys Cloud conversation details pages"
     )
+    p.add_argument(
+        "--connect-files", type=int, default=0, help="also the Connect records cut into N files"
+    )
     p.add_argument("--child")
     p.add_argument("--file", type=Path)
     p.add_argument("--mapping", type=Path)
@@ -299,6 +316,14 @@ def main(argv: list[str] | None = None) -> int:
                 SHIPPED_DIR / "amazon_connect_ctr.toml",
             ),
         ]
+        if a.connect_files > 1:
+            cases.append(
+                (
+                    f"Connect CTR JSON in {a.connect_files} files (amazon_connect_ctr)",
+                    split_records(files["connect"], Path(tmp) / "firehose", a.connect_files),
+                    SHIPPED_DIR / "amazon_connect_ctr.toml",
+                )
+            )
         if a.genesys:
             cases.append(
                 (
@@ -316,7 +341,8 @@ def main(argv: list[str] | None = None) -> int:
         for case, file, mapping in cases:
             runs = [run_child(case, file, mapping) for _ in range(a.repeat)]
             best = min(runs, key=lambda r: r["seconds"])
-            best["size_mib"] = file.stat().st_size / 2**20
+            parts = list(file.iterdir()) if file.is_dir() else [file]
+            best["size_mib"] = sum(f.stat().st_size for f in parts) / 2**20
             results.append(best)
     lines = [
         f"# Source mappings vs native reader, {a.rows} rows, {date.today()}",

@@ -29,6 +29,7 @@ from outcome_pipeline.ingest.mapping.expr import (
 from outcome_pipeline.ingest.mapping.spec import (
     MappingError,
     MappingFile,
+    Skip,
     load_mapping_file,
     locate,
 )
@@ -36,6 +37,18 @@ from outcome_pipeline.ingest.mapping.spec import (
 # Reserved names of the query's own columns.
 FILE_COL, LINE_COL, RAW_COL, PATH_COL = "__file", "__line", "__raw", "__path"
 CODES_COL, MESSAGE_COL = "__codes", "__message"
+# Reason codes the engine itself gives a row; a skip rule names its own.
+ENGINE_REASONS = frozenset(
+    {
+        "bad_type",
+        "unknown_value",
+        "missing_required",
+        "missing_key",
+        "malformed_row",
+        "bad_encoding",
+        "empty_list",
+    }
+)
 
 
 def _kind(contract: TableContract, name: str) -> str:
@@ -69,6 +82,8 @@ class CompiledMapping:
     fields: set[str]
     json_paths: dict[str, list[str]] = field(default_factory=dict)  # base -> extracted paths
     structs: dict[str, dict] = field(default_factory=dict)  # base -> parsed structure
+    # (condition, reason code, message SQL) of each [[skip]] rule, in file order.
+    skips: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def name(self) -> str:
@@ -87,25 +102,50 @@ class CompiledMapping:
         return self.spec.source.format
 
     def query(self, files: list[str], header: list[str] | None = None) -> str:
-        """The whole mapping as one SELECT over ``files`` (absolute paths)."""
+        """The whole mapping as one SELECT over ``files`` (absolute paths).
+
+        With one file the result has no ``__file`` column (it would repeat the one path on
+        every row), and a CSV or Parquet source has no ``__path`` (always empty). With several
+        CSV or JSON files ``__line`` numbers records across the set, in file order: see
+        :func:`execute.lines_per_file`.
+        """
         source, raw = _source_sql(self, files, header or [])
         # Mapped columns are computed under private names first: a source field may carry
         # the same name as the contract column it fills (identity mappings).
         cols = ",\n  ".join(f"{c.sql} AS {ident('__c_' + n)}" for n, c in self.columns.items())
-        codes, messages = _checks(self)
-        req_codes, req_messages = _required(self)
-        keep = "lambda x: x IS NOT NULL"
+        items = _checks(self)
+        fired = _fired(items)
+        required = _required(self)
+        bad = " OR ".join(["__skip", "__chk", *(cond for cond, _, _ in required)])
+        codes = _reasons([(c, lit(code)) for c, code, _ in items + required])
+        messages = _reasons([(c, msg) for c, _, msg in items + required])
+        skip = "FALSE"
+        if self.skips:
+            # A skipped record is set aside under its rule's reason alone: it is not mapped,
+            # so what its columns would have failed is no reason.
+            skip = " OR ".join(cond for cond, _, _ in self.skips)
+            codes = (
+                f"CASE WHEN __skip THEN {_reasons([(c, lit(r)) for c, r, _ in self.skips])} "
+                f"ELSE {codes} END"
+            )
+            messages = (
+                f"CASE WHEN __skip THEN {_reasons([(c, m) for c, _, m in self.skips])} "
+                f"ELSE {messages} END"
+            )
         out = ", ".join(f"{ident('__c_' + n)} AS {ident(n)}" for n in self.columns)
+        lead = ([FILE_COL] if len(files) > 1 else []) + [LINE_COL]
+        lead += [PATH_COL] if self.fmt in ("json", "jsonl") else []
+        # Most rows map: a cheap boolean says which do not, and only those build their
+        # reasons, their messages and their raw record (what quarantine keeps).
         return (
-            f"WITH {source},\n__mapped AS (SELECT *,\n  {cols},\n  {codes} AS __c,\n"
-            f"  {messages} AS __m\nFROM __rows),\n"
-            f"__checked AS (SELECT *,\n"
-            f"  list_sort(list_distinct(list_filter(__c || {req_codes}, {keep}))) AS {CODES_COL},\n"
-            f"  nullif(array_to_string(list_sort(list_distinct(list_filter(__m || {req_messages}, "
-            f"{keep}))), '; '), '') AS {MESSAGE_COL}\nFROM __mapped)\n"
-            # The raw record is rendered only for rejected rows: it is what quarantine keeps.
-            f"SELECT {FILE_COL}, {LINE_COL}, {PATH_COL}, {out}, {CODES_COL}, {MESSAGE_COL},\n"
-            f"  CASE WHEN len({CODES_COL}) > 0 THEN {raw} END AS {RAW_COL}\nFROM __checked"
+            f"WITH {source},\n__mapped AS (SELECT *,\n  {cols},\n  {fired} AS __chk,\n"
+            f"  {skip} AS __skip\n"
+            f"FROM __rows),\n__checked AS (SELECT *, {bad} AS __bad FROM __mapped)\n"
+            f"SELECT {', '.join(lead)}, {out},\n"
+            f"  CASE WHEN __bad THEN {codes} END AS {CODES_COL},\n"
+            f"  CASE WHEN __bad THEN nullif(array_to_string({messages}, '; '), '') END "
+            f"AS {MESSAGE_COL},\n"
+            f"  CASE WHEN __bad THEN {raw} END AS {RAW_COL}\nFROM __checked"
         )
 
 
@@ -130,6 +170,13 @@ def compile_mapping(path: Path, business_timezone: str) -> CompiledMapping:
     except ExprError as exc:
         key = "columns." + ".".join(exc.key)
         raise MappingError(name, key, str(exc), locate(text, ("columns", *exc.key))) from None
+    skips = []
+    for i, rule in enumerate(spec.skip):
+        try:
+            skips.append(compiler.skip(rule, i))
+        except ExprError as exc:
+            key = ".".join(("skip", str(i), *exc.key))
+            raise MappingError(name, key, str(exc), locate(text, ("skip", *exc.key))) from None
     missing = [c for c in contract.required_columns if c not in columns]
     if missing:
         raise MappingError(
@@ -147,6 +194,7 @@ def compile_mapping(path: Path, business_timezone: str) -> CompiledMapping:
         compiler.fields,
         compiler.json_paths,
         compiler.structs,
+        skips,
     )
 
 
@@ -203,6 +251,31 @@ class _Compiler:
         self.active.pop()
         self.done[name] = compiled
         return compiled
+
+    def skip(self, rule: Skip, index: int) -> tuple[str, str, str]:
+        """One [[skip]] rule as (condition, reason code, message SQL)."""
+        key = ("when",)
+        if rule.reason in ENGINE_REASONS:
+            raise ExprError(
+                ("reason",),
+                f"reason {rule.reason!r} is one of the engine's own codes "
+                f"({', '.join(sorted(ENGINE_REASONS))}); name why these records are skipped",
+            )
+        ctx = Context(
+            self.field_sql,
+            self.column,
+            self.timezone,
+            column_name=f"skip {index + 1}",
+            json_struct=self.json_struct if self.spec.source.format in ("json", "jsonl") else None,
+        )
+        when = compile_expr(rule.when, key, ctx)
+        if when.kind != BOOL:
+            raise ExprError(key, "when needs a boolean (present, missing, bool, map, all, any)")
+        self.fields |= ctx.used_fields
+        # A condition that cannot be read (a value that does not parse) does not skip: the
+        # row is mapped and its own checks say what is wrong.
+        note = rule.note or "the mapping's skip rule holds for this record"
+        return f"coalesce({when.sql}, FALSE)", rule.reason, lit(f"{rule.reason}: {note}")
 
     def json_struct(self, alias: str, fields: dict | None) -> str | None:
         """The element an aggregate reads (an unnest alias's, or the record's with ""),
@@ -276,8 +349,8 @@ def _merge_shape(into: dict, more: dict) -> None:
             raise ExprError((), f"{k!r} is read both as a value and as a list or object")
 
 
-def _checks(m: CompiledMapping) -> tuple[str, str]:
-    """SQL lists of the reason codes and messages of the column checks that fire on a row."""
+def _checks(m: CompiledMapping) -> list[tuple[str, str, str]]:
+    """(condition, reason code, message SQL) of every column check of the mapping."""
     items = [(chk.condition, chk.code, chk.message) for c in m.columns.values() for chk in c.checks]
     if m.fmt == "jsonl":
         items.insert(0, ("__json IS NULL", "malformed_row", lit("the line is not a JSON object")))
@@ -289,41 +362,46 @@ def _checks(m: CompiledMapping) -> tuple[str, str]:
                 lit(f"the record has no element in {u.path}"),
             )
         )
+    return [(cond, code, f"{lit(code + ': ')} || {msg}") for cond, code, msg in items]
+
+
+def _fired(items: list[tuple[str, str, str]]) -> str:
+    """TRUE where any check fires (a NULL condition does not fire)."""
     if not items:
-        return "[]::VARCHAR[]", "[]::VARCHAR[]"
-    codes = ", ".join(
-        f"CASE WHEN coalesce({cond}, FALSE) THEN {lit(code)} END" for cond, code, _ in items
-    )
-    msgs = ", ".join(
-        f"CASE WHEN coalesce({cond}, FALSE) THEN {lit(code + ': ')} || {msg} END"
-        for cond, code, msg in items
-    )
-    return f"[{codes}]", f"[{msgs}]"
+        return "FALSE"
+    return "coalesce(" + " OR ".join(f"({cond})" for cond, _, _ in items) + ", FALSE)"
 
 
-def _required(m: CompiledMapping) -> tuple[str, str]:
+def _reasons(items: list[tuple[str, str]]) -> str:
+    """The sorted distinct list of the values whose condition holds on a row."""
+    if not items:
+        return "[]::VARCHAR[]"
+    whens = ", ".join(
+        f"CASE WHEN coalesce({cond}, FALSE) THEN {value} END" for cond, value in items
+    )
+    return f"list_sort(list_distinct(list_filter([{whens}], lambda x: x IS NOT NULL)))"
+
+
+def _required(m: CompiledMapping) -> list[tuple[str, str, str]]:
     """Required columns left empty, unless a check already says why (a value failed)."""
-    codes, msgs = [], []
+    out = []
     for name in m.contract.required_columns:
         code = "missing_key" if name == m.contract.key else "missing_required"
         fields = ", ".join(dict.fromkeys(m.columns[name].fields)) or "no source field"
-        cond = (
-            f"{ident('__c_' + name)} IS NULL AND len(list_filter(__c, lambda x: x IS NOT NULL)) = 0"
-        )
-        codes.append(f"CASE WHEN {cond} THEN {lit(code)} END")
-        msgs.append(f"CASE WHEN {cond} THEN {lit(f'{code}: {name} is empty (from {fields})')} END")
-    return f"[{', '.join(codes)}]", f"[{', '.join(msgs)}]"
+        cond = f"(NOT __chk AND {ident('__c_' + name)} IS NULL)"
+        out.append((cond, code, lit(f"{code}: {name} is empty (from {fields})")))
+    return out
 
 
 def _files(files: list[str]) -> str:
     return "[" + ", ".join(lit(f) for f in files) + "]"
 
 
-def _record_number(files: list[str]) -> str:
-    """1-based number of a record in its own file (the scan numbers records across files)."""
-    if len(files) == 1:
-        return "__ord"  # one file: no window needed (it costs a third of a CSV scan)
-    return f"(__ord - min(__ord) OVER (PARTITION BY {FILE_COL}) + 1)"
+def first_line(m: CompiledMapping) -> tuple[int, int]:
+    """(line of a file's first record, records to drop at the start of each file)."""
+    if m.fmt == "csv":
+        return (2 if m.spec.source.csv.header else 1), m.spec.source.csv.skip_after_header
+    return 1, 0
 
 
 def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tuple[str, str]:
@@ -336,16 +414,23 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
             if header
             else "NULL"
         )
-        first = 2 if o.header else 1
+        first, skip = first_line(m)
+        # One file: its records are numbered by the scan. Several: the scan numbers records
+        # across the set, and the caller renumbers them per file (a window partitioned by
+        # file would hold the whole set in memory; see execute.lines_per_file).
+        numbered = (
+            f"__ord + {first - 1} AS {LINE_COL} FROM __records WHERE __ord > {skip}"
+            if len(files) == 1
+            else f"__ord AS {LINE_COL} FROM __records"
+        )
         return (
             f"__records AS (SELECT *, ordinality AS __ord FROM read_csv({_files(files)}, "
             f"all_varchar = true, header = {lit(o.header)}, delim = {lit(o.delimiter)}, "
             f"quote = {lit(o.quote)}, escape = {lit(o.escape)}, encoding = {lit(o.encoding)}, "
             f"filename = '{FILE_COL}', ignore_errors = true, "
             f"store_rejects = true, rejects_table = '__rejects', rejects_scan = '__reject_scans'"
-            f") WITH ORDINALITY),\n__numbered AS (SELECT *, {_record_number(files)} AS __rn "
-            f"FROM __records),\n__rows AS (SELECT * EXCLUDE (__rn), '' AS {PATH_COL}, "
-            f"__rn + {first - 1} AS {LINE_COL} FROM __numbered WHERE __rn > {o.skip_after_header})"
+            f") WITH ORDINALITY),\n__rows AS (SELECT * EXCLUDE (__ord), '' AS {PATH_COL}, "
+            f"{numbered})"
         ), f"{raw}::VARCHAR"
     if src.format == "parquet":
         raw = (
@@ -367,7 +452,7 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
         f"__records AS (SELECT json AS __json, filename AS {FILE_COL}, ordinality AS __ord "
         f"FROM read_json_objects({_files(files)}, {options}, filename = true) "
         "WITH ORDINALITY)",
-        f"__r0 AS (SELECT __json, {FILE_COL}, {_record_number(files)} AS {LINE_COL}, "
+        f"__r0 AS (SELECT __json, {FILE_COL}, __ord AS {LINE_COL}, "
         f"'$' AS {PATH_COL}, __json AS __e_root FROM __records)",
     ]
     prev = "__r0"

@@ -28,6 +28,7 @@ from outcome_pipeline.ingest.mapping.compile import (
     PATH_COL,
     RAW_COL,
     CompiledMapping,
+    first_line,
 )
 
 REJECT_SCHEMA = pa.schema(
@@ -162,6 +163,9 @@ def _run(
             error = f"cannot be read as {mapping.fmt} by {mapping.path.name}: {exc}"
             out.bad_files.extend((r, f"{r}: {error}") for _, r in group)
             return
+        if len(group) > 1 and mapping.fmt != "parquet":
+            result = lines_per_file(result, *first_line(mapping))
+        result = _with_file(result, str(group[0][0]))
         if mapping.fmt == "jsonl":
             result = _with_raw_lines(con, result)
         malformed = (
@@ -174,6 +178,36 @@ def _run(
     _split(out, result, malformed, rel_of, [r for _, r in group])
 
 
+def lines_per_file(result: pa.Table, first: int, skip: int) -> pa.Table:
+    """Number each file's records from ``first`` (the scan numbered them across the set).
+
+    A file's records are numbered in one run, so its k-th record is the file's smallest
+    number plus k - 1. The first ``skip`` records of each file are not records (lines after
+    a header) and are dropped. Arrow's group-by over the result stands in for a SQL window
+    partitioned by file, which would hold the whole set in memory before the first row.
+    """
+    files = pc.cast(result[FILE_COL], pa.string())
+    numbers = pc.cast(result[LINE_COL], pa.int64())
+    starts = pa.table({"f": files, "n": numbers}).group_by("f").aggregate([("n", "min")])
+    start = pc.take(starts["n_min"], pc.index_in(files, starts["f"]))
+    nth = pc.add(pc.subtract(numbers, start), 1)  # 1-based record number in its file
+    result = result.set_column(
+        result.column_names.index(LINE_COL), LINE_COL, pc.add(nth, first - 1)
+    )
+    return result.filter(pc.greater(nth, skip)) if skip else result
+
+
+def _with_file(result: pa.Table, path: str) -> pa.Table:
+    """The query leaves out the file of a one-file set: ``path`` on every row, as a
+    dictionary (one string, not one per row)."""
+    if FILE_COL in result.column_names:
+        return result
+    files = pa.DictionaryArray.from_arrays(
+        pa.array(np.zeros(result.num_rows, np.int32)), pa.array([path], pa.string())
+    )
+    return result.append_column(FILE_COL, files)
+
+
 def _skip_malformed_lines(
     result: pa.Table, malformed: pa.Table, rel_of: dict[str, str]
 ) -> pa.Table:
@@ -184,7 +218,7 @@ def _skip_malformed_lines(
     one sorted search per file (``s_i = skipped_i - i`` is non-decreasing).
     """
     abs_of = {r: a for a, r in rel_of.items()}
-    files = result[FILE_COL].to_numpy(zero_copy_only=False)
+    files = pc.cast(result[FILE_COL], pa.string()).to_numpy(zero_copy_only=False)
     lines = result[LINE_COL].to_numpy(zero_copy_only=False).astype(np.int64)
     bad_files = malformed["source_file"].to_pylist()
     bad_lines = malformed["source_line"].to_numpy(zero_copy_only=False)
@@ -204,12 +238,11 @@ def map_day(root: Path, mapping: CompiledMapping, day: date) -> MappedDay:
 
 def _with_raw_lines(con: duckdb.DuckDBPyConnection, result: pa.Table) -> pa.Table:
     """Lines that are not JSON keep their text as the raw record (read only when there are some)."""
-    missing = pc.and_(
-        pc.is_null(result[RAW_COL]), pc.greater(pc.list_value_length(result[CODES_COL]), 0)
-    )
+    missing = pc.and_(pc.is_null(result[RAW_COL]), pc.is_valid(result[CODES_COL]))
     if not pc.any(missing).as_py():
         return result
     bad = result.filter(missing).select([FILE_COL, LINE_COL])
+    bad = bad.set_column(0, FILE_COL, pc.cast(bad[FILE_COL], pa.string()))
     con.register("__bad_lines", bad)
     files = sorted(set(bad[FILE_COL].to_pylist()))
     texts = con.sql(
@@ -269,24 +302,26 @@ def _split(
     order: list[str],
 ) -> MappedDay:
     m = out.mapping
-    rel_files = pc.cast(result[FILE_COL], pa.string())
-    if rel_of:
-        keys = pa.array(list(rel_of), pa.string())
-        rel_files = pc.take(
-            pa.array(list(rel_of.values()), pa.string()), pc.index_in(rel_files, keys)
-        )
-    bad = pc.greater(pc.list_value_length(result[CODES_COL]), 0)
-    ok = pc.invert(bad)
+    rel_files = _relative(result[FILE_COL], rel_of)
+    bad = pc.is_valid(result[CODES_COL])
+    any_bad = pc.any(bad).as_py() or False
     typed = {}
     for c in m.contract.columns:
         col = result[c.name] if c.name in result.column_names else pa.nulls(result.num_rows, c.type)
-        typed[c.name] = pc.cast(col, TS if pa.types.is_timestamp(c.type) else c.type)
+        want = TS if pa.types.is_timestamp(c.type) else c.type
+        typed[c.name] = col if col.type == want else pc.cast(col, want)
     typed["_source_line"] = pc.cast(result[LINE_COL], pa.int64())
     typed["_extra"] = pa.nulls(result.num_rows, pa.string())
     typed["_source_file"] = rel_files
-    table = pa.table(typed).filter(ok)
-    rejected = result.filter(bad)
-    paths = rejected[PATH_COL].cast(pa.string())
+    table = pa.table(typed)
+    if any_bad:
+        table = table.filter(pc.invert(bad))
+    rejected = result.filter(bad) if any_bad else result.slice(0, 0)
+    paths = (
+        rejected[PATH_COL].cast(pa.string())
+        if PATH_COL in rejected.column_names
+        else pa.array([""] * rejected.num_rows, pa.string())
+    )
     message = pc.if_else(
         pc.is_in(paths, pa.array(["", "$"])),
         rejected[MESSAGE_COL],
@@ -295,7 +330,9 @@ def _split(
     key = m.contract.key
     rejects = pa.table(
         {
-            "source_file": rel_files.filter(bad),
+            "source_file": pc.cast(rel_files.filter(bad), pa.string())
+            if any_bad
+            else pa.array([], pa.string()),
             "source_line": pc.cast(rejected[LINE_COL], pa.int64()),
             "record_key": pc.cast(rejected[key], pa.string())
             if key in rejected.column_names
@@ -307,27 +344,48 @@ def _split(
         schema=REJECT_SCHEMA,
     )
     rejects = pa.concat_tables([rejects, malformed])
-    out.typed = pa.concat_tables([out.typed, table.cast(out.typed.schema)])
+    table = table.cast(out.typed.schema)
+    out.typed = pa.concat_tables([out.typed, table]) if out.typed.num_rows else table
     out.rejects = pa.concat_tables([out.rejects, rejects])
-    counts = _count_by_file(rel_files, bad, malformed)
+    counts = _count_by_file(rel_files, bad, malformed, order)
     out.files.extend(FileCount(r, *counts.get(r, (0, 0))) for r in order)
     return out
 
 
+def _relative(files: pa.ChunkedArray, rel_of: dict[str, str]) -> pa.ChunkedArray:
+    """Each row's file relative to the landing root (absolute paths as the query gave them)."""
+    if not rel_of:
+        return pc.cast(files, pa.string())
+    if pa.types.is_dictionary(files.type):
+        # One dictionary per chunk: translate the few dictionary entries, not every row.
+        chunks = []
+        for chunk in files.chunks:
+            names = [rel_of.get(x, x) for x in chunk.dictionary.to_pylist()]
+            chunks.append(pc.take(pa.array(names, pa.string()), chunk.indices))
+        return pa.chunked_array(chunks, pa.string())
+    keys = pa.array(list(rel_of), pa.string())
+    values = pa.array(list(rel_of.values()), pa.string())
+    return pc.take(values, pc.index_in(pc.cast(files, pa.string()), keys))
+
+
 def _count_by_file(
-    files: pa.Array, bad: pa.Array, malformed: pa.Table
+    files: pa.ChunkedArray, bad: pa.ChunkedArray, malformed: pa.Table, order: list[str]
 ) -> dict[str, tuple[int, int]]:
-    t = pa.table({"f": files, "bad": pc.cast(bad, pa.int64())})
-    agg = t.group_by("f").aggregate([("bad", "count"), ("bad", "sum")])
-    counts = {
-        f: [int(n), int(b or 0)]
-        for f, n, b in zip(
-            agg["f"].to_pylist(),
-            agg["bad_count"].to_pylist(),
-            agg["bad_sum"].to_pylist(),
-            strict=True,
-        )
-    }
+    if len(order) == 1:
+        # One file (the usual day): no grouping of a million equal names.
+        counts = {order[0]: [len(files), int(pc.sum(bad).as_py() or 0)]}
+    else:
+        t = pa.table({"f": files, "bad": pc.cast(bad, pa.int64())})
+        agg = t.group_by("f").aggregate([("bad", "count"), ("bad", "sum")])
+        counts = {
+            f: [int(n), int(b or 0)]
+            for f, n, b in zip(
+                agg["f"].to_pylist(),
+                agg["bad_count"].to_pylist(),
+                agg["bad_sum"].to_pylist(),
+                strict=True,
+            )
+        }
     for f in malformed["source_file"].to_pylist():
         entry = counts.setdefault(f, [0, 0])
         entry[0] += 1

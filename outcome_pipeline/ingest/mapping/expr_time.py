@@ -40,8 +40,11 @@ def to_timestamp(raw: Compiled, fmt: Any, tz: str, key: tuple[str, ...], ctx: Co
     x = f"CAST({raw.sql} AS VARCHAR)"
     if fmt == "iso8601":
         # With an offset the text says its instant; without one it is the source's local time.
+        # A trailing Z (UTC, what most exports write) is tested first: a suffix test is
+        # cheaper than the offset pattern, which then runs only on the other values.
         sql = (
-            f"CASE WHEN regexp_matches({x}, '{_OFFSET}') THEN try_cast({x} AS TIMESTAMPTZ) "
+            f"CASE WHEN suffix({x}, 'Z') OR regexp_matches({x}, '{_OFFSET}') "
+            f"THEN try_cast({x} AS TIMESTAMPTZ) "
             f"ELSE timezone({lit(tz)}, try_cast({x} AS TIMESTAMP)) END"
         )
         what = "an ISO 8601 timestamp"

@@ -56,6 +56,15 @@ class Unnest(_Strict):
     record: bool = False
 
 
+class Skip(_Strict):
+    """Records the mapping does not map: where ``when`` (a boolean expression) holds, the
+    row is set aside under its own reason code instead of being checked and mapped."""
+
+    when: Any
+    reason: str = Field(default="skipped_by_mapping", pattern=r"^[a-z][a-z0-9_]*$")
+    note: str = ""
+
+
 class Source(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     version: str = Field(min_length=1)
@@ -90,6 +99,7 @@ class Source(_Strict):
 class MappingFile(_Strict):
     source: Source
     unnest: list[Unnest] = Field(default_factory=list)
+    skip: list[Skip] = Field(default_factory=list)
     # Named helper expressions (not contract columns), referenced as {column = "name"}.
     let: dict[str, Any] = Field(default_factory=dict)
     columns: dict[str, Any]
@@ -124,7 +134,8 @@ _KNOWN = {
     "csv": set(CsvOptions.model_fields),
     "json": set(JsonOptions.model_fields),
     "unnest": {"path", "as", "record"},
-    "": {"source", "unnest", "let", "columns"},
+    "skip": set(Skip.model_fields),
+    "": {"source", "unnest", "skip", "let", "columns"},
 }
 
 

@@ -316,6 +316,20 @@ def test_qualtrics_export_skips_its_two_extra_header_lines(tmp_path: Path) -> No
     (folder / "Post contact CSAT.csv").write_text("\n".join(lines) + "\n")
     m = compile_mapping(SHIPPED_DIR / "qualtrics_csat.toml", "Europe/London")
     out = map_day(tmp_path, m, DAY)
+    _assert_one_csat_export(out)
+    # A second export the same day: each file skips its own two lines after the header and
+    # numbers its own lines (the set is read by one query, numbered per file afterwards).
+    (folder / "Post contact CSAT (2).csv").write_text("\n".join(lines[:3] + lines[4:]) + "\n")
+    out = map_day(tmp_path, m, DAY)
+    assert out.typed.num_rows == 1
+    rejects = sorted(
+        (Path(r["source_file"]).name, r["source_line"]) for r in out.rejects.to_pylist()
+    )
+    assert rejects == [("Post contact CSAT (2).csv", 4), ("Post contact CSAT.csv", 5)]
+    assert [(c.rows_read, c.rows_quarantined) for c in out.files] == [(1, 1), (2, 1)]
+
+
+def _assert_one_csat_export(out) -> None:
     (row,) = out.typed.to_pylist()
     assert (row["response_id"], row["score"], row["interaction_id"]) == ("R_1", 4, "ix-1")
     assert row["resolved_self_reported"] is True and row["comment"] == "quick"
@@ -353,3 +367,27 @@ def test_same_id_from_two_sources_keeps_the_latest_delivery(tmp_path: Path) -> N
     assert staged.rows_read == 4 and staged.rows_duplicate == 2
     assert rows["c1"]["source_mapping"] == "amazon_connect_ctr@1"  # 12:00 beats 11:00
     assert rows["c2"]["source_mapping"] is None and rows["c2"]["queue"] == "native"  # 13:00
+
+
+def test_a_skip_rule_sets_records_aside_under_its_own_reason(tmp_path: Path) -> None:
+    # The bank log with a rule that PHANTOM calls are not contacts: line 6 is set aside as
+    # not_a_contact (its reason alone, not unknown_value), still counted with its raw line.
+    text = (SHIPPED_DIR / "bank_call_log.toml").read_text()
+    text = text.replace(
+        "[columns]",
+        '[[skip]]\nwhen = { map = "outcome", values = { PHANTOM = true }, default = false }\n'
+        'reason = "not_a_contact"\nnote = "a PHANTOM call reached no one"\n\n[columns]',
+        1,
+    )
+    (tmp_path / "bank.toml").write_text(text)
+    write_bank_log(tmp_path / "bank_call_log" / DAY.isoformat(), "240102")
+    day = map_day(tmp_path, compile_mapping(tmp_path / "bank.toml", "Europe/London"), DAY)
+    rejects = {r["source_line"]: r for r in day.rejects.to_pylist()}
+    assert set(rejects) == {6, 7, 8}
+    assert rejects[6]["reason_code"] == "not_a_contact"
+    assert rejects[6]["message"] == "not_a_contact: a PHANTOM call reached no one"
+    assert json.loads(rejects[6]["raw_record"])["outcome"] == "PHANTOM"
+    # The other rejects keep their reasons; a row the rule does not hold for is mapped.
+    assert rejects[7]["reason_code"] == "bad_type" and rejects[8]["reason_code"] == "malformed_row"
+    (count,) = day.files
+    assert (count.rows_read, count.rows_quarantined, day.typed.num_rows) == (8, 3, 5)

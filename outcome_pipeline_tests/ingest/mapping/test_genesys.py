@@ -126,7 +126,7 @@ def test_genesys_mapping_stages_what_the_native_contract_carries(staged) -> None
     want = reduce_to_genesys(native["interactions"])
     assert vendor.num_rows > 1000
     assert _rows(vendor, columns) == _rows(want, columns)
-    assert set(vendor["source_mapping"].to_pylist()) == {"genesys_conversations@1"}
+    assert set(vendor["source_mapping"].to_pylist()) == {"genesys_conversations@2"}
     assert set(vendor["channel"].to_pylist()) == set(GENESYS_CHANNELS)
 
 

@@ -175,6 +175,17 @@ CONVERSATIONS = [
         "inbound",
         party("customer", session("callback", [seg("14:00:00", "14:05:00", "interact")])),
     ),
+    # Still in progress when the job ran: no conversationEnd, and its agent session has no
+    # talk metric yet. Skipped as not_yet_complete, not quarantined as a broken record.
+    {
+        "conversationId": "ongoing",
+        "conversationStart": t("15:00:00"),
+        "originatingDirection": "inbound",
+        "participants": [
+            party("customer", session("voice", [seg("15:00:00", "15:01:00", "interact")])),
+            party("agent", session("voice", [seg("15:00:10", "15:01:00", "interact")])),
+        ],
+    },
 ]
 
 
@@ -234,10 +245,25 @@ def test_outbound_abandoned_and_social_conversations(mapped) -> None:
 
 
 def test_a_callback_is_quarantined_with_its_own_record(mapped) -> None:
-    (reject,) = mapped.rejects.to_pylist()
+    rejects = {r["record_key"]: r for r in mapped.rejects.to_pylist()}
+    reject = rejects["callback"]
     assert reject["reason_code"] == "unknown_value"
     assert "mediaType" in reject["message"] and "'callback' has no mapping" in reject["message"]
     assert reject["source_line"] == 2 and reject["message"].startswith("record $.conversations[2]")
     assert json.loads(reject["raw_record"])["conversationId"] == "callback"
     (count,) = mapped.files
-    assert (count.rows_read, count.rows_quarantined) == (5, 1)
+    assert (count.rows_read, count.rows_quarantined) == (6, 2)
+
+
+def test_a_conversation_still_in_progress_is_skipped_and_counted(mapped) -> None:
+    assert "ongoing" not in {r["interaction_id"] for r in mapped.typed.to_pylist()}
+    reject = {r["record_key"]: r for r in mapped.rejects.to_pylist()}["ongoing"]
+    # Its own reason alone: not missing_required (ended_at), not bad_type.
+    assert reject["reason_code"] == "not_yet_complete"
+    assert reject["message"] == (
+        "record $.conversations[3]: not_yet_complete: the conversation had not ended when "
+        "the job ran (no conversationEnd)"
+    )
+    assert json.loads(reject["raw_record"])["conversationId"] == "ongoing"
+    (count,) = mapped.files
+    assert count.rows_read == mapped.typed.num_rows + mapped.rejects.num_rows

@@ -120,3 +120,22 @@ def test_two_mappings_reading_the_same_files_are_refused(tmp_path: Path) -> None
 def test_every_shipped_mapping_compiles() -> None:
     shipped = load_sources(SHIPPED_DIR, "Europe/London")
     assert {m.name for m in shipped} >= {"bank_call_log", "amazon_connect_ctr"}
+
+
+def test_a_skip_rule_is_checked_like_a_column(tmp_path: Path) -> None:
+    skip = '[[skip]]\nwhen = {when}\nreason = "{reason}"\n\n[columns]'
+    ok = GOOD.replace("[columns]", skip.format(when='{ missing = "end" }', reason="draft"))
+    m = compile_mapping(write(tmp_path, ok), "Europe/London")
+    assert [r for _, r, _ in m.skips] == ["draft"]
+    # A skip rule needs a boolean, its own reason code, and known keys.
+    text = GOOD.replace("[columns]", skip.format(when='"end"', reason="draft"))
+    err = error_of(tmp_path, text)
+    assert err.key == "skip.0.when" and err.line == 10 and "boolean" in str(err)
+    text = GOOD.replace("[columns]", skip.format(when='{ missing = "end" }', reason="bad_type"))
+    err = error_of(tmp_path, text)
+    assert err.key == "skip.0.reason" and "engine's own codes" in str(err)
+    text = GOOD.replace("[columns]", skip.format(when='{ missing = "end" }', reason="Draft!"))
+    assert error_of(tmp_path, text).key == "skip.0.reason"
+    text = GOOD.replace("[columns]", '[[skip]]\nwhne = { missing = "end" }\n\n[columns]')
+    err = error_of(tmp_path, text)
+    assert err.key == "skip.0.whne" and "did you mean 'when'" in str(err)
