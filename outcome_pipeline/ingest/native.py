@@ -1,0 +1,305 @@
+"""The native contracts as identity mappings: native files read by the mapping engine.
+
+A native file (``<feed>/<day>/<table>[_<suffix>].{csv,jsonl,ndjson,parquet}[.gz|.zst]``, as
+landing discovery names it) speaks its contract already, so its mapping is the identity:
+every contract column from the source field of the same name. That mapping is generated
+from the contract declaration (:mod:`outcome_pipeline.contracts.feeds`) when it is needed,
+never written by hand, so a contract column cannot drift from its mapping:
+:func:`identity_spec` gives it as data, :func:`identity_toml` as the TOML a vendor mapping
+would be, and :func:`identity_mapping` compiles it with the mapping engine's own compiler.
+
+The engine reads the file (DuckDB's CSV, JSON and Parquet scanners, one query per file,
+record numbers and malformed records as for every mapping); what it gives is the file's
+fields as text, exactly the raw table the native reader gave
+(:class:`~outcome_pipeline.ingest.readers.RawFile`). Typing stays the contract's own step
+(:func:`~outcome_pipeline.ingest.conform.conform`), shared with the native reader, which is
+what keeps the quarantine reason codes, messages and whitespace rules of native rows.
+
+Which reader runs is the ``OUTCOME_NATIVE_INGEST`` setting: ``reader`` (the default; the
+Arrow reader of :mod:`outcome_pipeline.ingest.readers`) or ``mapping`` (this module). The
+default stays with the reader while the mapping engine is slower on native files; see
+``benchmarks/PERFORMANCE.md``.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from outcome_pipeline.contracts import TableContract
+from outcome_pipeline.contracts.feeds import Column
+from outcome_pipeline.ingest.conform import LINE
+from outcome_pipeline.ingest.lines import MAX_LINE_BYTES, long_lines, open_bytes, truncated
+from outcome_pipeline.ingest.mapping.compile import CompiledMapping, _Compiler
+from outcome_pipeline.ingest.mapping.execute import map_files
+from outcome_pipeline.ingest.mapping.expr import TEXT, Compiled
+from outcome_pipeline.ingest.mapping.spec import MappingFile
+from outcome_pipeline.ingest.readers import (
+    LandingAccessError,
+    LandingFileError,
+    MalformedLine,
+    RawFile,
+    _csv_header,
+    _empty_text_table,
+    _is_empty,
+    _malformed_jsonl,
+)
+
+SETTING = "OUTCOME_NATIVE_INGEST"
+READER, MAPPING = "reader", "mapping"
+MODES = (READER, MAPPING)
+# Lineage of a native row, where it is named (staging asset metadata, file reports):
+# ``native:<table>@<contract version>``. The staging column ``source_mapping`` stays NULL
+# for native rows (see docs/sources/README.md, "Native contracts").
+PREFIX = "native"
+_FORMAT_GLOBS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
+
+
+class NativeIngestSettingError(ValueError):
+    """``OUTCOME_NATIVE_INGEST`` holds neither ``reader`` nor ``mapping``."""
+
+
+def native_ingest_mode(value: str | None = None) -> str:
+    """The reader of native files: ``value``, else the ``OUTCOME_NATIVE_INGEST`` setting."""
+    mode = (value if value is not None else os.environ.get(SETTING, "")).strip().lower()
+    mode = mode or READER
+    if mode not in MODES:
+        raise NativeIngestSettingError(
+            f"{SETTING}={mode!r}: use {READER!r} (the Arrow reader) or {MAPPING!r} (the native "
+            "contracts as identity mappings through the mapping engine)"
+        )
+    return mode
+
+
+def contract_version(contract: TableContract) -> str:
+    """A version of the contract's shape: changes when a column, its type or its
+    requiredness changes (descriptions do not count)."""
+    shape = "|".join(f"{c.name}:{c.type}:{int(c.required)}" for c in contract.columns)
+    return hashlib.sha256(f"{contract.name}|{contract.key}|{shape}".encode()).hexdigest()[:8]
+
+
+def identity_lineage(contract: TableContract) -> str:
+    return f"{PREFIX}:{contract.name}@{contract_version(contract)}"
+
+
+def identity_spec(contract: TableContract, fmt: str, fields: tuple[str, ...] = ()) -> dict:
+    """The identity mapping of ``contract`` for files of ``fmt``, as mapping-file data.
+
+    ``fields``: the source fields a file has (header order); default the contract's
+    columns. Every field is carried through as text under its own name — contract columns
+    and the extra fields a file has beyond the contract (kept in ``extra_fields``).
+    """
+    fields = fields or tuple(contract.column_names)
+    return {
+        "source": {
+            "name": f"native_{contract.name}",
+            "version": contract_version(contract),
+            "table": contract.name,
+            "feed": contract.feed,
+            "glob": f"{contract.name}*.{_FORMAT_GLOBS[fmt]}",
+            "format": fmt,
+            "description": f"The native {contract.name} contract as an identity mapping "
+            "(generated from outcome_pipeline/contracts/feeds.py).",
+        },
+        "columns": {name: {"field": name} for name in fields},
+    }
+
+
+def identity_toml(contract: TableContract, fmt: str) -> str:
+    """The identity mapping as TOML text, the form a vendor mapping is written in."""
+    spec = identity_spec(contract, fmt)
+    lines = ["[source]"]
+    for key, value in spec["source"].items():
+        lines.append(f"{key} = {_toml_str(value)}")
+    lines += ["", "[columns]"]
+    lines += [f"{name} = {{field = {_toml_str(name)}}}" for name in spec["columns"]]
+    return "\n".join(lines) + "\n"
+
+
+def _toml_str(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _text_contract(contract: TableContract, fields: tuple[str, ...]) -> TableContract:
+    """What the engine fills for an identity mapping: each field as optional text.
+
+    Types and requiredness are the contract's to apply afterwards (``conform``), so a bad
+    value costs its row with the contract's own message, never the engine's wording.
+    """
+    return TableContract(
+        name=contract.name,
+        feed=contract.feed,
+        description=contract.description,
+        key=contract.key,
+        columns=tuple(Column(f, pa.string(), "") for f in fields),
+        grain=contract.grain,
+        event_time=None,
+    )
+
+
+def identity_mapping(
+    contract: TableContract, fmt: str, fields: tuple[str, ...], timezone: str = "UTC"
+) -> CompiledMapping:
+    """Compile the identity mapping of ``contract`` for a file of ``fmt`` with ``fields``
+    (compiled once per layout: a day's files mostly share one)."""
+    key = (contract.name, contract_version(contract), fmt, fields, timezone)
+    if key not in _COMPILED:
+        if len(_COMPILED) > 256:
+            _COMPILED.clear()
+        _COMPILED[key] = _compile_identity(contract, fmt, fields, timezone)
+    return _COMPILED[key]
+
+
+_COMPILED: dict[tuple[object, ...], CompiledMapping] = {}
+
+
+def _compile_identity(
+    contract: TableContract, fmt: str, fields: tuple[str, ...], timezone: str
+) -> CompiledMapping:
+    spec = MappingFile.model_validate(identity_spec(contract, fmt, fields))
+    text = _text_contract(contract, fields)
+    compiler = _Compiler(spec, text, timezone)
+    # Each field verbatim: a ``{field = ...}`` expression trims and blanks to NULL, but which
+    # text is blank, and whether a text column keeps its spaces, is the contract's rule
+    # (``conform``), the same for native files whichever reader reads them.
+    columns = {f: Compiled(compiler.field_sql(f), TEXT, (), (f,)) for f in fields}
+    compiler.fields |= set(fields)
+    return CompiledMapping(
+        Path(f"<native {contract.name}.{fmt}>"),
+        spec,
+        text,
+        timezone,
+        columns,
+        compiler.fields,
+        compiler.json_paths,
+        compiler.structs,
+    )
+
+
+def read_raw_mapped(
+    path: Path,
+    contract: TableContract,
+    fmt: str,
+    compression: str | None = None,
+    relative: str | None = None,
+) -> RawFile:
+    """:func:`~outcome_pipeline.ingest.readers.read_raw`, executed by the mapping engine.
+
+    Same contract: text columns (Parquet: as text too) plus ``_source_line``, the file's
+    missing and extra columns, its malformed lines; a file that cannot be read, or lacks a
+    required column, raises :class:`LandingFileError` with the reader's reason code.
+    """
+    relative = relative or str(path)
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError as exc:
+        raise LandingAccessError(f"{path}: {exc.strerror or 'permission denied'}") from exc
+    try:
+        if fmt in ("csv", "jsonl") and _is_empty(path, compression):
+            return RawFile(_empty_text_table(contract))
+        if fmt == "csv":
+            fields = tuple(_csv_header(path, compression))
+        elif fmt == "parquet":
+            fields = tuple(pq.read_schema(path).names)
+        elif fmt == "jsonl":
+            fields = _jsonl_keys(path, compression)
+        else:
+            raise LandingFileError(f"{path}: unknown format {fmt!r}")
+    except LandingFileError:
+        raise
+    except (pa.ArrowException, duckdb.Error, OSError, UnicodeError, ValueError) as exc:
+        raise LandingFileError(f"{path}: cannot be read as {fmt}: {exc}") from exc
+    missing = [c for c in contract.column_names if c not in fields]
+    extra = [f for f in fields if f not in contract.column_names]
+    missing_required = [c for c in missing if c in contract.required_columns]
+    if missing_required:
+        raise LandingFileError(
+            f"{path}: required column(s) {', '.join(missing_required)} missing "
+            f"(table {contract.name})",
+            reason="missing_column",
+        )
+    # Contract columns first, then the fields the contract does not know (as the reader).
+    ordered = tuple(c for c in contract.column_names if c in fields) + tuple(extra)
+    mapping = identity_mapping(contract, fmt, ordered)
+    mapped = map_files(mapping, [(path, relative)])
+    if mapped.bad_files:
+        _, error = mapped.bad_files[0]
+        raise LandingFileError(f"{path}: cannot be read as {fmt}: {error}")
+    table = mapped.typed.select(list(ordered))
+    table = table.append_column(LINE, mapped.typed["_source_line"])
+    malformed = _malformed(mapped.rejects, path, fmt, compression, len(fields))
+    return RawFile(
+        table=table,
+        missing_columns=missing,
+        extra_columns=extra,
+        malformed=sorted(malformed, key=lambda m: m.line),
+    )
+
+
+def _jsonl_keys(path: Path, compression: str | None) -> tuple[str, ...]:
+    """Every key any record of a JSON lines file has, in first-seen order."""
+    con = duckdb.connect()
+    try:
+        con.execute("SET enable_progress_bar = false")
+        rows = con.sql(
+            "SELECT k FROM (SELECT unnest(json_keys(json)) AS k, ordinality AS o "
+            "FROM read_json_objects($path, format='newline_delimited', ignore_errors=true, "
+            "compression=$compression) WITH ORDINALITY) GROUP BY k ORDER BY min(o), k",
+            params={"path": str(path), "compression": compression or "none"},
+        ).fetchall()
+    finally:
+        con.close()
+    return tuple(r[0] for r in rows)
+
+
+def _malformed(
+    rejects: pa.Table, path: Path, fmt: str, compression: str | None, n_fields: int
+) -> list[MalformedLine]:
+    """The engine's rejected records of an identity mapping, in the reader's words.
+
+    An identity mapping types nothing, so a record it rejects is one that is not a record
+    at all (a CSV line with the wrong field count or bad bytes, a line that is not JSON).
+    """
+    if rejects.num_rows == 0:
+        return []
+    lines = rejects["source_line"].to_pylist()
+    if fmt == "jsonl":
+        found = _malformed_jsonl(path, compression, set(lines))
+        seen = {m.line for m in found}
+        # Lines the reader finds nothing wrong with but the engine could not hold: too long.
+        with open_bytes(path, compression) as fh:
+            oversized = {o.line: o for o in long_lines(fh) if o.line not in seen}
+        found += [
+            MalformedLine(
+                o.line,
+                truncated(o.head, o.size),
+                f"line of {o.size} bytes, over the {MAX_LINE_BYTES} byte limit of one record",
+                reason="oversized_line",
+            )
+            for o in oversized.values()
+        ]
+        return found
+    out = []
+    for line, code, raw, message in zip(
+        lines,
+        rejects["reason_code"].to_pylist(),
+        rejects["raw_record"].to_pylist(),
+        rejects["message"].to_pylist(),
+        strict=True,
+    ):
+        text = raw or ""
+        if code == "malformed_row":
+            fields = next(csv.reader(io.StringIO(text)), [])
+            error = f"expected {n_fields} fields, found {len(fields)}"
+        else:
+            error = message or code
+        out.append(MalformedLine(line, truncated(text.encode()), error, code))
+    return out
