@@ -27,18 +27,27 @@ import csv
 import hashlib
 import io
 import os
+import tempfile
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.contracts.feeds import Column
 from outcome_pipeline.ingest.conform import LINE
-from outcome_pipeline.ingest.lines import MAX_LINE_BYTES, long_lines, open_bytes, truncated
+from outcome_pipeline.ingest.lines import (
+    MAX_LINE_BYTES,
+    LongLine,
+    iter_lines,
+    long_lines,
+    open_bytes,
+    truncated,
+)
 from outcome_pipeline.ingest.mapping.compile import CompiledMapping, _Compiler
-from outcome_pipeline.ingest.mapping.execute import map_files
+from outcome_pipeline.ingest.mapping.execute import MappedDay, map_files
 from outcome_pipeline.ingest.mapping.expr import TEXT, Compiled
 from outcome_pipeline.ingest.mapping.spec import MappingFile
 from outcome_pipeline.ingest.readers import (
@@ -89,15 +98,18 @@ def identity_lineage(contract: TableContract) -> str:
     return f"{PREFIX}:{contract.name}@{contract_version(contract)}"
 
 
-def identity_spec(contract: TableContract, fmt: str, fields: tuple[str, ...] = ()) -> dict:
+def identity_spec(
+    contract: TableContract, fmt: str, fields: tuple[str, ...] = (), max_line_bytes: int = 0
+) -> dict:
     """The identity mapping of ``contract`` for files of ``fmt``, as mapping-file data.
 
     ``fields``: the source fields a file has (header order); default the contract's
     columns. Every field is carried through as text under its own name — contract columns
     and the extra fields a file has beyond the contract (kept in ``extra_fields``).
+    ``max_line_bytes``: the longest CSV record to take (0: the engine's default).
     """
     fields = fields or tuple(contract.column_names)
-    return {
+    spec: dict = {
         "source": {
             "name": f"native_{contract.name}",
             "version": contract_version(contract),
@@ -110,6 +122,9 @@ def identity_spec(contract: TableContract, fmt: str, fields: tuple[str, ...] = (
         },
         "columns": {name: {"field": name} for name in fields},
     }
+    if max_line_bytes:
+        spec["source"]["csv"] = {"max_line_bytes": max_line_bytes}
+    return spec
 
 
 def identity_toml(contract: TableContract, fmt: str) -> str:
@@ -145,15 +160,19 @@ def _text_contract(contract: TableContract, fields: tuple[str, ...]) -> TableCon
 
 
 def identity_mapping(
-    contract: TableContract, fmt: str, fields: tuple[str, ...], timezone: str = "UTC"
+    contract: TableContract,
+    fmt: str,
+    fields: tuple[str, ...],
+    timezone: str = "UTC",
+    max_line_bytes: int = 0,
 ) -> CompiledMapping:
     """Compile the identity mapping of ``contract`` for a file of ``fmt`` with ``fields``
     (compiled once per layout: a day's files mostly share one)."""
-    key = (contract.name, contract_version(contract), fmt, fields, timezone)
+    key = (contract.name, contract_version(contract), fmt, fields, timezone, max_line_bytes)
     if key not in _COMPILED:
         if len(_COMPILED) > 256:
             _COMPILED.clear()
-        _COMPILED[key] = _compile_identity(contract, fmt, fields, timezone)
+        _COMPILED[key] = _compile_identity(contract, fmt, fields, timezone, max_line_bytes)
     return _COMPILED[key]
 
 
@@ -161,9 +180,9 @@ _COMPILED: dict[tuple[object, ...], CompiledMapping] = {}
 
 
 def _compile_identity(
-    contract: TableContract, fmt: str, fields: tuple[str, ...], timezone: str
+    contract: TableContract, fmt: str, fields: tuple[str, ...], timezone: str, max_line: int
 ) -> CompiledMapping:
-    spec = MappingFile.model_validate(identity_spec(contract, fmt, fields))
+    spec = MappingFile.model_validate(identity_spec(contract, fmt, fields, max_line))
     text = _text_contract(contract, fields)
     compiler = _Compiler(spec, text, timezone)
     # Each field verbatim: a ``{field = ...}`` expression trims and blanks to NULL, but which
@@ -228,14 +247,36 @@ def read_raw_mapped(
         )
     # Contract columns first, then the fields the contract does not know (as the reader).
     ordered = tuple(c for c in contract.column_names if c in fields) + tuple(extra)
-    mapping = identity_mapping(contract, fmt, ordered)
+    max_line = _csv_max_line(path, compression) if fmt == "csv" else 0
+    mapping = identity_mapping(contract, fmt, ordered, max_line_bytes=max_line)
     mapped = map_files(mapping, [(path, relative)])
+    oversized: dict[int, LongLine] = {}
+    if fmt == "jsonl" and (mapped.bad_files or mapped.rejects.num_rows):
+        # Something is off in the file: lines too long to be a record are set aside first.
+        with open_bytes(path, compression) as fh:
+            oversized = {o.line: o for o in long_lines(fh)}
+        if oversized and mapped.bad_files:
+            mapped = _map_without_lines(mapping, path, relative, compression, set(oversized))
     if mapped.bad_files:
         _, error = mapped.bad_files[0]
         raise LandingFileError(f"{path}: cannot be read as {fmt}: {error}")
     table = mapped.typed.select(list(ordered))
     table = table.append_column(LINE, mapped.typed["_source_line"])
-    malformed = _malformed(mapped.rejects, path, fmt, compression, len(fields))
+    rejects = mapped.rejects
+    if oversized:
+        lines = pa.array(sorted(oversized), pa.int64())
+        table = table.filter(pc.invert(pc.is_in(table[LINE], value_set=lines)))
+        rejects = rejects.filter(pc.invert(pc.is_in(rejects["source_line"], value_set=lines)))
+    malformed = _malformed(rejects, path, fmt, compression, len(fields))
+    malformed += [
+        MalformedLine(
+            o.line,
+            truncated(o.head, o.size),
+            f"line of {o.size} bytes, over the {MAX_LINE_BYTES} byte limit of one record",
+            reason="oversized_line",
+        )
+        for o in oversized.values()
+    ]
     return RawFile(
         table=table,
         missing_columns=missing,
@@ -244,16 +285,73 @@ def read_raw_mapped(
     )
 
 
+# DuckDB's CSV reader rejects a record longer than this unless told otherwise.
+_DUCKDB_MAX_LINE = 2 << 20
+
+
+def _csv_max_line(path: Path, compression: str | None) -> int:
+    """The record length the CSV scan must take (0: DuckDB's default is enough).
+
+    A row longer than MAX_LINE_BYTES makes the file unreadable, as for the reader: a CSV
+    row can span lines, so one line cannot be cut out safely.
+    """
+    if compression is None and path.stat().st_size <= _DUCKDB_MAX_LINE:
+        return 0
+    with open_bytes(path, compression) as fh:
+        longest = max((o.size for o in long_lines(fh, _DUCKDB_MAX_LINE)), default=0)
+    if longest > MAX_LINE_BYTES:
+        raise LandingFileError(
+            f"{path}: a row is longer than {MAX_LINE_BYTES} bytes, more than any record of "
+            "a feed; the file cannot be split into rows safely, so none is staged",
+            reason="oversized_line",
+        )
+    return 1 << (longest + 1).bit_length() if longest else 0
+
+
+def _map_without_lines(
+    mapping: CompiledMapping,
+    path: Path,
+    relative: str,
+    compression: str | None,
+    lines: set[int],
+) -> MappedDay:
+    """Map a copy of the file whose ``lines`` are empty objects (numbers kept): DuckDB
+    refuses a whole file for one line past its object size limit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "records.jsonl"
+        with open_bytes(path, compression) as src, copy.open("wb") as dst:
+            for number, raw in iter_lines(src):
+                if number in lines or raw is None:
+                    dst.write(b"{}\n")
+                else:
+                    dst.write(raw if raw.endswith(b"\n") else raw + b"\n")
+        return map_files(mapping, [(copy, relative)])
+
+
 def _jsonl_keys(path: Path, compression: str | None) -> tuple[str, ...]:
     """Every key any record of a JSON lines file has, in first-seen order."""
+    try:
+        return _keys_query(path, compression, MAX_LINE_BYTES)
+    except duckdb.Error as exc:
+        if "maximum_object_size" not in str(exc):
+            raise
+    # DuckDB refuses the whole file for one line past twice its object size: look past the
+    # longest line (those lines are set aside as oversized when the file is mapped).
+    with open_bytes(path, compression) as fh:
+        longest = max((o.size for o in long_lines(fh)), default=0)
+    return _keys_query(path, compression, max(MAX_LINE_BYTES, longest + 1))
+
+
+def _keys_query(path: Path, compression: str | None, limit: int) -> tuple[str, ...]:
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
         rows = con.sql(
             "SELECT k FROM (SELECT unnest(json_keys(json)) AS k, ordinality AS o "
             "FROM read_json_objects($path, format='newline_delimited', ignore_errors=true, "
-            "compression=$compression) WITH ORDINALITY) GROUP BY k ORDER BY min(o), k",
-            params={"path": str(path), "compression": compression or "none"},
+            "compression=$compression, maximum_object_size=$limit) WITH ORDINALITY) "
+            "GROUP BY k ORDER BY min(o), k",
+            params={"path": str(path), "compression": compression or "none", "limit": limit},
         ).fetchall()
     finally:
         con.close()
@@ -272,21 +370,7 @@ def _malformed(
         return []
     lines = rejects["source_line"].to_pylist()
     if fmt == "jsonl":
-        found = _malformed_jsonl(path, compression, set(lines))
-        seen = {m.line for m in found}
-        # Lines the reader finds nothing wrong with but the engine could not hold: too long.
-        with open_bytes(path, compression) as fh:
-            oversized = {o.line: o for o in long_lines(fh) if o.line not in seen}
-        found += [
-            MalformedLine(
-                o.line,
-                truncated(o.head, o.size),
-                f"line of {o.size} bytes, over the {MAX_LINE_BYTES} byte limit of one record",
-                reason="oversized_line",
-            )
-            for o in oversized.values()
-        ]
-        return found
+        return _malformed_jsonl(path, compression, set(lines))
     out = []
     for line, code, raw, message in zip(
         lines,

@@ -38,6 +38,8 @@ class CsvOptions(_Strict):
     # Lines after the header that are not records (a Qualtrics export has two: the question
     # texts and the import ids); they keep their line numbers and are not counted as rows.
     skip_after_header: int = Field(default=0, ge=0)
+    # The longest record the reader takes (DuckDB's default: 2 MB); a longer one is rejected.
+    max_line_bytes: int | None = Field(default=None, gt=0)
 
 
 class JsonOptions(_Strict):
