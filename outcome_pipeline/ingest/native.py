@@ -142,18 +142,22 @@ def _toml_str(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _text_contract(contract: TableContract, fields: tuple[str, ...]) -> TableContract:
-    """What the engine fills for an identity mapping: each field as optional text.
+def _text_contract(
+    contract: TableContract, fields: tuple[str, ...], types: tuple[pa.DataType, ...] = ()
+) -> TableContract:
+    """What the engine fills for an identity mapping: each field as optional text (a
+    Parquet file's fields: as the file types them).
 
     Types and requiredness are the contract's to apply afterwards (``conform``), so a bad
     value costs its row with the contract's own message, never the engine's wording.
     """
+    types = types or tuple(pa.string() for _ in fields)
     return TableContract(
         name=contract.name,
         feed=contract.feed,
         description=contract.description,
         key=contract.key,
-        columns=tuple(Column(f, pa.string(), "") for f in fields),
+        columns=tuple(Column(f, t, "") for f, t in zip(fields, types, strict=True)),
         grain=contract.grain,
         event_time=None,
     )
@@ -165,14 +169,18 @@ def identity_mapping(
     fields: tuple[str, ...],
     timezone: str = "UTC",
     max_line_bytes: int = 0,
+    parquet_types: tuple[pa.DataType, ...] = (),
 ) -> CompiledMapping:
     """Compile the identity mapping of ``contract`` for a file of ``fmt`` with ``fields``
     (compiled once per layout: a day's files mostly share one)."""
-    key = (contract.name, contract_version(contract), fmt, fields, timezone, max_line_bytes)
+    types = tuple(str(t) for t in parquet_types)
+    key = (contract.name, contract_version(contract), fmt, fields, timezone, max_line_bytes, types)
     if key not in _COMPILED:
         if len(_COMPILED) > 256:
             _COMPILED.clear()
-        _COMPILED[key] = _compile_identity(contract, fmt, fields, timezone, max_line_bytes)
+        _COMPILED[key] = _compile_identity(
+            contract, fmt, fields, timezone, max_line_bytes, parquet_types
+        )
     return _COMPILED[key]
 
 
@@ -180,26 +188,63 @@ _COMPILED: dict[tuple[object, ...], CompiledMapping] = {}
 
 
 def _compile_identity(
-    contract: TableContract, fmt: str, fields: tuple[str, ...], timezone: str, max_line: int
+    contract: TableContract,
+    fmt: str,
+    fields: tuple[str, ...],
+    timezone: str,
+    max_line: int,
+    parquet_types: tuple[pa.DataType, ...],
 ) -> CompiledMapping:
-    spec = MappingFile.model_validate(identity_spec(contract, fmt, fields, max_line))
-    text = _text_contract(contract, fields)
-    compiler = _Compiler(spec, text, timezone)
+    spec_data = identity_spec(contract, fmt, fields, max_line)
+    if fmt == "csv":
+        # A quoted empty field is text, as the reader reads it (kept so in extra_fields).
+        spec_data["source"].setdefault("csv", {})["quoted_nulls"] = False
+    spec = MappingFile.model_validate(spec_data)
+    compiler = _Compiler(spec, _text_contract(contract, fields), timezone)
     # Each field verbatim: a ``{field = ...}`` expression trims and blanks to NULL, but which
     # text is blank, and whether a text column keeps its spaces, is the contract's rule
     # (``conform``), the same for native files whichever reader reads them.
     columns = {f: Compiled(compiler.field_sql(f), TEXT, (), (f,)) for f in fields}
+    types: tuple[pa.DataType, ...] = ()
+    if fmt == "parquet":
+        # Parquet values keep their types: conform types them as the reader's do (a naive
+        # timestamp is business-local time), which text would not reproduce at a DST change.
+        types = tuple(_engine_type(t) for t in parquet_types)
+        columns = {
+            f: Compiled(_parquet_sql(f, t), TEXT, (), (f,))
+            for f, t in zip(fields, parquet_types, strict=True)
+        }
     compiler.fields |= set(fields)
     return CompiledMapping(
         Path(f"<native {contract.name}.{fmt}>"),
         spec,
-        text,
+        _text_contract(contract, fields, types),
         timezone,
         columns,
         compiler.fields,
         compiler.json_paths,
         compiler.structs,
     )
+
+
+def _naive_ts(t: pa.DataType) -> bool:
+    return pa.types.is_timestamp(t) and t.tz is None
+
+
+def _engine_type(t: pa.DataType) -> pa.DataType:
+    """The type a Parquet column comes out of the identity mapping as."""
+    if _naive_ts(t):
+        return pa.int64()  # microseconds of local time: the engine would read it as UTC
+    if pa.types.is_timestamp(t):
+        return pa.timestamp("us", tz="UTC")
+    if pa.types.is_large_string(t) or pa.types.is_string(t) or pa.types.is_dictionary(t):
+        return pa.string()
+    return t
+
+
+def _parquet_sql(field: str, t: pa.DataType) -> str:
+    name = '"' + field.replace('"', '""') + '"'
+    return f"epoch_us({name})" if _naive_ts(t) else name
 
 
 def read_raw_mapped(
@@ -227,7 +272,8 @@ def read_raw_mapped(
         if fmt == "csv":
             fields = tuple(_csv_header(path, compression))
         elif fmt == "parquet":
-            fields = tuple(pq.read_schema(path).names)
+            schema = pq.read_schema(path)
+            fields = tuple(schema.names)
         elif fmt == "jsonl":
             fields = _jsonl_keys(path, compression)
         else:
@@ -248,7 +294,8 @@ def read_raw_mapped(
     # Contract columns first, then the fields the contract does not know (as the reader).
     ordered = tuple(c for c in contract.column_names if c in fields) + tuple(extra)
     max_line = _csv_max_line(path, compression) if fmt == "csv" else 0
-    mapping = identity_mapping(contract, fmt, ordered, max_line_bytes=max_line)
+    types = tuple(schema.field(f).type for f in ordered) if fmt == "parquet" else ()
+    mapping = identity_mapping(contract, fmt, ordered, "UTC", max_line, types)
     mapped = map_files(mapping, [(path, relative)])
     oversized: dict[int, LongLine] = {}
     if fmt == "jsonl" and (mapped.bad_files or mapped.rejects.num_rows):
@@ -261,6 +308,9 @@ def read_raw_mapped(
         _, error = mapped.bad_files[0]
         raise LandingFileError(f"{path}: cannot be read as {fmt}: {error}")
     table = mapped.typed.select(list(ordered))
+    for i, t in enumerate(types):
+        if _naive_ts(t):
+            table = table.set_column(i, ordered[i], table[i].cast(pa.timestamp("us")))
     table = table.append_column(LINE, mapped.typed["_source_line"])
     rejects = mapped.rejects
     if oversized:

@@ -30,7 +30,7 @@ from outcome_pipeline.ingest.conform import EXTRA, LINE, conform
 from outcome_pipeline.ingest.landing import LandingFile, discover_day
 from outcome_pipeline.ingest.mapping import CompiledMapping, MappedDay, map_day
 from outcome_pipeline.ingest.native import MAPPING as VIA_MAPPING
-from outcome_pipeline.ingest.native import native_ingest_mode, read_raw_mapped
+from outcome_pipeline.ingest.native import identity_lineage, native_ingest_mode, read_raw_mapped
 from outcome_pipeline.ingest.readers import FILE, LandingFileError, read_raw
 from outcome_pipeline.validation.repair import repair_clock_skew
 
@@ -400,7 +400,7 @@ def _read_one(
     )
     report = FileReport(
         file=lf.relative,
-        fmt=lf.fmt,
+        fmt=f"{lf.fmt} via {identity_lineage(contract)}" if via_mapping else lf.fmt,
         rows_read=raw.table.num_rows + n_malformed,
         rows_quarantined=n_rejected + n_malformed,
         missing_columns=raw.missing_columns,

@@ -40,6 +40,8 @@ class CsvOptions(_Strict):
     skip_after_header: int = Field(default=0, ge=0)
     # The longest record the reader takes (DuckDB's default: 2 MB); a longer one is rejected.
     max_line_bytes: int | None = Field(default=None, gt=0)
+    # A quoted empty field ("") is NULL like an unquoted one; false keeps it as empty text.
+    quoted_nulls: bool = True
 
 
 class JsonOptions(_Strict):
