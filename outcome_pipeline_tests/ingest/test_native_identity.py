@@ -203,3 +203,36 @@ def test_json_lines_extra_keys_are_kept_as_text_whichever_path_the_file_takes(
     assert mapped.staged["extra_fields"].to_pylist() == ['{"vendor_score":"7"}']
     assert audit_row(reader) == audit_row(mapped)
     assert reader.quarantined.to_pylist() == mapped.quarantined.to_pylist()
+
+
+def test_bad_bytes_and_odd_lines_are_quarantined_in_the_readers_words(tmp_path: Path) -> None:
+    f = tmp_path / "surveys" / DAY.isoformat()
+    f.mkdir(parents=True)
+    (f / "survey_responses.csv").write_bytes(
+        f"{HEADER},comment\nu1,csat,5,{TIMES},ok\n".encode()
+        + f"u2,csat,4,{TIMES},caf".encode()
+        + b"\xe9\n"
+        + f'u3,csat,3,{TIMES},"multi\nline"\nu4,csat,2,{TIMES},x,extra\n'.encode()
+    )
+    j2 = {
+        "response_id": "j2",
+        "survey_type": "csat",
+        "score": 1,
+        "sent_at": "2024-03-31T00:30:00Z",
+        "responded_at": "2024-03-31T00:30:00Z",
+        "updated_at": "2024-03-31T00:30:00Z",
+    }
+    (f / "survey_responses_b.jsonl").write_bytes(
+        b'{"response_id":"j\xff1"}\n\n' + json.dumps(j2).encode() + b"\n[1,2]\n"
+    )
+    reader = stage_day(tmp_path, SURVEYS, DAY, "UTC", native_ingest="reader")
+    mapped = stage_day(tmp_path, SURVEYS, DAY, "UTC", native_ingest="mapping")
+    _same(reader, mapped)
+    q = {(r["source_file"][-5:], r["reason_code"]) for r in mapped.quarantined.to_pylist()}
+    assert q == {
+        ("s.csv", "bad_encoding"),
+        ("s.csv", "malformed_row"),
+        ("jsonl", "bad_encoding"),
+        ("jsonl", "missing_key,missing_required"),
+    }
+    assert "column comment: invalid UTF-8" in mapped.quarantined["message"][0].as_py()
