@@ -236,3 +236,16 @@ def test_bad_bytes_and_odd_lines_are_quarantined_in_the_readers_words(tmp_path: 
         ("jsonl", "missing_key,missing_required"),
     }
     assert "column comment: invalid UTF-8" in mapped.quarantined["message"][0].as_py()
+
+
+def test_the_identity_path_keeps_text_that_looks_like_a_null_marker(tmp_path: Path) -> None:
+    """A region `NA` (North America) is a value: the identity mapping stages it. (The Arrow
+    reader turns unquoted NA / N/A / NULL / nan into NULL: a difference left to decide.)"""
+    f = tmp_path / "crm" / DAY.isoformat()
+    f.mkdir(parents=True)
+    times = "2024-01-01T00:00:00Z,2024-03-31T00:00:00Z"
+    (f / "customers.csv").write_text(
+        f"customer_id,region,created_at,updated_at\nc1,NA,{times}\nc2,,{times}\n"
+    )
+    day = stage_day(tmp_path, CONTRACTS["customers"], DAY, "UTC", native_ingest="mapping")
+    assert day.staged["region"].to_pylist() == ["NA", None]
