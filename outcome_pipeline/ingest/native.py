@@ -294,7 +294,9 @@ def read_raw_mapped(
         )
     # Contract columns first, then the fields the contract does not know (as the reader).
     ordered = tuple(c for c in contract.column_names if c in fields) + tuple(extra)
-    max_line = _csv_max_line(path, compression) if fmt == "csv" else 0
+    # CSV rows as long as the reader takes (DuckDB's default stops at 2 MB); a longer one
+    # makes the file unreadable, checked below only when the engine rejected something.
+    max_line = MAX_LINE_BYTES + 1 if fmt == "csv" else 0
     types = tuple(schema.field(f).type for f in ordered) if fmt == "parquet" else ()
     mapping = identity_mapping(contract, fmt, ordered, "UTC", max_line, types)
     mapped = map_files(mapping, [(path, relative)])
@@ -305,6 +307,8 @@ def read_raw_mapped(
             oversized = {o.line: o for o in long_lines(fh)}
         if oversized and mapped.bad_files:
             mapped = _map_without_lines(mapping, path, relative, compression, set(oversized))
+    if fmt == "csv" and (mapped.bad_files or mapped.rejects.num_rows):
+        _refuse_oversized_csv(path, compression)
     if mapped.bad_files:
         _, error = mapped.bad_files[0]
         raise LandingFileError(f"{path}: cannot be read as {fmt}: {error}")
@@ -336,27 +340,16 @@ def read_raw_mapped(
     )
 
 
-# DuckDB's CSV reader rejects a record longer than this unless told otherwise.
-_DUCKDB_MAX_LINE = 2 << 20
-
-
-def _csv_max_line(path: Path, compression: str | None) -> int:
-    """The record length the CSV scan must take (0: DuckDB's default is enough).
-
-    A row longer than MAX_LINE_BYTES makes the file unreadable, as for the reader: a CSV
-    row can span lines, so one line cannot be cut out safely.
-    """
-    if compression is None and path.stat().st_size <= _DUCKDB_MAX_LINE:
-        return 0
+def _refuse_oversized_csv(path: Path, compression: str | None) -> None:
+    """A row longer than MAX_LINE_BYTES makes the file unreadable, as for the reader: a CSV
+    row can span lines, so one line cannot be cut out safely."""
     with open_bytes(path, compression) as fh:
-        longest = max((o.size for o in long_lines(fh, _DUCKDB_MAX_LINE)), default=0)
-    if longest > MAX_LINE_BYTES:
-        raise LandingFileError(
-            f"{path}: a row is longer than {MAX_LINE_BYTES} bytes, more than any record of "
-            "a feed; the file cannot be split into rows safely, so none is staged",
-            reason="oversized_line",
-        )
-    return 1 << (longest + 1).bit_length() if longest else 0
+        if long_lines(fh):
+            raise LandingFileError(
+                f"{path}: a row is longer than {MAX_LINE_BYTES} bytes, more than any record "
+                "of a feed; the file cannot be split into rows safely, so none is staged",
+                reason="oversized_line",
+            )
 
 
 def _map_without_lines(
