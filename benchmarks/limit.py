@@ -174,7 +174,7 @@ class Limit:
         self.con.execute(
             "CREATE TABLE IF NOT EXISTS contacts_out (partition_date DATE, contact_id VARCHAR, "
             "customer_key VARCHAR, channel VARCHAR, started_at TIMESTAMPTZ, is_repeat BOOLEAN, "
-            "followed BOOLEAN)"
+            "is_followed_within_window BOOLEAN)"
         )
         self.con.execute(
             "CREATE TABLE IF NOT EXISTS daily_out (partition_date DATE, channel VARCHAR, "
@@ -361,7 +361,7 @@ class Limit:
             )
             SELECT contact_id, channel, started_us, customer_key,
                 coalesce(started_us - prev_us <= {self.w_us}, false) AS is_repeat,
-                coalesce(next_us - started_us <= {self.w_us}, false) AS followed
+                coalesce(next_us - started_us <= {self.w_us}, false) AS is_followed_within_window
             FROM s
             WHERE started_us >= {day_start_us} AND started_us < {day_end_us}
             UNION ALL
@@ -382,8 +382,9 @@ class Limit:
                 count(*) FILTER (WHERE is_repeat) AS repeat_contacts,
                 count(*) FILTER (WHERE customer_key IS NOT NULL AND NOT is_repeat)
                     AS journeys_started,
-                count(*) FILTER (WHERE customer_key IS NOT NULL AND NOT is_repeat AND followed)
-                    AS multi_contact_journeys
+                count(*) FILTER (
+                    WHERE customer_key IS NOT NULL AND NOT is_repeat AND is_followed_within_window
+                ) AS multi_contact_journeys
             FROM seq GROUP BY channel
             """
         )
@@ -395,7 +396,7 @@ class Limit:
         self.con.execute(f"DELETE FROM daily_out WHERE partition_date = DATE '{d}'")
         n = self.con.execute(
             f"INSERT INTO contacts_out SELECT DATE '{d}', contact_id, customer_key, channel, "
-            "make_timestamptz(started_us), is_repeat, followed FROM seq"
+            "make_timestamptz(started_us), is_repeat, is_followed_within_window FROM seq"
         ).fetchall()[0][0]
         self.con.execute("INSERT INTO daily_out SELECT * FROM daily")
         self.con.execute("COMMIT")

@@ -47,13 +47,13 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.measure import scale_label  # noqa: E402
 from benchmarks.run import machine  # noqa: E402
 from outcome_pipeline.warehouse import PartitionWrite, Warehouse  # noqa: E402
-from outcome_pipeline.warehouse.tables import STAGING_TABLES  # noqa: E402
-from outcome_pipeline.warehouse.warehouse import (  # noqa: E402
-    _PG_COPY_HEADER,
-    _PG_COPY_TRAILER,
-    _binary_column_order,
-    _pg_binary_chunks,
+from outcome_pipeline.warehouse.pg_copy import (  # noqa: E402
+    COPY_HEADER,
+    COPY_TRAILER,
+    binary_chunks,
+    binary_column_order,
 )
+from outcome_pipeline.warehouse.tables import STAGING_TABLES  # noqa: E402
 
 TABLE = STAGING_TABLES["interactions"]
 DAY = date(2024, 3, 4)
@@ -266,13 +266,13 @@ def bench_duckdb(rows: pa.Table, reps: int) -> EngineLoads:
 def _server_copy_file(rows: pa.Table, folder: Path) -> tuple[Path, list[str]]:
     """The rows as one COPY binary file, encoded by the writer's own encoder, readable by
     the server's OS user; and its column order."""
-    order = _binary_column_order(rows.schema)
+    order = binary_column_order(rows.schema)
     path = folder / "rows.pgcopy"
     with path.open("wb") as f:
-        f.write(_PG_COPY_HEADER)
-        for chunk in _pg_binary_chunks(rows.select(order)):
+        f.write(COPY_HEADER)
+        for chunk in binary_chunks(rows.select(order)):
             f.write(memoryview(chunk))
-        f.write(_PG_COPY_TRAILER)
+        f.write(COPY_TRAILER)
     folder.chmod(0o755)
     path.chmod(0o644)
     return path, order

@@ -76,7 +76,7 @@ class Simulation:
     churn: dict[date, list[date]] = field(default_factory=dict)
     final_at: dict[date, date] = field(default_factory=dict)
     flipped: dict[str, dict[date, date]] = field(
-        default_factory=lambda: {"churn_30d_is_final": {}, "churn_90d_is_final": {}}
+        default_factory=lambda: {"is_churn_30d_final": {}, "is_churn_90d_final": {}}
     )
     expected: dict[date, tuple[date, date]] = field(default_factory=dict)
     longest: dict[str, int] = field(default_factory=lambda: {"restate": 0, "churn": 0})
@@ -108,13 +108,13 @@ def run_range(
             sim.final_at[day] = as_of_day
             sim.expected[day] = churn_on[day]
             of_day = journeys.filter(pc.equal(journeys["partition_date"], pa.scalar(day)))
-            sim.capped += sum(bool(c) for c in of_day["capped"].to_pylist())
+            sim.capped += sum(bool(c) for c in of_day["is_capped"].to_pylist())
     for column, seen in sim.flipped.items():
         for day, flag in _per_day_all(daily, column).items():
             if flag and day not in seen:
                 seen[day] = as_of_day
                 want = sim.expected.get(day)
-                index = 0 if column == "churn_30d_is_final" else 1
+                index = 0 if column == "is_churn_30d_final" else 1
                 if want is not None and as_of_day < want[index]:
                     sim.early.append(f"{day} {column} at {as_of_day}, expected {want[index]}")
 
@@ -183,7 +183,7 @@ def report(sim: Simulation, start: date, nights: int, cfg: OutcomeConfig, args, 
     ]
     lag = [(sim.final_at[d] - d).days for d in bound_days if d in sim.final_at]
     flips: dict[str, tuple[int, int, int]] = {}
-    for index, column in enumerate(("churn_30d_is_final", "churn_90d_is_final")):
+    for index, column in enumerate(("is_churn_30d_final", "is_churn_90d_final")):
         due = [d for d, e in sim.expected.items() if e[index] <= last_night]
         on_time = [d for d in due if sim.flipped[column].get(d) == sim.expected[d][index]]
         flips[column] = (len(due), len(on_time), len(sim.flipped[column]))

@@ -226,14 +226,21 @@ class Peer:
         prev = g.shift(1).fillna(known["ctx_last"])
         nxt = g.shift(-1)
         known["is_repeat"] = (known["queued_at"] - prev <= self.window).fillna(False)
-        known["followed"] = (nxt - known["queued_at"] <= self.window).fillna(False)
+        known["is_followed_within_window"] = (nxt - known["queued_at"] <= self.window).fillna(False)
         anonymous = contacts[contacts["customer_key"].isna()].assign(
-            is_repeat=False, followed=False
+            is_repeat=False, is_followed_within_window=False
         )
         both = pd.concat([known, anonymous], ignore_index=True)
         both = both[(both["queued_at"] >= start) & (both["queued_at"] < end)]
         self.contacts = both[
-            ["interaction_id", "customer_key", "channel", "queued_at", "is_repeat", "followed"]
+            [
+                "interaction_id",
+                "customer_key",
+                "channel",
+                "queued_at",
+                "is_repeat",
+                "is_followed_within_window",
+            ]
         ].rename(columns={"interaction_id": "contact_id", "queued_at": "started_at"})
 
     def daily(self, day: date) -> None:
@@ -248,7 +255,7 @@ class Peer:
                 "anonymous_contacts": ~ident,
                 "repeat_contacts": c["is_repeat"],
                 "journeys_started": starts,
-                "multi_contact_journeys": starts & c["followed"],
+                "multi_contact_journeys": starts & c["is_followed_within_window"],
             }
         )
         daily = frame.groupby("channel").sum().reset_index()

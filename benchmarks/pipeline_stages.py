@@ -17,7 +17,7 @@ Stages of one business day, mirroring what the Dagster assets do for a one-day r
   the staged window as Arrow (``read_inputs``);
 - ``identity + journeys`` and ``daily tables``: ``compute_outcomes`` in two halves (CRM/legs/
   contacts/journeys/links steps and the journey-grain selects; then the daily step and the
-  daily selects). If the private steps of ``compute.py`` change, the split falls back to
+  daily selects). If the step runner (``outcomes/steps.py``) changes, the split falls back to
   timing ``compute_outcomes`` whole (reported under ``identity + journeys``, with a note);
 - ``warehouse write (outcomes)``: delete + insert of the six outcome tables, one transaction.
 """
@@ -174,10 +174,12 @@ def _compute_split(
 
     limit = Settings.from_env().compute_memory_limit
     try:
-        from outcome_pipeline.outcomes import compute as c
+        from outcome_pipeline.outcomes.compute import prepare_session as prepare
+        from outcome_pipeline.outcomes.engine import engine_session as session
+        from outcome_pipeline.outcomes.steps import STEPS as steps
+        from outcome_pipeline.outcomes.steps import run_step
+        from outcome_pipeline.outcomes.steps import select_table as select
 
-        steps, prepare, select, run_step = c._STEPS, c._prepare, c._select, c._run_step
-        session = c.engine_session
         daily_step = "07_daily"
         if daily_step not in steps:
             raise AttributeError(daily_step)

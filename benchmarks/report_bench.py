@@ -70,8 +70,8 @@ def day_rows(day: date, agents: int, queues: int, quarantined: int, rng) -> dict
     out = {
         "daily_outcomes": synthetic(OUTCOME_TABLES["daily_outcomes"], day, dims, rng),
         "daily_outputs": synthetic(OUTCOME_TABLES["daily_outputs"], day, dims, rng),
-        "daily_output_vs_outcome": synthetic(
-            OUTCOME_TABLES["daily_output_vs_outcome"],
+        "daily_agent_output_vs_outcome": synthetic(
+            OUTCOME_TABLES["daily_agent_output_vs_outcome"],
             day,
             {
                 "team": [TEAMS[i % len(TEAMS)] for i in range(agents)],

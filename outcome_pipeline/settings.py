@@ -128,7 +128,7 @@ def _start_date(text: str) -> str:
 
 
 def _memory_limit(text: str) -> str:
-    from outcome_pipeline.outcomes.compute import engine_memory_limit
+    from outcome_pipeline.outcomes.engine import engine_memory_limit
 
     engine_memory_limit(text)  # raises on a malformed size
     return text

@@ -36,7 +36,7 @@ def test_every_rate_leads_to_its_sql_and_a_test() -> None:
         assert m.tests or numerator.tests, f"{m.table}.{m.column.name}: no test names it"
     # The trace goes one step up: fcr_rate's numerator is the CTE's count of FCR journeys.
     fcr = found[("daily_outcomes", "fcr_journeys")]
-    assert any("first_contact_resolved" in s.text for s in fcr.inputs_at)
+    assert any("is_first_contact_resolved" in s.text for s in fcr.inputs_at)
 
 
 def test_every_column_has_a_definition() -> None:

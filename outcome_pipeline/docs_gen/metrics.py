@@ -23,7 +23,7 @@ PACKAGE = Path(__file__).resolve().parents[1]
 SQL_DIR = PACKAGE / "outcomes" / "sql"
 TESTS_DIR = PACKAGE.parent / "outcome_pipeline_tests"
 # The tables a CX analyst reads metrics from; journeys and customer tables are their inputs.
-METRIC_TABLES = ("daily_outcomes", "daily_outputs", "daily_output_vs_outcome")
+METRIC_TABLES = ("daily_outcomes", "daily_outputs", "daily_agent_output_vs_outcome")
 DIMENSIONS = {"partition_date", "channel", "queue", "team", "agent", "segment", "as_of"}
 _QUALIFIED = re.compile(r"\b([a-z_][a-z0-9_]*)\.([a-z_][a-z0-9_]*)\b")
 

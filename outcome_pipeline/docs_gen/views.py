@@ -36,8 +36,8 @@ _LIFETIME = {
     "resolved_share": "resolved_journeys / journeys ended (sum of journeys_ended); NULL "
     "before any journey ended.",
     "last_outcome": "last_outcome",
-    "churned_within_90d_of_a_journey": "True when the customer churned within 90 days after "
-    "any of their journeys (bool_or of churned_within_90d).",
+    "is_churned_within_90d_of_a_journey": "True when the customer churned within 90 days after "
+    "any of their journeys (bool_or of is_churned_within_90d).",
     "time_to_value_days": "Longest time_to_value_days over the customer's days.",
 }
 
@@ -145,7 +145,7 @@ def view_docs() -> list[ViewDoc]:
     for name, table in (
         ("bi_daily_outcomes", "daily_outcomes"),
         ("bi_daily_summary", None),
-        ("bi_output_vs_outcome", "daily_output_vs_outcome"),
+        ("bi_agent_output_vs_outcome", "daily_agent_output_vs_outcome"),
     ):
         grain = sql[name].splitlines()[0].removeprefix("-- ")
         if table is None:

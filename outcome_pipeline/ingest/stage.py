@@ -26,62 +26,24 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from outcome_pipeline.contracts import TableContract
+from outcome_pipeline.contracts.staging import (
+    FILE_QUARANTINE_SCHEMA,
+    NOT_COUNTED_SCHEMA,
+    QUARANTINE_SCHEMA,
+    staging_schema,
+)
 from outcome_pipeline.ingest.conform import EXTRA, LINE, conform
 from outcome_pipeline.ingest.landing import LandingFile, discover_day
 from outcome_pipeline.ingest.mapping import CompiledMapping, MappedDay, map_day
 from outcome_pipeline.ingest.native import MAPPING as VIA_MAPPING
 from outcome_pipeline.ingest.native import identity_lineage, native_ingest_mode, read_raw_mapped
 from outcome_pipeline.ingest.readers import FILE, LandingFileError, read_raw
+from outcome_pipeline.outcomes.config import HISTORY_INPUTS
 from outcome_pipeline.validation.repair import repair_clock_skew
 
 # Lineage of a typed row: the source mapping (name@version) it came through; null when the
 # native contract reader read it.
 MAPPING = "_source_mapping"
-
-QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("partition_date", pa.date32()),
-        ("source_file", pa.string()),
-        ("source_line", pa.int64()),
-        ("record_key", pa.string()),
-        ("reason_code", pa.string()),
-        ("message", pa.string()),
-        ("raw_record", pa.string()),
-        ("run_id", pa.string()),
-    ]
-)
-# Rows read but counted by no outcome day, each with why (``rows_not_counted``): nothing a
-# landing file holds disappears without a trace.
-NOT_COUNTED_SCHEMA = pa.schema(
-    [
-        ("partition_date", pa.date32()),
-        ("feed", pa.string()),
-        ("source_file", pa.string()),
-        ("source_line", pa.int64()),
-        ("record_key", pa.string()),
-        ("business_day", pa.date32()),
-        ("reason", pa.string()),
-    ]
-)
-# reason -> what happened to the row (the data dictionary's text).
-NOT_COUNTED_REASONS = {
-    "superseded_delivery": "an older delivery of an id delivered again the same day: the "
-    "latest updated_at was staged instead (counted in load_audit.rows_duplicate); not staged",
-    "before_start": "an interaction or survey response whose event time falls on a business "
-    "day before the first partition (OUTCOME_START_DATE): staged, but no computed day holds "
-    "it (interactions of such a day are read only as the repeat context of the first days); "
-    "counted in load_audit.rows_before_start. CRM rows before the start are not listed: they "
-    "are read as history (versions, case closures, signups, churn)",
-}
-FILE_QUARANTINE_SCHEMA = pa.schema(
-    [
-        ("partition_date", pa.date32()),
-        ("feed", pa.string()),
-        ("source_file", pa.string()),
-        ("error", pa.string()),
-        ("run_id", pa.string()),
-    ]
-)
 
 # A row-level validator: typed, deduplicated rows in; per failing row index, its reasons out
 # as (reason_code, message) pairs. The validation layer provides it (Great Expectations).
@@ -129,20 +91,6 @@ class StagedDay:
     @property
     def files_quarantined(self) -> int:
         return self.rejected_files.num_rows
-
-
-def staging_schema(contract: TableContract) -> pa.Schema:
-    """Staging table layout: partition day, the contract's columns, drift, lineage."""
-    return pa.schema(
-        [("partition_date", pa.date32())]
-        + [(c.name, c.type) for c in contract.columns]
-        + [
-            ("extra_fields", pa.string()),
-            ("source_file", pa.string()),
-            ("source_line", pa.int64()),
-            ("source_mapping", pa.string()),
-        ]
-    )
 
 
 def stage_day(
@@ -522,9 +470,6 @@ def not_counted_rows(
 ) -> pa.Table:
     """The ``rows_not_counted`` rows of one staged day: superseded deliveries (typed rows,
     with lineage columns) and staged event rows before the first partition, with why."""
-    # Imported here: outcome_pipeline.outcomes imports the warehouse tables, which import this.
-    from outcome_pipeline.outcomes.config import HISTORY_INPUTS
-
     parts = []
     if superseded.num_rows:
         parts.append(

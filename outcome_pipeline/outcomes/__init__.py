@@ -5,18 +5,7 @@
 table and column live in the TableDefs (``tables.py``); identity rules in ``identity.py``.
 """
 
-from outcome_pipeline.outcomes.compute import (
-    ATTACHED,
-    CONTEXT_SCHEMA,
-    AttachedInputs,
-    OutcomeInputs,
-    Zones,
-    compute_outcomes,
-    context_sql,
-    input_schema,
-    input_selects,
-    zones,
-)
+from outcome_pipeline.outcomes.compute import compute_outcomes
 from outcome_pipeline.outcomes.config import (
     HISTORY_INPUTS,
     InputWindow,
@@ -24,7 +13,16 @@ from outcome_pipeline.outcomes.config import (
     input_window,
     pseudonym_key_from_env,
 )
+from outcome_pipeline.outcomes.inputs import (
+    ATTACHED,
+    CONTEXT_SCHEMA,
+    AttachedInputs,
+    OutcomeInputs,
+    input_schema,
+)
 from outcome_pipeline.outcomes.tables import LIFETIME_VIEW_SQL, OUTCOME_TABLES, RATES
+from outcome_pipeline.outcomes.warehouse_selects import context_sql, input_selects
+from outcome_pipeline.outcomes.zoning import Zones, zones
 
 __all__ = [
     "ATTACHED",

@@ -1,5 +1,5 @@
 """Definitions of the daily tables: ``daily_outcomes``, ``daily_outputs``,
-``daily_output_vs_outcome``. The comments are the metric definitions (data dictionary and
+``daily_agent_output_vs_outcome``. The comments are the metric definitions (data dictionary and
 column comments); terms are explained in :mod:`outcome_pipeline.outcomes.columns`.
 
 Every daily table sits on a spine: each business day x contract channel x (queue, team)
@@ -65,7 +65,7 @@ DAILY_OUTCOMES = TableDef(
         count("journeys_started", f"Journeys: {_J}."),
         count("journeys_ended", f"Of journeys_started, ended (window closed at as_of): {_JE}."),
         count("contacts_in_ended_journeys", f"Contacts in the {_JE}."),
-        count("resolved_journeys", f"Resolved journeys (journeys.resolved) among the {_JE}."),
+        count("resolved_journeys", f"Resolved journeys (journeys.is_resolved) among the {_JE}."),
         rate("resolution_rate", "resolved_journeys", "journeys_ended"),
         count("failed_journeys", "journeys_ended - resolved_journeys: ended without resolution."),
         count(
@@ -146,7 +146,7 @@ DAILY_OUTCOMES = TableDef(
             "revenue_kept",
             F64,
             "Sum of mrr_at_stake over resolved journeys not churned within 90 days "
-            "(final when churn_90d_is_final).",
+            "(final when is_churn_90d_final).",
         ),
         count("contacts", f"Contacts: {_C}."),
         count(
@@ -176,12 +176,12 @@ DAILY_OUTCOMES = TableDef(
             "latest at the end of the day + H + W (the journey horizon bounds every journey).",
         ),
         col(
-            "churn_30d_is_final",
+            "is_churn_30d_final",
             BOOL,
             "is_final and as_of >= every such journey's last contact end + 30 days.",
         ),
         col(
-            "churn_90d_is_final",
+            "is_churn_90d_final",
             BOOL,
             "is_final and as_of >= every such journey's last contact end + 90 days.",
         ),
@@ -203,42 +203,47 @@ DAILY_OUTPUTS = TableDef(
     columns=(
         partition("the day the legs were queued"),
         *dims("of the leg", "of the leg"),
-        count("offered", "Inbound legs that entered a queue."),
-        count("handled", "Legs answered by an agent (inbound and outbound)."),
-        count("abandoned", "Inbound legs ended by the customer before an agent answered."),
-        rate("abandon_rate", "abandoned", "offered"),
+        count("legs_offered", "Inbound legs that entered a queue."),
+        count("legs_handled", "Legs answered by an agent (inbound and outbound)."),
+        count("legs_abandoned", "Inbound legs ended by the customer before an agent answered."),
+        rate("abandon_rate", "legs_abandoned", "legs_offered"),
         count(
             "sl_threshold_seconds", "X of the service level (OutcomeConfig.service_level_seconds)."
         ),
         count(
-            "sl_answered_within_threshold",
+            "sl_legs_answered_within_threshold",
             f"Of the {_SYNC}, answered within X seconds of queued_at.",
         ),
         count(
-            "sl_offered_excl_short_abandons",
+            "sl_legs_offered_excl_short_abandons",
             f"The {_SYNC}, excluding those abandoned within 5 seconds.",
         ),
         rate(
             "service_level_answered_excl_short_abandons",
-            "sl_answered_within_threshold",
-            "sl_offered_excl_short_abandons",
+            "sl_legs_answered_within_threshold",
+            "sl_legs_offered_excl_short_abandons",
             "Variant: answered within X s / offered excluding abandons < 5 s (Genesys/D365 style).",
         ),
-        count("asa_answered", f"Answered {_SYNC}."),
+        count("asa_legs_answered", f"Answered {_SYNC}."),
         col("asa_wait_seconds_sum", F64, "Sum over them of queued_at -> answered_at, seconds."),
-        rate("asa_seconds", "asa_wait_seconds_sum", "asa_answered", "Average speed of answer."),
+        rate(
+            "asa_seconds", "asa_wait_seconds_sum", "asa_legs_answered", "Average speed of answer."
+        ),
         count(
             "handle_seconds_sum",
             "Sum over handled legs of talk + hold + after-contact work seconds.",
         ),
-        rate("aht_seconds", "handle_seconds_sum", "handled", "Average handle time."),
+        rate("aht_seconds", "handle_seconds_sum", "legs_handled", "Average handle time."),
         count(
-            "transferred", "Handled legs transferred on to another leg (a 3-leg chain counts 2)."
+            "legs_transferred",
+            "Handled legs transferred on to another leg (a 3-leg chain counts 2).",
         ),
-        rate("transfer_rate", "transferred", "handled"),
-        count("frt_responses", "Inbound legs on email/social/messaging with a first agent reply."),
+        rate("transfer_rate", "legs_transferred", "legs_handled"),
+        count(
+            "frt_legs_responded", "Inbound legs on email/social/messaging with a first agent reply."
+        ),
         col("frt_seconds_sum", F64, "Sum over them of queued_at -> first_response_at, seconds."),
-        rate("frt_mean_seconds", "frt_seconds_sum", "frt_responses", "First response time."),
+        rate("frt_mean_seconds", "frt_seconds_sum", "frt_legs_responded", "First response time."),
         col(
             "frt_median_seconds",
             F64,
@@ -250,8 +255,8 @@ DAILY_OUTPUTS = TableDef(
     order_by=("channel", "queue", "team", "segment"),
 )
 
-DAILY_OUTPUT_VS_OUTCOME = TableDef(
-    name="daily_output_vs_outcome",
+DAILY_AGENT_OUTPUT_VS_OUTCOME = TableDef(
+    name="daily_agent_output_vs_outcome",
     comment=(
         "Outputs and outcomes side by side, one row per business day x team x agent: what the "
         "agent produced (handled legs, AHT) next to what the agent claimed (dispositions) and "
@@ -266,9 +271,9 @@ DAILY_OUTPUT_VS_OUTCOME = TableDef(
         partition("legs' queued day / contacts' start day"),
         col("team", STR, "Team of the agent on the leg; 'unassigned' when missing."),
         col("agent_id", STR, "Agent of the leg (outputs) or of the final leg (dispositions)."),
-        count("contacts_handled", "Legs the agent answered that day."),
+        count("legs_handled", "Legs the agent answered that day (legs, not contacts)."),
         count("handle_seconds_sum", "Talk + hold + after-contact work over those legs, seconds."),
-        rate("aht_seconds", "handle_seconds_sum", "contacts_handled", "AHT."),
+        rate("aht_seconds", "handle_seconds_sum", "legs_handled", "AHT."),
         count(
             "judged_contacts",
             "Identified contacts an agent handled (answered or replied; the final leg's agent, "
@@ -292,7 +297,7 @@ DAILY_OUTPUT_VS_OUTCOME = TableDef(
         count(
             "really_resolved_contacts",
             "Of judged_contacts, those the customer did not follow with another "
-            "contact within W (journey_contacts.really_resolved): judged by the customer, "
+            "contact within W (journey_contacts.is_really_resolved): judged by the customer, "
             "not the claim.",
         ),
         rate(

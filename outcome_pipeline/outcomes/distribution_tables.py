@@ -76,7 +76,7 @@ DAILY_CHURN_BY_OUTCOME = TableDef(
     comment=(
         "Churn after contact split by what the customer got, one row per business day x "
         "journey outcome ('resolved' / 'unresolved'; both rows on every day): the "
-        f"{_ENDED}, resolved (journeys.resolved) or not. Shows whether failed journeys lose "
+        f"{_ENDED}, resolved (journeys.is_resolved) or not. Shows whether failed journeys lose "
         "customers and how much revenue they put at risk. The two rows of a day sum to "
         "daily_outcomes' journeys_ended, churned_30d, churned_90d and mrr_at_stake."
     ),
@@ -99,8 +99,8 @@ DAILY_CHURN_BY_OUTCOME = TableDef(
             "daily_outcomes.revenue_at_risk.",
         ),
         col("mrr_churned_90d", F64, "Sum of journeys.mrr_at_stake over the churned_90d journeys."),
-        col("churn_30d_is_final", BOOL, "As daily_outcomes.churn_30d_is_final for the day."),
-        col("churn_90d_is_final", BOOL, "As daily_outcomes.churn_90d_is_final for the day."),
+        col("is_churn_30d_final", BOOL, "As daily_outcomes.is_churn_30d_final for the day."),
+        col("is_churn_90d_final", BOOL, "As daily_outcomes.is_churn_90d_final for the day."),
         as_of(),
     ),
     order_by=("journey_outcome",),

@@ -88,14 +88,15 @@ def normalise(
         con.register("vals", table)
         rows = con.sql(
             """
-            WITH d AS (
+            WITH normalised AS (
                 SELECT i, norm_customer_id(cid) AS customer_id, norm_email(email) AS email,
-                    e164_digits(phone, phone_digits(phone), getvariable('cc')) AS p
+                    e164_digits(phone, phone_digits(phone), getvariable('cc')) AS phone_e164
                 FROM vals
             )
             SELECT customer_id, email,
-                CASE WHEN valid_e164(p, getvariable('cc')) THEN '+' || p END AS phone
-            FROM d ORDER BY i
+                CASE WHEN valid_e164(phone_e164, getvariable('cc')) THEN '+' || phone_e164 END
+                    AS phone
+            FROM normalised ORDER BY i
             """
         ).to_arrow_table()
         out = {name: rows[name].to_pylist() for name in ("customer_id", "email", "phone")}

@@ -59,7 +59,7 @@ JOURNEYS = TableDef(
         count("channel_switches", "Contacts whose channel differs from the previous contact's."),
         col("last_disposition", STR, "What the agent claimed on the last contact's final leg."),
         col(
-            "last_case_closed",
+            "is_last_case_closed",
             BOOL,
             "The last contact's case reached solved/closed with closed_at within W of the "
             "contact's start (case versions known at as_of).",
@@ -70,16 +70,20 @@ JOURNEYS = TableDef(
             "within W (the gap between claim and outcome).",
         ),
         col(
-            "is_ended", BOOL, "window_closes_at <= as_of: no contact can join the journey any more."
+            "is_ended",
+            BOOL,
+            "window_closes_at <= as_of: no contact can join the journey any more and its "
+            "outcome can no longer change (at the latest by first contact + H + W). It is the "
+            "journey's finality flag: journeys has no separate is_final.",
         ),
         col(
-            "capped",
+            "is_capped",
             BOOL,
             "The last in-span contact was followed within W by a contact after H (still "
             "contacting after the journey horizon): the journey is not resolved.",
         ),
         col(
-            "resolved",
+            "is_resolved",
             BOOL,
             "Ended, not capped, the last contact handled by an agent (answered or replied) and "
             "its claim resolved (dispositioned resolved or its case closed within W) or unknown "
@@ -94,7 +98,9 @@ JOURNEYS = TableDef(
             "known; no contact followed within W). NULL unless resolved.",
         ),
         col(
-            "first_contact_resolved", BOOL, "resolved and exactly one contact (cross-channel FCR)."
+            "is_first_contact_resolved",
+            BOOL,
+            "is_resolved and exactly one contact (cross-channel FCR).",
         ),
         col(
             "time_to_resolution_hours",
@@ -118,14 +124,14 @@ JOURNEYS = TableDef(
             "customer.",
         ),
         col(
-            "churned_within_30d",
+            "is_churned_within_30d",
             BOOL,
             "Churned: "
             + _CHURN_WINDOW.format(n="30 (the short churn window, OUTCOME_CHURN_SHORT_DAYS)")
             + ".",
         ),
         col(
-            "churned_within_90d",
+            "is_churned_within_90d",
             BOOL,
             "Churned: "
             + _CHURN_WINDOW.format(n="90 (the long churn window, OUTCOME_CHURN_LONG_DAYS)")
@@ -133,14 +139,8 @@ JOURNEYS = TableDef(
         ),
         col("churn_type", STR, "voluntary/involuntary of that first churn event (within 90 days)."),
         col("churned_at", TS, "When that churn event occurred."),
-        col("churn_30d_is_final", BOOL, "Ended and as_of >= last contact end + 30 days."),
-        col("churn_90d_is_final", BOOL, "Ended and as_of >= last contact end + 90 days."),
-        col(
-            "is_final",
-            BOOL,
-            "The journey has ended (= is_ended): its outcome can no longer change. At the "
-            "latest by first contact + H + W.",
-        ),
+        col("is_churn_30d_final", BOOL, "Ended and as_of >= last contact end + 30 days."),
+        col("is_churn_90d_final", BOOL, "Ended and as_of >= last contact end + 90 days."),
         as_of(),
     ),
     order_by=("journey_id",),
@@ -174,28 +174,30 @@ JOURNEY_CONTACTS = TableDef(
         count("legs", "Legs of the contact (1 + transfers)."),
         col("started_at", TS, "First leg queued_at."),
         col("ended_at", TS, "Latest leg ended_at."),
-        col("abandoned", BOOL, "Every leg was abandoned (no agent ever answered)."),
+        col("is_abandoned", BOOL, "Every leg was abandoned (no agent ever answered)."),
         col("disposition", STR, "Final leg's disposition: what the agent claimed."),
         col("case_id", STR, "CRM case of the latest leg that named one."),
         col("is_repeat", BOOL, "The customer had another contact starting within W before it."),
         col(
-            "followed_within_window", BOOL, "The customer's next contact started within W after it."
+            "is_followed_within_window",
+            BOOL,
+            "The customer's next contact started within W after it.",
         ),
         col(
-            "case_closed_in_window",
+            "is_case_closed_in_window",
             BOOL,
             "Its case reached solved/closed with closed_at between the contact's start and W "
             "later.",
         ),
         col(
-            "really_resolved",
+            "is_really_resolved",
             BOOL,
             "Contact-level real resolution (operational FCR, QueueMetrics/Capturi): handled by "
             "an agent (answered or replied) and the customer did not contact again within W, "
             "whatever the agent claimed. FALSE once a follow-up is known or if never answered "
             "(abandoned, or ended unanswered); NULL while the window is open or anonymous.",
         ),
-        col("is_final", BOOL, "The journey has ended."),
+        col("is_final", BOOL, "The journey has ended (journeys.is_ended)."),
         as_of(),
     ),
     order_by=("journey_id", "contact_seq"),
@@ -215,7 +217,7 @@ CUSTOMER_OUTCOMES = TableDef(
         col("segment", STR, "CRM segment at the day's first journey start; 'unknown' if none."),
         count("journeys_started", "Journeys the customer started that day."),
         count("journeys_ended", "Of those, ended (window closed)."),
-        count("resolved_journeys", "Of those, resolved (see journeys.resolved)."),
+        count("resolved_journeys", "Of those, resolved (see journeys.is_resolved)."),
         rate("resolved_share", "resolved_journeys", "journeys_ended"),
         count("contacts", "Contacts in the day's journeys."),
         col(
@@ -227,8 +229,8 @@ CUSTOMER_OUTCOMES = TableDef(
         col(
             "mrr_at_stake", F64, "MRR at the first journey start (CRM); NULL if not a CRM customer."
         ),
-        col("churned_within_30d", BOOL, "Any of the day's journeys churned within 30 days."),
-        col("churned_within_90d", BOOL, "Any of the day's journeys churned within 90 days."),
+        col("is_churned_within_30d", BOOL, "Any of the day's journeys churned within 30 days."),
+        col("is_churned_within_90d", BOOL, "Any of the day's journeys churned within 90 days."),
         col("churn_type", STR, "voluntary / involuntary of the first such churn."),
         col("signup_at", TS, "Customer's first 'signup' subscription event known at as_of."),
         col("activated_at", TS, "First 'activated' event at or after the signup."),
@@ -239,7 +241,7 @@ CUSTOMER_OUTCOMES = TableDef(
             "unknown.",
         ),
         col("is_final", BOOL, "Every journey of the row has ended."),
-        col("churn_90d_is_final", BOOL, "is_final and as_of >= every last contact end + 90 days."),
+        col("is_churn_90d_final", BOOL, "is_final and as_of >= every last contact end + 90 days."),
         as_of(),
     ),
     order_by=("customer_key",),
@@ -249,17 +251,17 @@ CUSTOMER_OUTCOMES = TableDef(
 LIFETIME_VIEW_SQL = """
 SELECT customer_key, journeys, resolved_journeys,
        CAST(resolved_journeys AS DOUBLE PRECISION) / NULLIF(journeys_ended, 0) AS resolved_share,
-       last_outcome, churned_within_90d_of_a_journey, time_to_value_days
+       last_outcome, is_churned_within_90d_of_a_journey, time_to_value_days
 FROM (
     SELECT customer_key, last_outcome,
-           sum(journeys_started) OVER k AS journeys,
-           sum(resolved_journeys) OVER k AS resolved_journeys,
-           sum(journeys_ended) OVER k AS journeys_ended,
-           bool_or(churned_within_90d) OVER k AS churned_within_90d_of_a_journey,
-           max(time_to_value_days) OVER k AS time_to_value_days,
+           sum(journeys_started) OVER by_customer AS journeys,
+           sum(resolved_journeys) OVER by_customer AS resolved_journeys,
+           sum(journeys_ended) OVER by_customer AS journeys_ended,
+           bool_or(is_churned_within_90d) OVER by_customer AS is_churned_within_90d_of_a_journey,
+           max(time_to_value_days) OVER by_customer AS time_to_value_days,
            row_number() OVER (PARTITION BY customer_key ORDER BY partition_date DESC) AS rn
     FROM {schema}.customer_outcomes
-    WINDOW k AS (PARTITION BY customer_key)
+    WINDOW by_customer AS (PARTITION BY customer_key)
 ) latest
 WHERE rn = 1
 """.strip()

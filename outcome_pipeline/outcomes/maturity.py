@@ -6,7 +6,7 @@ repeat window) and every journey started on X has ended, i.e. as_of >= the journ
 stay provisional long after X + W; the nightly schedule restates it on the night its last
 journey can have closed, which this module computes from the journeys written with it.
 
-Churn flags wait longer: ``churn_30d_is_final`` / ``churn_90d_is_final`` of day X need X final
+Churn flags wait longer: ``is_churn_30d_final`` / ``is_churn_90d_final`` of day X need X final
 and as_of >= the day's latest last-contact end + the churn window, so the schedule restates X
 again on the night each churn window closes (:func:`churn_final_on`).
 
@@ -94,8 +94,8 @@ def final_on_days(
 def churn_final_on(
     days: Iterable[date], journeys: pa.Table, cfg: OutcomeConfig
 ) -> dict[date, tuple[date, date]]:
-    """Each day of ``days`` → (first business day F whose as_of makes ``churn_30d_is_final``
-    true, the same for ``churn_90d_is_final``), the SQL's rule (``day_status``): the day is
+    """Each day of ``days`` → (first business day F whose as_of makes ``is_churn_30d_final``
+    true, the same for ``is_churn_90d_final``), the SQL's rule (``day_status``): the day is
     final and as_of >= the latest ``last_contact_ended_at`` of its journeys (the day's end
     when it has none) + the churn window (``cfg.churn_short_days`` / ``churn_long_days``,
     fixed 24 h days).

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from outcome_pipeline.outcomes.columns import rate_parts
 from outcome_pipeline.outcomes.daily_tables import (
+    DAILY_AGENT_OUTPUT_VS_OUTCOME,
     DAILY_OUTCOMES,
-    DAILY_OUTPUT_VS_OUTCOME,
     DAILY_OUTPUTS,
 )
 from outcome_pipeline.outcomes.distribution_tables import (
@@ -32,7 +32,7 @@ OUTCOME_TABLES: dict[str, TableDef] = {
         JOURNEY_CONTACTS,
         DAILY_OUTCOMES,
         DAILY_OUTPUTS,
-        DAILY_OUTPUT_VS_OUTCOME,
+        DAILY_AGENT_OUTPUT_VS_OUTCOME,
         CUSTOMER_OUTCOMES,
         DAILY_CHANNEL_SWITCHES,
         DAILY_TIME_TO_RESOLUTION,

@@ -53,7 +53,7 @@ def _pct_axis(ax, axis: str = "y") -> None:
 
 
 def bubbles(chart: Chart, rows: Rows) -> Figure:
-    """AHT (x) against confirmed resolution (y), bubble area = contacts handled."""
+    """AHT (x) against confirmed resolution (y), bubble area = legs handled."""
     fig = _figure(8.0, 5.0)
     drawn = [
         r for r in rows if r["aht_seconds"] is not None and r["real_resolution_rate"] is not None
@@ -62,7 +62,7 @@ def bubbles(chart: Chart, rows: Rows) -> Figure:
         # Recent days: no contact's repeat window (W) has closed, so nothing is confirmed yet.
         return _empty(fig, "no confirmed resolution yet in these days (repeat windows open)")
     ax = fig.add_subplot()
-    biggest = max(r["contacts_handled"] for r in drawn) or 1
+    biggest = max(r["legs_handled"] for r in drawn) or 1
     colour_by = chart.options.get("colour_by")
     label_key = chart.options.get("label")
     # One scatter call per colour: an agent view has thousands of points.
@@ -70,7 +70,7 @@ def bubbles(chart: Chart, rows: Rows) -> Figure:
     for i, group in enumerate(groups):
         mine = [r for r in drawn if colour_by is None or r[colour_by] == group]
         colour = PALETTE[i % len(PALETTE)]
-        sizes = [60 + 1800 * r["contacts_handled"] / biggest for r in mine]
+        sizes = [60 + 1800 * r["legs_handled"] / biggest for r in mine]
         ax.scatter(
             [r["aht_seconds"] / 60 for r in mine],
             [r["real_resolution_rate"] for r in mine],
@@ -249,7 +249,7 @@ def churn_bars(chart: Chart, rows: Rows) -> Figure:
     ax = fig.add_subplot()
     width = 0.38
     for k, (window, final) in enumerate(
-        (("churn_30d_rate", "churn_30d_is_final"), ("churn_90d_rate", "churn_90d_is_final"))
+        (("churn_30d_rate", "is_churn_30d_final"), ("churn_90d_rate", "is_churn_90d_final"))
     ):
         for i, r in enumerate(rows):
             value = r[window] or 0.0

@@ -56,17 +56,17 @@ def total(column: str) -> str:
 _IN_RANGE = "partition_date BETWEEN :start AND :end"
 
 _OUTPUTS_VS_OUTCOMES = f"""
-    {total("contacts_handled")} AS contacts_handled,
-    {rate("handle_seconds_sum", "contacts_handled")} AS aht_seconds,
+    {total("legs_handled")} AS legs_handled,
+    {rate("handle_seconds_sum", "legs_handled")} AS aht_seconds,
     {rate("really_resolved_contacts", "judged_contacts")} AS real_resolution_rate,
     {rate("false_resolutions", "resolved_claims")} AS false_resolution_rate,
     {total("judged_contacts")} AS judged_contacts,
     bool_and(is_final) AS is_final
-FROM {{daily_output_vs_outcome}}
+FROM {{daily_agent_output_vs_outcome}}
 WHERE {_IN_RANGE}"""
 
 _OVO_COLUMNS = (
-    Column("contacts_handled", "contacts handled"),
+    Column("legs_handled", "legs handled"),
     Column("aht_seconds", "AHT", "seconds"),
     Column("real_resolution_rate", "confirmed resolution", "pct"),
     Column("false_resolution_rate", "false resolution", "pct"),
@@ -81,8 +81,8 @@ TEAMS = Chart(
         "team that handles many contacts fast but leaves customers coming back. The label is "
         "the share of its 'resolved' claims that were followed by a repeat within W."
     ),
-    tables=("daily_output_vs_outcome",),
-    sql=f"SELECT team, {_OUTPUTS_VS_OUTCOMES}\nGROUP BY team\nORDER BY contacts_handled DESC, team",
+    tables=("daily_agent_output_vs_outcome",),
+    sql=f"SELECT team, {_OUTPUTS_VS_OUTCOMES}\nGROUP BY team\nORDER BY legs_handled DESC, team",
     draw="bubbles",
     columns=(Column("team", "team", "text"), *_OVO_COLUMNS),
     options={"label": "team"},
@@ -95,10 +95,10 @@ AGENTS = Chart(
         "One bubble per agent, coloured by team: the same axes as the team view. Agents "
         "bottom-left are quick and leave customers coming back; the table lists the busiest."
     ),
-    tables=("daily_output_vs_outcome",),
+    tables=("daily_agent_output_vs_outcome",),
     sql=(
         f"SELECT team, agent_id, {_OUTPUTS_VS_OUTCOMES}\nGROUP BY team, agent_id\n"
-        "ORDER BY contacts_handled DESC, team, agent_id"
+        "ORDER BY legs_handled DESC, team, agent_id"
     ),
     draw="bubbles",
     columns=(Column("team", "team", "text"), Column("agent_id", "agent", "text"), *_OVO_COLUMNS),
@@ -124,7 +124,7 @@ TRENDS = Chart(
     {rate("ces_score_sum", "ces_responses")} AS ces_mean,
     {rate("churned_30d", "journeys_ended")} AS churn_30d_rate,
     bool_and(is_final) AS is_final,
-    bool_and(churn_30d_is_final) AS churn_30d_is_final
+    bool_and(is_churn_30d_final) AS is_churn_30d_final
 FROM {{daily_outcomes}}
 WHERE {_IN_RANGE}
 GROUP BY partition_date
@@ -139,7 +139,7 @@ ORDER BY partition_date""",
         Column("ces_mean", "CES (1-7)", "float1"),
         Column("churn_30d_rate", "churn 30 d", "pct"),
         Column("is_final", "final", "bool"),
-        Column("churn_30d_is_final", "churn final", "bool"),
+        Column("is_churn_30d_final", "churn final", "bool"),
     ),
     print_rows=100,
     options={
@@ -149,7 +149,7 @@ ORDER BY partition_date""",
             ("csat_rate", "CSAT (share scoring 4-5)", "pct", "is_final"),
             ("nps", "NPS", "float1", "is_final"),
             ("ces_mean", "CES (mean, 1-7, higher = easier)", "float1", "is_final"),
-            ("churn_30d_rate", "Churn within 30 days after contact", "pct", "churn_30d_is_final"),
+            ("churn_30d_rate", "Churn within 30 days after contact", "pct", "is_churn_30d_final"),
         )
     },
 )
@@ -253,8 +253,8 @@ CHURN = Chart(
     {rate("churned_90d", "journeys_ended")} AS churn_90d_rate,
     sum(mrr_at_stake) AS mrr_at_stake,
     sum(mrr_churned_90d) AS mrr_churned_90d,
-    bool_and(churn_30d_is_final) AS churn_30d_is_final,
-    bool_and(churn_90d_is_final) AS churn_90d_is_final
+    bool_and(is_churn_30d_final) AS is_churn_30d_final,
+    bool_and(is_churn_90d_final) AS is_churn_90d_final
 FROM {{daily_churn_by_outcome}}
 WHERE {_IN_RANGE}
 GROUP BY journey_outcome
@@ -267,7 +267,7 @@ ORDER BY journey_outcome""",
         Column("churn_90d_rate", "churn 90 d", "pct"),
         Column("mrr_at_stake", "MRR at stake (revenue at risk if unresolved)", "money"),
         Column("mrr_churned_90d", "MRR churned in 90 d", "money"),
-        Column("churn_90d_is_final", "90-day windows closed", "bool"),
+        Column("is_churn_90d_final", "90-day windows closed", "bool"),
     ),
 )
 

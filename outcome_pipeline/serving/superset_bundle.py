@@ -135,7 +135,7 @@ def _column_definitions(relation: str) -> dict[str, str]:
         return {c.name: c.comment for c in tables[relation].columns}
     bi_names = {warehouse: bi for warehouse, bi in _RENAMED.items()}
     out: dict[str, str] = {}
-    for source in ("daily_outcomes", "daily_outputs", "daily_output_vs_outcome"):
+    for source in ("daily_outcomes", "daily_outputs", "daily_agent_output_vs_outcome"):
         for c in tables[source].columns:
             out.setdefault(bi_names.get(c.name, c.name), c.comment)
     return out

@@ -91,7 +91,7 @@ _NPS = Metric(
 )
 
 _TTR_BUCKET = (
-    "CASE WHEN NOT resolved THEN 'not resolved' "
+    "CASE WHEN NOT is_resolved THEN 'not resolved' "
     "WHEN time_to_resolution_hours < 1 THEN '1: < 1 h' "
     "WHEN time_to_resolution_hours < 4 THEN '2: 1-4 h' "
     "WHEN time_to_resolution_hours < 24 THEN '3: 4-24 h' "
@@ -133,12 +133,12 @@ DATASETS: tuple[Dataset, ...] = (
         ),
     ),
     Dataset(
-        "daily_output_vs_outcome",
-        OUTCOME_TABLES["daily_output_vs_outcome"].comment,
+        "daily_agent_output_vs_outcome",
+        OUTCOME_TABLES["daily_agent_output_vs_outcome"].comment,
         "partition_date",
         (
-            *_rate_metrics("daily_output_vs_outcome"),
-            *_sums(("contacts_handled",)),
+            *_rate_metrics("daily_agent_output_vs_outcome"),
+            *_sums(("legs_handled",)),
         ),
     ),
     Dataset(
@@ -149,14 +149,14 @@ DATASETS: tuple[Dataset, ...] = (
             Metric("journeys", "COUNT(*)", label("journeys"), ",d"),
             Metric(
                 "churn_30d_rate",
-                _share("churned_within_30d"),
+                _share("is_churned_within_30d"),
                 "Churn within 30 days",
                 _PERCENT,
                 "Share of the journeys whose customer churned within 30 days after it ended.",
             ),
             Metric(
                 "churn_90d_rate",
-                _share("churned_within_90d"),
+                _share("is_churned_within_90d"),
                 "Churn within 90 days",
                 _PERCENT,
                 "Share of the journeys whose customer churned within 90 days after it ended.",
@@ -166,8 +166,8 @@ DATASETS: tuple[Dataset, ...] = (
         (
             (
                 "resolution_status",
-                "CASE WHEN resolved THEN 'resolved' ELSE 'unresolved' END",
-                "Whether the journey ended resolved (see journeys.resolved).",
+                "CASE WHEN is_resolved THEN 'resolved' ELSE 'unresolved' END",
+                "Whether the journey ended resolved (see journeys.is_resolved).",
             ),
             (
                 "time_to_resolution_bucket",
@@ -208,8 +208,8 @@ DATASETS: tuple[Dataset, ...] = (
         (
             (
                 "day_status",
-                "CASE WHEN outcome_is_final THEN 'final' ELSE 'provisional' END",
-                "provisional: the day's journeys may still change (outcome_is_final false).",
+                "CASE WHEN is_outcome_final THEN 'final' ELSE 'provisional' END",
+                "provisional: the day's journeys may still change (is_outcome_final false).",
             ),
         ),
     ),
@@ -244,7 +244,7 @@ class Chart:
 
 TIMESERIES = ("echarts_timeseries_line", "echarts_timeseries_bar")
 # The journeys the daily tables count: ended (outcome known) and identified (an anonymous
-# one-contact journey has no resolution, resolved is NULL).
+# one-contact journey has no resolution, is_resolved is NULL).
 _IDENTIFIED_ENDED = (
     {"col": "is_ended", "op": "IS TRUE"},
     {"col": "is_anonymous", "op": "IS FALSE"},
@@ -265,10 +265,10 @@ CHARTS: tuple[Chart, ...] = (
         "false_resolution_headline",
         "False-resolution rate",
         "big_number_total",
-        "daily_output_vs_outcome",
+        "daily_agent_output_vs_outcome",
         "Share of the contacts an agent marked resolved that were not (the customer came "
         "back or the case stayed open).",
-        "daily_output_vs_outcome",
+        "daily_agent_output_vs_outcome",
         ("false_resolution_rate",),
         width=3,
     ),
@@ -276,12 +276,12 @@ CHARTS: tuple[Chart, ...] = (
         "team_bubble",
         "Outputs vs outcomes by team",
         "bubble_v2",
-        "daily_output_vs_outcome",
+        "daily_agent_output_vs_outcome",
         "Each bubble is a team: right = slower (AHT), up = more contacts really resolved, "
-        "size = contacts handled. A team far right-up is slow but effective; far left-down is "
+        "size = legs handled. A team far right-up is slow but effective; far left-down is "
         "fast and failing customers.",
-        "daily_output_vs_outcome",
-        ("aht_seconds", "real_resolution_rate", "contacts_handled"),
+        "daily_agent_output_vs_outcome",
+        ("aht_seconds", "real_resolution_rate", "legs_handled"),
         ("team",),
         width=6,
     ),
@@ -289,14 +289,14 @@ CHARTS: tuple[Chart, ...] = (
         "agent_bubble",
         "Outputs vs outcomes by agent (100 busiest)",
         "bubble_v2",
-        "daily_output_vs_outcome",
+        "daily_agent_output_vs_outcome",
         "Each bubble is an agent, coloured by team: right = slower (AHT), up = more contacts "
-        "really resolved, size = contacts handled. Fast agents low on the chart close contacts "
+        "really resolved, size = legs handled. Fast agents low on the chart close contacts "
         "that come back.",
-        "daily_output_vs_outcome",
-        ("aht_seconds", "real_resolution_rate", "contacts_handled"),
+        "daily_agent_output_vs_outcome",
+        ("aht_seconds", "real_resolution_rate", "legs_handled"),
         ("agent_id", "team"),
-        order_by="contacts_handled",
+        order_by="legs_handled",
         row_limit=100,
         width=6,
     ),
@@ -304,38 +304,38 @@ CHARTS: tuple[Chart, ...] = (
         "team_table",
         "Outputs vs outcomes by team: claimed vs real resolution",
         "table",
-        "daily_output_vs_outcome",
+        "daily_agent_output_vs_outcome",
         "Per team: handle time beside the resolution agents claimed, the resolution that held, "
         "and the share of claims that were false.",
-        "daily_output_vs_outcome",
+        "daily_agent_output_vs_outcome",
         (
-            "contacts_handled",
+            "legs_handled",
             "aht_seconds",
             "claimed_resolution_rate",
             "real_resolution_rate",
             "false_resolution_rate",
         ),
         ("team",),
-        order_by="contacts_handled",
+        order_by="legs_handled",
         width=6,
     ),
     Chart(
         "agent_table",
         "Outputs vs outcomes by agent: claimed vs real resolution (100 busiest)",
         "table",
-        "daily_output_vs_outcome",
+        "daily_agent_output_vs_outcome",
         "Per agent, busiest first: a short AHT with a low real-resolution rate and a high "
         "false-resolution rate is the pattern to coach.",
-        "daily_output_vs_outcome",
+        "daily_agent_output_vs_outcome",
         (
-            "contacts_handled",
+            "legs_handled",
             "aht_seconds",
             "claimed_resolution_rate",
             "real_resolution_rate",
             "false_resolution_rate",
         ),
         ("team", "agent_id"),
-        order_by="contacts_handled",
+        order_by="legs_handled",
         row_limit=100,
         width=6,
     ),
@@ -347,7 +347,7 @@ CHARTS: tuple[Chart, ...] = (
         "One point per business day; series marked 'provisional' are days whose journeys can "
         "still change (not final yet).",
         "bi_daily_summary",
-        ("MAX(first_contact_resolution_rate)", "MAX(repeat_contact_rate)"),
+        ("MAX(fcr_rate)", "MAX(repeat_contact_rate)"),
         ("business_day", "day_status"),
         width=6,
     ),
@@ -359,7 +359,7 @@ CHARTS: tuple[Chart, ...] = (
         "Share of survey answers that were satisfied (CSAT) or easy (CES) per business day; "
         "'provisional' days can still change.",
         "bi_daily_summary",
-        ("MAX(csat_satisfied_rate)", "MAX(ces_easy_rate)"),
+        ("MAX(csat_rate)", "MAX(ces_easy_rate)"),
         ("business_day", "day_status"),
         width=6,
     ),

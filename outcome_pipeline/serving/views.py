@@ -31,9 +31,7 @@ from outcome_pipeline.warehouse.tables import check_identifier
 # Friendlier names for BI (left: warehouse column, right: view column).
 _RENAMED = {
     "partition_date": "business_day",
-    "fcr_rate": "first_contact_resolution_rate",
-    "csat_rate": "csat_satisfied_rate",
-    "is_final": "outcome_is_final",
+    "is_final": "is_outcome_final",
     "as_of": "computed_as_of",
 }
 
@@ -71,11 +69,11 @@ _DAILY_OUTCOME_COLUMNS = (
     "as_of",
 )
 
-_OUTPUT_VS_OUTCOME_COLUMNS = (
+_AGENT_OUTPUT_VS_OUTCOME_COLUMNS = (
     "partition_date",
     "team",
     "agent_id",
-    "contacts_handled",
+    "legs_handled",
     "aht_seconds",
     "claimed_resolution_rate",
     "real_resolution_rate",
@@ -124,10 +122,14 @@ def _day_rates(table: str) -> str:
 def _summary_columns() -> str:
     outcome_rates = [_RENAMED.get(r, r) for r in sorted(RATES["daily_outcomes"])]
     output_rates = [_RENAMED.get(r, r) for r in sorted(RATES["daily_outputs"])]
-    cols = [f"o.{c}" for c in ("journeys_started", "journeys_ended", "contacts", "nps")]
-    cols += [f"o.{c}" for c in outcome_rates]
-    cols += ["p.offered", "p.handled", *(f"p.{c}" for c in output_rates)]
-    cols += ["o.outcome_is_final", "o.computed_as_of"]
+    cols = [f"outcomes.{c}" for c in ("journeys_started", "journeys_ended", "contacts", "nps")]
+    cols += [f"outcomes.{c}" for c in outcome_rates]
+    cols += [
+        "outputs.legs_offered",
+        "outputs.legs_handled",
+        *(f"outputs.{c}" for c in output_rates),
+    ]
+    cols += ["outcomes.is_outcome_final", "outcomes.computed_as_of"]
     return ", ".join(cols)
 
 
@@ -142,7 +144,7 @@ def bi_view_sql(schema: str) -> dict[str, str]:
         ),
         "bi_daily_summary": (
             "-- One row per business day: every rate from summed numerators/denominators.\n"
-            "WITH o AS (\n"
+            "WITH outcomes AS (\n"
             "  SELECT partition_date,\n"
             "    CAST(sum(journeys_started) AS BIGINT) AS journeys_started,\n"
             "    CAST(sum(journeys_ended) AS BIGINT) AS journeys_ended,\n"
@@ -150,23 +152,24 @@ def bi_view_sql(schema: str) -> dict[str, str]:
             "    100 * (CAST(sum(nps_promoters) AS FLOAT8) - sum(nps_detractors))"
             " / NULLIF(sum(nps_responses), 0) AS nps,\n"
             f"    {_day_rates('daily_outcomes')},\n"
-            "    bool_and(is_final) AS outcome_is_final,\n"
+            "    bool_and(is_final) AS is_outcome_final,\n"
             "    max(as_of) AS computed_as_of\n"
             f"  FROM {s}.daily_outcomes GROUP BY partition_date\n"
-            "), p AS (\n"
+            "), outputs AS (\n"
             "  SELECT partition_date,\n"
-            "    CAST(sum(offered) AS BIGINT) AS offered,\n"
-            "    CAST(sum(handled) AS BIGINT) AS handled,\n"
+            "    CAST(sum(legs_offered) AS BIGINT) AS legs_offered,\n"
+            "    CAST(sum(legs_handled) AS BIGINT) AS legs_handled,\n"
             f"    {_day_rates('daily_outputs')}\n"
             f"  FROM {s}.daily_outputs GROUP BY partition_date\n"
             ")\n"
-            f"SELECT o.partition_date AS business_day, {_summary_columns()}\n"
-            "FROM o LEFT JOIN p ON p.partition_date = o.partition_date"
+            f"SELECT outcomes.partition_date AS business_day, {_summary_columns()}\n"
+            "FROM outcomes LEFT JOIN outputs ON outputs.partition_date = outcomes.partition_date"
         ),
-        "bi_output_vs_outcome": (
+        "bi_agent_output_vs_outcome": (
             "-- One row per business day x team x agent: handle time beside real resolution.\n"
-            f"SELECT\n    {_select('daily_output_vs_outcome', _OUTPUT_VS_OUTCOME_COLUMNS)}\n"
-            f"FROM {s}.daily_output_vs_outcome"
+            "SELECT\n    "
+            f"{_select('daily_agent_output_vs_outcome', _AGENT_OUTPUT_VS_OUTCOME_COLUMNS)}\n"
+            f"FROM {s}.daily_agent_output_vs_outcome"
         ),
     }
 

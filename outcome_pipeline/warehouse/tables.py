@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from outcome_pipeline.contracts import CONTRACTS, TableContract
-from outcome_pipeline.ingest.stage import (
+from outcome_pipeline.contracts.staging import (
     FILE_QUARANTINE_SCHEMA,
     NOT_COUNTED_REASONS,
     NOT_COUNTED_SCHEMA,

@@ -1,4 +1,4 @@
-"""A churn restatement run flips ``churn_30d_is_final`` in the warehouse (real jobs, DuckDB).
+"""A churn restatement run flips ``is_churn_30d_final`` in the warehouse (real jobs, DuckDB).
 
 Two generated days are loaded; their journeys end with the data (nothing is loaded after),
 so the day's 30-day churn window closes 30 days after its last contact ended. The outcome
@@ -29,7 +29,7 @@ def churn_final(p: Pipeline, day: date) -> set[bool]:
     wh = p.warehouse()
     try:
         rows = wh.query(
-            f"SELECT DISTINCT churn_30d_is_final AS f FROM {wh.qualified('daily_outcomes')} "
+            f"SELECT DISTINCT is_churn_30d_final AS f FROM {wh.qualified('daily_outcomes')} "
             "WHERE partition_date = :d",
             {"d": day},
         ).to_pylist()

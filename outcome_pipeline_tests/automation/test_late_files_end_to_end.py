@@ -148,7 +148,7 @@ def test_bi_copy_is_a_separate_file_that_opens_read_only(loaded: Pipeline) -> No
             }
     finally:
         con.close()
-    assert {"bi_daily_outcomes", "bi_daily_summary", "bi_output_vs_outcome"} <= views
+    assert {"bi_daily_outcomes", "bi_daily_summary", "bi_agent_output_vs_outcome"} <= views
     # Only what BI is for: no staging or quarantine table (raw emails and phones live there).
     assert tables == {t.name for t in BI_TABLES}
     assert days == 4

@@ -42,7 +42,7 @@ OUTCOME_KEYS = [
     "journey_contacts",
     "daily_outcomes",
     "daily_outputs",
-    "daily_output_vs_outcome",
+    "daily_agent_output_vs_outcome",
     "customer_outcomes",
     "daily_channel_switches",
     "daily_time_to_resolution",

@@ -94,7 +94,7 @@ def state(data: Path) -> dict[str, object]:
             "GROUP BY partition_date ORDER BY partition_date"
         ).to_pylist()
         out["journeys_final"] = wh.query(
-            f"SELECT sum(CASE WHEN is_final THEN 1 ELSE 0 END) AS n FROM {wh.qualified('journeys')}"
+            f"SELECT sum(CASE WHEN is_ended THEN 1 ELSE 0 END) AS n FROM {wh.qualified('journeys')}"
         ).to_pylist()
     finally:
         wh.dispose()

@@ -120,10 +120,10 @@ def test_restatement_flips_is_final(staged) -> None:
     run(root, url, schema, OUTCOMES, days("2024-01-02", "2024-01-02", as_of="2024-01-10"))
     late = outcome_rows(url, schema, day, day)
     assert {r["is_final"] for r in early["daily_outcomes"]} == {False}
-    assert {r["is_final"] for r in early["journeys"]} == {False}
+    assert {r["is_ended"] for r in early["journeys"]} == {False}
     # Eight days on, the window of day 2 has closed: most of its journeys are final (those a
     # repeat contact keeps open stay provisional, and so does the day's row then).
-    final = [r["is_final"] for r in late["journeys"]]
+    final = [r["is_ended"] for r in late["journeys"]]
     assert sum(final) > 0.5 * len(final)
     # Same journeys; only what the later data tells changes.
     assert {r["journey_id"] for r in early["journeys"]} == {

@@ -129,7 +129,7 @@ def test_chunked_range_equals_one_unchunked_run(
     assert _days(whole["daily_outcomes"]) == {FIRST + timedelta(days=i) for i in range(n_days)}
     assert len(whole["journeys"]) > 1000
     # The skewed data's heavy customers keep journeys going past the first chunk's zone end.
-    assert any(r["capped"] for r in whole["journeys"])
+    assert any(r["is_capped"] for r in whole["journeys"])
     for name in OUTCOME_TABLES:
         assert chunked[name] == whole[name], name
 

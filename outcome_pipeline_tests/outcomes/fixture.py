@@ -57,7 +57,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 
 from outcome_pipeline.contracts import CONTRACTS
-from outcome_pipeline.ingest.stage import staging_schema
+from outcome_pipeline.contracts.staging import staging_schema
 from outcome_pipeline.outcomes import OutcomeInputs
 
 TZ = ZoneInfo("Europe/London")

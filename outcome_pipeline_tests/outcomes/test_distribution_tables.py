@@ -80,7 +80,7 @@ def test_churn_by_outcome(out) -> None:
     e = rows[(fx.D3, "unresolved")]
     assert (e["journeys_ended"], e["churned_90d"], e["mrr_churned_90d"]) == (1, 1, 25.0)
     # Not final: the churn windows of journeys ended around 06-14 are open at 06-25.
-    assert not any(r["churn_30d_is_final"] for r in rows.values())
+    assert not any(r["is_churn_30d_final"] for r in rows.values())
     # The two rows of a day add up to daily_outcomes.
     daily = out["daily_outcomes"].to_pylist()
     for day in fx.DAYS:

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from outcome_pipeline.outcomes.compute import (
+from outcome_pipeline.outcomes.engine import (
     DEFAULT_MEMORY_SHARE,
     engine_memory_limit,
     engine_session,

@@ -84,10 +84,10 @@ def _by_team(table: pa.Table, team_column: str, columns: list[str]) -> dict[str,
 @pytest.mark.slow
 def test_fast_team_has_shorter_aht_and_worse_resolution(out) -> None:
     t = _by_team(
-        out["daily_output_vs_outcome"],
+        out["daily_agent_output_vs_outcome"],
         "team",
         [
-            "contacts_handled",
+            "legs_handled",
             "handle_seconds_sum",
             "dispositioned_contacts",
             "resolved_claims",
@@ -97,9 +97,7 @@ def test_fast_team_has_shorter_aht_and_worse_resolution(out) -> None:
     )
     fast, thorough = t[FAST_TEAM], t[THOROUGH_TEAM]
     aht = {
-        k: v["handle_seconds_sum"] / v["contacts_handled"]
-        for k, v in t.items()
-        if v["contacts_handled"]
+        k: v["handle_seconds_sum"] / v["legs_handled"] for k, v in t.items() if v["legs_handled"]
     }
     real = {
         k: v["really_resolved_contacts"] / v["dispositioned_contacts"]
@@ -134,13 +132,13 @@ def test_unresolved_journeys_churn_more(out) -> None:
     counts: dict[bool, list[int]] = {True: [0, 0], False: [0, 0]}
     for j in out["journeys"].to_pylist():
         if (
-            j["resolved"] is None
+            j["is_resolved"] is None
             or j["customer_key"] is None
             or not j["customer_key"].startswith("C")
         ):
             continue
-        counts[j["resolved"]][0] += 1
-        counts[j["resolved"]][1] += bool(j["churned_within_30d"])
+        counts[j["is_resolved"]][0] += 1
+        counts[j["is_resolved"]][1] += bool(j["is_churned_within_30d"])
     unresolved = counts[False][1] / counts[False][0]
     resolved = counts[True][1] / counts[True][0]
     assert counts[False][1] >= 25 and counts[True][1] >= 25
@@ -166,18 +164,20 @@ def _compute_forcing_crm_pruning(inputs: OutcomeInputs, prune: bool) -> tuple[in
     """compute_outcomes' steps with the CRM pruning of 01_crm forced one way; returns the
     size of the email lookup table and the outcome tables."""
     from outcome_pipeline.outcomes import OUTCOME_TABLES
-    from outcome_pipeline.outcomes import compute as c
+    from outcome_pipeline.outcomes.compute import prepare_session
+    from outcome_pipeline.outcomes.engine import engine_session
+    from outcome_pipeline.outcomes.steps import STEPS, run_step, select_table
 
-    with c.engine_session() as con:
-        c._prepare(con, inputs, DAYS, AS_OF, OutcomeConfig(timezone=TZ))
+    with engine_session() as con:
+        prepare_session(con, inputs, DAYS, AS_OF, OutcomeConfig(timezone=TZ))
         con.execute("SET VARIABLE crm_prune_override = ?::BOOLEAN", [prune])
         lookups = 0
-        for step in c._STEPS:
-            c._run_step(con, step, inputs)
+        for step in STEPS:
+            run_step(con, step, inputs)
             if step == "01_crm":
                 lookups = con.execute("SELECT count(*) FROM crm_by_email").fetchall()[0][0]
         assert con.execute("SELECT getvariable('prune_crm')").fetchall() == [(prune,)]
-        return lookups, {name: c._select(con, t) for name, t in OUTCOME_TABLES.items()}
+        return lookups, {name: select_table(con, t) for name, t in OUTCOME_TABLES.items()}
 
 
 def test_crm_pruning_changes_no_row(inputs: OutcomeInputs, out: dict[str, pa.Table]) -> None:
@@ -203,12 +203,12 @@ def test_bounded_main_zone_equals_unbounded_main_zone(inputs: OutcomeInputs) -> 
     for name, table in bounded.items():
         assert table.num_rows > 0, name
         assert unbounded[name].equals(table), name
-    capped = [j for j in bounded["journeys"].to_pylist() if j["capped"]]
-    assert capped and not any(j["resolved"] for j in capped)
+    capped = [j for j in bounded["journeys"].to_pylist() if j["is_capped"]]
+    assert capped and not any(j["is_resolved"] for j in capped)
 
 
 def test_output_vs_outcome_handled_totals_equal_daily_outputs(inputs: OutcomeInputs) -> None:
-    """daily_output_vs_outcome's handled legs and handle time per day and team equal
+    """daily_agent_output_vs_outcome's handled legs and handle time per day and team equal
     daily_outputs', with the agent of one leg in ~16 blanked (real logs lose it): those legs
     count under 'unassigned'."""
     legs = inputs.interactions
@@ -219,13 +219,13 @@ def test_output_vs_outcome_handled_totals_equal_daily_outputs(inputs: OutcomeInp
         replace(inputs, interactions=legs), DAYS, AS_OF, OutcomeConfig(timezone=TZ)
     )
     unassigned = [
-        r for r in out["daily_output_vs_outcome"].to_pylist() if r["agent_id"] == "unassigned"
+        r for r in out["daily_agent_output_vs_outcome"].to_pylist() if r["agent_id"] == "unassigned"
     ]
-    assert sum(r["contacts_handled"] for r in unassigned) > 100
-    for mine, theirs in (("contacts_handled", "handled"), ("handle_seconds_sum",) * 2):
+    assert sum(r["legs_handled"] for r in unassigned) > 100
+    for mine, theirs in (("legs_handled",) * 2, ("handle_seconds_sum",) * 2):
         totals: list[dict] = [defaultdict(int), defaultdict(int)]
         for i, (table, column) in enumerate(
-            ((out["daily_output_vs_outcome"], mine), (out["daily_outputs"], theirs))
+            ((out["daily_agent_output_vs_outcome"], mine), (out["daily_outputs"], theirs))
         ):
             for r in table.select(["partition_date", "team", column]).to_pylist():
                 totals[i][(r["partition_date"], r["team"])] += r[column]

@@ -59,21 +59,23 @@ def test_journeys(out) -> None:
         2,
     )
     assert (a["channel_switches"], a["false_resolution_claims"]) == (1, 1)
-    assert (a["resolved"], a["first_contact_resolved"], a["is_final"]) == (True, False, True)
+    assert (a["is_resolved"], a["is_first_contact_resolved"], a["is_ended"]) == (True, False, True)
     # 06-10 09:00 -> A2 ends 10:00:30 + 1100 s = 06-12 10:18:50: 49 h 18 min 50 s.
     assert a["time_to_resolution_hours"] == pytest.approx(49 + 18 / 60 + 50 / 3600)
     assert (a["segment"], a["mrr_at_stake"]) == ("consumer", 20.0)  # MRR 40 only from 06-11
     assert (a["csat_score"], a["survey_responses"]) == (5, 1)  # S1 via ix-a2; S5 not linked
-    assert (a["churned_within_30d"], a["churned_within_90d"]) == (False, False)
+    assert (a["is_churned_within_30d"], a["is_churned_within_90d"]) == (False, False)
     b = j["ix-b1"]
     # Bob by phone "07700 900002" = CRM "07700 900002": C2. Transfer: 1 contact of 2 legs,
     # crossing midnight (23:50 -> 00:20:40), on D1. follow_up, but case K2 solved 06-12.
     assert (b["customer_key"], b["contacts"], b["last_disposition"]) == ("C2", 1, "follow_up")
-    assert (b["last_case_closed"], b["resolved"], b["first_contact_resolved"]) == (True,) * 3
+    assert (b["is_last_case_closed"], b["is_resolved"], b["is_first_contact_resolved"]) == (
+        True,
+    ) * 3
     assert b["time_to_resolution_hours"] == pytest.approx((30 * 60 + 40) / 3600)
     assert (b["nps_score"], b["segment"], b["mrr_at_stake"]) == (3, "smb", 100.0)  # S2 by case
     # C2 churns (involuntary) 06-20 11:00, 9.4 days after B1 ended: after a resolved journey.
-    assert (b["churned_within_30d"], b["churn_type"]) == (True, "involuntary")
+    assert (b["is_churned_within_30d"], b["churn_type"]) == (True, "involuntary")
     c = j["ix-c1"]
     # Carol abandoned a chat at 14:00 and came back at 14:20: a repeat in the same channel.
     assert (c["customer_key"], c["contacts"], c["channels"], c["first_team"]) == (
@@ -82,21 +84,25 @@ def test_journeys(out) -> None:
         1,
         "unassigned",
     )
-    assert (c["resolved"], c["ces_score"], c["nps_score"]) == (True, 6, 9)  # S3 by email, S8
+    assert (c["is_resolved"], c["ces_score"], c["nps_score"]) == (True, 6, 9)  # S3 by email, S8
     assert c["time_to_resolution_hours"] == pytest.approx((29 * 60 + 25) / 3600)
     p = j["ix-p1"]
     # The prospect (two spellings of one phone): pseudonymous key, web then messaging.
     assert p["customer_key"].startswith("pk_") and p["segment"] == "unknown"
-    assert (p["contacts"], p["false_resolution_claims"], p["resolved"]) == (2, 1, True)
+    assert (p["contacts"], p["false_resolution_claims"], p["is_resolved"]) == (2, 1, True)
     assert (p["ces_score"], p["survey_responses"]) == (3, 1)  # S7 came after the window
     assert p["mrr_at_stake"] is None
     e = j["ix-e1"]
     # Eve: email D3, phone 06-14 (the journey spans partitions), last said "unresolved".
-    assert (e["contacts"], e["resolved"], e["last_contact_at"]) == (2, False, fx.lt("06-14 16:00"))
-    assert (e["churned_within_30d"], e["churn_type"], e["csat_score"]) == (True, "voluntary", 2)
-    assert (e["churn_30d_is_final"], e["churn_90d_is_final"]) == (False, False)
+    assert (e["contacts"], e["is_resolved"], e["last_contact_at"]) == (
+        2,
+        False,
+        fx.lt("06-14 16:00"),
+    )
+    assert (e["is_churned_within_30d"], e["churn_type"], e["csat_score"]) == (True, "voluntary", 2)
+    assert (e["is_churn_30d_final"], e["is_churn_90d_final"]) == (False, False)
     for anon in ("ix-n1", "ix-n2"):  # "withheld", "unknown", "0000000000" join nobody
-        assert (j[anon]["is_anonymous"], j[anon]["customer_key"], j[anon]["resolved"]) == (
+        assert (j[anon]["is_anonymous"], j[anon]["customer_key"], j[anon]["is_resolved"]) == (
             True,
             None,
             None,
@@ -113,13 +119,13 @@ def test_journey_contacts(out) -> None:
         "Z1",
         "care_plus",
     )
-    assert (b1["match_rule"], b1["case_closed_in_window"], b1["really_resolved"]) == (
+    assert (b1["match_rule"], b1["is_case_closed_in_window"], b1["is_really_resolved"]) == (
         "crm_phone",
         True,
         True,
     )
     a1 = one(jc, contact_id="ix-a1")
-    assert (a1["disposition"], a1["followed_within_window"], a1["really_resolved"]) == (
+    assert (a1["disposition"], a1["is_followed_within_window"], a1["is_really_resolved"]) == (
         "resolved",
         True,
         False,
@@ -183,7 +189,7 @@ def test_daily_outcomes_by_day(out) -> None:
         1,
     )
     assert {r["is_final"] for r in d.to_pylist()} == {True}
-    assert {r["churn_30d_is_final"] for r in d.to_pylist()} == {False}
+    assert {r["is_churn_30d_final"] for r in d.to_pylist()} == {False}
 
 
 def test_daily_outcomes_cells(out) -> None:
@@ -244,23 +250,23 @@ def test_daily_outputs(out) -> None:
     totals = {
         c: day_sum(o, fx.D1, c)
         for c in (
-            "offered",
-            "handled",
-            "abandoned",
-            "sl_answered_within_threshold",
-            "sl_offered_excl_short_abandons",
-            "transferred",
+            "legs_offered",
+            "legs_handled",
+            "legs_abandoned",
+            "sl_legs_answered_within_threshold",
+            "sl_legs_offered_excl_short_abandons",
+            "legs_transferred",
             "asa_wait_seconds_sum",
             "handle_seconds_sum",
         )
     }
     assert totals == {
-        "offered": 5,
-        "handled": 4,
-        "abandoned": 1,
-        "sl_answered_within_threshold": 3,
-        "sl_offered_excl_short_abandons": 4,
-        "transferred": 1,
+        "legs_offered": 5,
+        "legs_handled": 4,
+        "legs_abandoned": 1,
+        "sl_legs_answered_within_threshold": 3,
+        "sl_legs_offered_excl_short_abandons": 4,
+        "legs_transferred": 1,
         "asa_wait_seconds_sum": 44,
         "handle_seconds_sum": 330 + 850 + 630 + 180,
     }
@@ -278,8 +284,8 @@ def test_daily_outputs(out) -> None:
     )
     assert (b1["transfer_rate"], b1["aht_seconds"], b1["asa_seconds"]) == (1.0, 850.0, 5.0)
     # D2: Carol's 180 s abandon stays in the denominator; P1 answered at exactly 20 s.
-    assert day_sum(o, fx.D2, "sl_answered_within_threshold") == 2  # C2 (15 s), P1 (20 s)
-    assert day_sum(o, fx.D2, "sl_offered_excl_short_abandons") == 4  # B1 leg 2, C1, C2, P1
+    assert day_sum(o, fx.D2, "sl_legs_answered_within_threshold") == 2  # C2 (15 s), P1 (20 s)
+    assert day_sum(o, fx.D2, "sl_legs_offered_excl_short_abandons") == 4  # B1 leg 2, C1, C2, P1
     msg = one(
         o,
         partition_date=fx.D2,
@@ -291,7 +297,7 @@ def test_daily_outputs(out) -> None:
     assert (
         msg["frt_mean_seconds"],
         msg["frt_median_seconds"],
-        msg["sl_offered_excl_short_abandons"],
+        msg["sl_legs_offered_excl_short_abandons"],
     ) == (300.0, 300.0, 0)
     email = one(
         o,
@@ -306,7 +312,7 @@ def test_daily_outputs(out) -> None:
 
 
 def test_output_vs_outcome(out) -> None:
-    v = out["daily_output_vs_outcome"]
+    v = out["daily_agent_output_vs_outcome"]
     x1 = one(v, partition_date=fx.D1, agent_id="X1")
     z1 = one(v, partition_date=fx.D1, agent_id="Z1")
     x2 = one(v, partition_date=fx.D1, agent_id="X2")
@@ -319,14 +325,14 @@ def test_output_vs_outcome(out) -> None:
     assert (x1["false_resolution_rate"], x1["resolution_gap"]) == (1.0, 1.0)
     # X2 handled B1 leg 1, Dan, N1 (AHT 1660 / 3); dispositioned Dan only: "unresolved",
     # yet Dan never came back: really resolved (the claim understates it).
-    assert (x2["contacts_handled"], x2["dispositioned_contacts"], x2["aht_rank"]) == (3, 1, 2)
+    assert (x2["legs_handled"], x2["dispositioned_contacts"], x2["aht_rank"]) == (3, 1, 2)
     assert (x2["real_resolution_rate"], x2["resolution_gap"], x2["real_resolution_rank"]) == (
         1.0,
         -1.0,
         1,
     )
     # Z1 handled no D1 leg (B1's second leg is queued on D2) but dispositioned B1 (case closed).
-    assert (z1["contacts_handled"], z1["aht_seconds"], z1["aht_rank"]) == (0, None, None)
+    assert (z1["legs_handled"], z1["aht_seconds"], z1["aht_rank"]) == (0, None, None)
     assert (z1["really_resolved_contacts"], z1["real_resolution_rank"], z1["resolution_gap"]) == (
         1,
         1,
@@ -350,7 +356,7 @@ def test_customer_outcomes(out) -> None:
         1.0,
     )
     eve = one(co, customer_key="C5")
-    assert (eve["last_outcome"], eve["churned_within_30d"], eve["mrr_at_stake"]) == (
+    assert (eve["last_outcome"], eve["is_churned_within_30d"], eve["mrr_at_stake"]) == (
         "unresolved",
         True,
         25.0,

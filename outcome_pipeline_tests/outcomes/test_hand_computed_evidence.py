@@ -32,29 +32,29 @@ def test_unknown_claims_are_not_failures(out) -> None:
     f = j["ix-f1"]
     # Fay: handled, no disposition, no case, never back: resolved by confirmation alone, and
     # with one contact an (operational) first-contact resolution.
-    assert (f["resolved"], f["resolution_basis"], f["first_contact_resolved"]) == (
+    assert (f["is_resolved"], f["resolution_basis"], f["is_first_contact_resolved"]) == (
         True,
         "confirmed_only",
         True,
     )
-    assert (f["last_disposition"], f["capped"], f["is_final"]) == (None, False, True)
+    assert (f["last_disposition"], f["is_capped"], f["is_ended"]) == (None, False, True)
     # Gus abandoned and never came back: nobody handled his last contact. Not resolved.
     g = j["ix-g1"]
-    assert (g["resolved"], g["resolution_basis"], g["is_ended"]) == (False, None, True)
+    assert (g["is_resolved"], g["resolution_basis"], g["is_ended"]) == (False, None, True)
     # Hal was answered, though the log names no agent: resolved on confirmation.
     h = j["ix-h1"]
-    assert (h["resolved"], h["resolution_basis"]) == (True, "confirmed_only")
+    assert (h["is_resolved"], h["resolution_basis"]) == (True, "confirmed_only")
     # Claimed and confirmed (D1-D3): Alice's last claim held; Bob's case closed.
     assert j["ix-a1"]["resolution_basis"] == "claimed_and_confirmed"
     assert j["ix-b1"]["resolution_basis"] == "claimed_and_confirmed"
-    assert (j["ix-e1"]["resolved"], j["ix-e1"]["resolution_basis"]) == (False, None)
+    assert (j["ix-e1"]["is_resolved"], j["ix-e1"]["resolution_basis"]) == (False, None)
 
 
 def test_a_journey_still_contacting_after_the_horizon_is_capped(out) -> None:
     i = one(out["journeys"], journey_id="ix-i1")
     # In span: 06-13 .. 07-13 08:00 (6 contacts, each claimed resolved and followed); 07-18
     # 10:00 is 35 days on, within W of 07-13: capped, not resolved, ended 07-20 08:00.
-    assert (i["contacts"], i["false_resolution_claims"], i["capped"], i["resolved"]) == (
+    assert (i["contacts"], i["false_resolution_claims"], i["is_capped"], i["is_resolved"]) == (
         6,
         6,
         True,
@@ -76,7 +76,9 @@ def test_a_journey_still_contacting_after_the_horizon_is_capped(out) -> None:
     ]
     assert rows(jc, contact_id="ix-i7") == []
     # Uncapped journeys of D1-D3 are not.
-    assert not any(r["capped"] for r in out["journeys"].to_pylist() if r["journey_id"] != "ix-i1")
+    assert not any(
+        r["is_capped"] for r in out["journeys"].to_pylist() if r["journey_id"] != "ix-i1"
+    )
 
 
 def test_capping_is_known_once_the_follow_up_is() -> None:
@@ -86,12 +88,12 @@ def test_capping_is_known_once_the_follow_up_is() -> None:
         compute_outcomes(fx.inputs(), [fx.D4], fx.lt("07-15 00:00"))["journeys"],
         journey_id="ix-i1",
     )
-    assert (before["capped"], before["is_ended"], before["resolved"]) == (False, False, None)
+    assert (before["is_capped"], before["is_ended"], before["is_resolved"]) == (False, False, None)
     after = one(
         compute_outcomes(fx.inputs(), [fx.D4], fx.lt("07-19 00:00"))["journeys"],
         journey_id="ix-i1",
     )
-    assert (after["capped"], after["is_ended"], after["resolved"]) == (True, False, None)
+    assert (after["is_capped"], after["is_ended"], after["is_resolved"]) == (True, False, None)
 
 
 def test_a_longer_horizon_uncaps_the_journey() -> None:
@@ -99,7 +101,7 @@ def test_a_longer_horizon_uncaps_the_journey() -> None:
     followed; its claim "resolved" holds: resolved after 7 contacts."""
     cfg = OutcomeConfig(max_journey_days=40)
     i = one(compute_outcomes(fx.inputs(), [fx.D4], AS_OF, cfg)["journeys"], journey_id="ix-i1")
-    assert (i["contacts"], i["capped"], i["resolved"]) == (7, False, True)
+    assert (i["contacts"], i["is_capped"], i["is_resolved"]) == (7, False, True)
     assert i["resolution_basis"] == "claimed_and_confirmed"
 
 
@@ -151,20 +153,20 @@ def test_daily_outcomes_of_d4(out) -> None:
 
 
 def test_output_vs_outcome_of_d4(out) -> None:
-    v = out["daily_output_vs_outcome"]
+    v = out["daily_agent_output_vs_outcome"]
     assert sorted((r["team"], r["agent_id"]) for r in rows(v, partition_date=fx.D4)) == [
         ("express", "X1"),
         ("express", "unassigned"),
     ]
     x1 = one(v, partition_date=fx.D4, agent_id="X1")
     # Fay (320 s) and Ivy (210 s); only Ivy's contact carries a claim, and it was false.
-    assert (x1["contacts_handled"], x1["aht_seconds"], x1["judged_contacts"]) == (2, 265.0, 2)
+    assert (x1["legs_handled"], x1["aht_seconds"], x1["judged_contacts"]) == (2, 265.0, 2)
     assert (x1["dispositioned_contacts"], x1["claimed_resolution_rate"]) == (1, 1.0)
     assert (x1["false_resolution_rate"], x1["really_resolved_contacts"]) == (1.0, 1)
     assert (x1["real_resolution_rate"], x1["resolution_gap"]) == (0.5, 0.5)
     # Hal's call, answered with no agent named: its handled leg counts, under 'unassigned'.
     u = one(v, partition_date=fx.D4, agent_id="unassigned")
-    assert (u["contacts_handled"], u["handle_seconds_sum"], u["judged_contacts"]) == (1, 120, 1)
+    assert (u["legs_handled"], u["handle_seconds_sum"], u["judged_contacts"]) == (1, 120, 1)
     assert (u["dispositioned_contacts"], u["resolved_claims"], u["claimed_resolution_rate"]) == (
         None,
         None,
@@ -181,16 +183,15 @@ def _handled_by_day_team(table: pa.Table, column: str) -> dict:
 
 
 def test_roll_ups_agree(out) -> None:
-    """daily_output_vs_outcome's handled legs and handle time equal daily_outputs' per day and
+    """daily_agent_output_vs_outcome's handled legs and handle time equal daily_outputs' per day and
     team (a handled call with no agent included)."""
-    o, v = out["daily_outputs"], out["daily_output_vs_outcome"]
-    for column in ("handled", "handle_seconds_sum"):
-        mine = "contacts_handled" if column == "handled" else column
-        assert _handled_by_day_team(v, mine) == _handled_by_day_team(o, column), column
-    assert _handled_by_day_team(o, "handled")[(fx.D4, "express")] == 3
+    o, v = out["daily_outputs"], out["daily_agent_output_vs_outcome"]
+    for column in ("legs_handled", "handle_seconds_sum"):
+        assert _handled_by_day_team(v, column) == _handled_by_day_team(o, column), column
+    assert _handled_by_day_team(o, "legs_handled")[(fx.D4, "express")] == 3
 
 
-def test_really_resolved_needs_an_answer() -> None:
+def test_is_really_resolved_needs_an_answer() -> None:
     """A call that ended neither answered nor abandoned (a phantom call) is not really
     resolved, though nobody called back."""
     inputs = fx.inputs()
@@ -207,8 +208,8 @@ def test_really_resolved_needs_an_answer() -> None:
     extra = pa.concat_tables([legs, pa.Table.from_pylist([phantom], legs.schema)])
     out = compute_outcomes(replace(inputs, interactions=extra), [fx.D1], AS_OF)
     h9 = one(out["journey_contacts"], contact_id="ix-h9")
-    assert (h9["abandoned"], h9["really_resolved"]) == (False, False)
-    assert one(out["journeys"], journey_id="ix-h9")["resolved"] is False
+    assert (h9["is_abandoned"], h9["is_really_resolved"]) == (False, False)
+    assert one(out["journeys"], journey_id="ix-h9")["is_resolved"] is False
 
 
 def test_bounded_main_zone_equals_unbounded(out) -> None:

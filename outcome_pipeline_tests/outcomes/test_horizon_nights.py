@@ -61,7 +61,7 @@ def test_every_day_is_final_by_day_plus_h_plus_w(inputs: OutcomeInputs) -> None:
         for row in out["daily_outcomes"].select(["partition_date", "is_final"]).to_pylist():
             if row["is_final"]:
                 final_at.setdefault(row["partition_date"], night)
-        capped += sum(bool(c) for c in out["journeys"]["capped"].to_pylist())
+        capped += sum(bool(c) for c in out["journeys"]["is_capped"].to_pylist())
     assert capped > 0  # the skewed data's heavy customers outlast H
     for n in range(DAYS - H - W):
         day = START + timedelta(days=n)

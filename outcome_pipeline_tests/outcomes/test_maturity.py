@@ -111,8 +111,8 @@ def test_restatement_changes_only_maturing_fields_and_flips_is_final() -> None:
     ):
         assert {k for k in b if b[k] != a[k]} == {"as_of"}
     jb = {r["journey_id"]: r for r in early["journeys"].to_pylist()}
-    assert {r["is_final"] for r in jb.values()} == {False}
-    assert all(r["resolved"] is None for r in jb.values())
+    assert {r["is_ended"] for r in jb.values()} == {False}
+    assert all(r["is_resolved"] is None for r in jb.values())
 
 
 # Constant by construction: a configured threshold; one journey per customer and day (W >= 1).
@@ -297,12 +297,12 @@ def _daily_flags(as_of_day: date, column: str) -> dict[date, bool]:
 
 
 def test_churn_flags_flip_exactly_on_the_day_churn_final_on_names() -> None:
-    """The SQL's churn_*_is_final and churn_final_on agree: false the day before, true on it."""
+    """The SQL's is_churn_*_final and churn_final_on agree: false the day before, true on it."""
     as_of = datetime.combine(date(2024, 8, 1), datetime.min.time(), tzinfo=fx.TZ)
     journeys = compute_outcomes(fx.inputs(), fx.DAYS, as_of)["journeys"]  # every day final
     churn_on = churn_final_on(fx.DAYS, journeys, OutcomeConfig())
     assert set(churn_on) == set(fx.DAYS)
-    for index, column in enumerate(("churn_30d_is_final", "churn_90d_is_final")):
+    for index, column in enumerate(("is_churn_30d_final", "is_churn_90d_final")):
         for on in sorted({dates[index] for dates in churn_on.values()}):
             before, at = _daily_flags(on - timedelta(days=1), column), _daily_flags(on, column)
             for day, dates in churn_on.items():

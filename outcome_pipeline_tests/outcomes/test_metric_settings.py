@@ -79,7 +79,7 @@ def test_churn_windows_and_survey_thresholds_change_the_figures() -> None:
     )
     out = compute_outcomes(fx.inputs(), fx.DAYS, AS_OF, cfg)
     b = one(out["journeys"], journey_id="ix-b1")
-    assert (b["churned_within_30d"], b["churned_within_90d"]) == (False, True)
+    assert (b["is_churned_within_30d"], b["is_churned_within_90d"]) == (False, True)
     d = out["daily_outcomes"]
     assert (day_sum(d, fx.D2, "nps_promoters"), day_sum(d, fx.D2, "ces_easy")) == (0, 0)
     assert day_sum(d, fx.D1, "csat_satisfied") == 1
@@ -90,7 +90,7 @@ def test_the_unassigned_label_is_configurable() -> None:
     out = compute_outcomes(
         fx.inputs(), fx.D4_DAYS, fx.lt("08-01 00:00"), OutcomeConfig(unassigned_label="(none)")
     )
-    agents = {r["agent_id"] for r in out["daily_output_vs_outcome"].to_pylist()}
+    agents = {r["agent_id"] for r in out["daily_agent_output_vs_outcome"].to_pylist()}
     assert "(none)" in agents and "unassigned" not in agents
     teams = {r["team"] for r in out["daily_outputs"].to_pylist()}
     assert "(none)" in teams and "unassigned" not in teams

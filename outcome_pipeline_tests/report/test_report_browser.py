@@ -137,13 +137,13 @@ def test_the_report_opens_offline_and_shows_what_sql_says(chromium: str, served)
     teams = {
         r["team"]: r
         for r in wh.query(
-            f"SELECT team, sum(contacts_handled) AS n, sum(handle_seconds_sum) AS s "
-            f"FROM {wh.qualified('daily_output_vs_outcome')} GROUP BY team"
+            f"SELECT team, sum(legs_handled) AS n, sum(handle_seconds_sum) AS s "
+            f"FROM {wh.qualified('daily_agent_output_vs_outcome')} GROUP BY team"
         ).to_pylist()
     }
     printed = {row[0][1]: {c[0]: c[1] for c in row} for row in seen["tables"][CHARTS[0].id]}
     for team, r in teams.items():
-        assert int(printed[team]["contacts_handled"]) == r["n"]
+        assert int(printed[team]["legs_handled"]) == r["n"]
         assert float(printed[team]["aht_seconds"]) == pytest.approx(float(r["s"]) / int(r["n"]))
     day = wh.query(
         f"SELECT sum(fcr_journeys) AS f, sum(journeys_ended) AS e "

@@ -53,15 +53,15 @@ def test_outputs_vs_outcomes_by_team_and_agent(rows) -> None:
     # of which A1 and P1 were followed: 2/3 false. care_plus B1 (Bob back after 8.5 days:
     # confirmed), P2, A2 (confirmed), E1 (followed by E2): 3 of 4; claims P2, A2: none false.
     e, c = teams["express"], teams["care_plus"]
-    assert (e["contacts_handled"], e["aht_seconds"], e["real_resolution_rate"]) == (6, 510.0, 0.5)
+    assert (e["legs_handled"], e["aht_seconds"], e["real_resolution_rate"]) == (6, 510.0, 0.5)
     assert math.isclose(e["false_resolution_rate"], 2 / 3)
-    assert (c["contacts_handled"], c["aht_seconds"], c["real_resolution_rate"]) == (4, 920.0, 0.75)
+    assert (c["legs_handled"], c["aht_seconds"], c["real_resolution_rate"]) == (4, 920.0, 0.75)
     assert c["false_resolution_rate"] == 0.0
     assert [r["team"] for r in rows["teams_outputs_vs_outcomes"]] == ["express", "care_plus"]
     agents = by(rows["agents_outputs_vs_outcomes"], "agent_id")
     # X2 handled B1, D1, N1 (850 + 630 + 180) but claimed nothing resolved: no false rate.
-    assert agents["X2"]["contacts_handled"] == 3 and agents["X2"]["false_resolution_rate"] is None
-    assert sum(a["contacts_handled"] for a in agents.values()) == 10
+    assert agents["X2"]["legs_handled"] == 3 and agents["X2"]["false_resolution_rate"] is None
+    assert sum(a["legs_handled"] for a in agents.values()) == 10
 
 
 def test_daily_trends_mark_provisional_churn(rows) -> None:
@@ -73,7 +73,7 @@ def test_daily_trends_mark_provisional_churn(rows) -> None:
     assert (d1["fcr_rate"], d1["churn_30d_rate"]) == (0.5, 0.5)
     assert math.isclose(d1["repeat_contact_rate"], 1 / 3)
     # Every journey has ended (final), the churn windows have not (provisional).
-    assert all(d["is_final"] and not d["churn_30d_is_final"] for d in days.values())
+    assert all(d["is_final"] and not d["is_churn_30d_final"] for d in days.values())
     # NPS D1: S2 (3, detractor) on Bob's case: -100. D2: S8 (9) on C2: +100. CES D2: Carol
     # 6 and the prospect 3: mean 4.5. No CES on D1: NULL, never 0.
     assert (d1["nps"], days[fx.D2]["nps"], days[fx.D2]["ces_mean"]) == (-100.0, 100.0, 4.5)
@@ -110,7 +110,7 @@ def test_churn_resolved_vs_unresolved(rows) -> None:
     assert (r["mrr_at_stake"], r["mrr_churned_90d"]) == (620.0, 100.0)
     # Unresolved: Eve (25), churned 06-20: the revenue at risk is hers.
     assert (u["journeys_ended"], u["churn_90d_rate"], u["mrr_at_stake"]) == (1, 1.0, 25.0)
-    assert not r["churn_90d_is_final"]
+    assert not r["is_churn_90d_final"]
 
 
 def test_data_quality(rows) -> None:

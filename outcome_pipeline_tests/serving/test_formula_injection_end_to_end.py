@@ -29,7 +29,7 @@ HOSTILE = [
 ]
 TEXT = {
     "bi_daily_outcomes": ("channel", "queue", "team", "segment"),
-    "bi_output_vs_outcome": ("team", "agent_id"),
+    "bi_agent_output_vs_outcome": ("team", "agent_id"),
 }
 
 
@@ -69,7 +69,7 @@ def test_formulas_reach_the_bi_views_neutralised(tmp_path: Path, warehouse_url) 
     try:
         # The warehouse keeps the values as delivered (nothing quarantined for them).
         agents = set(
-            wh.query(f"SELECT agent_id FROM {wh.qualified('daily_output_vs_outcome')}")
+            wh.query(f"SELECT agent_id FROM {wh.qualified('daily_agent_output_vs_outcome')}")
             .column(0)
             .to_pylist()
         )

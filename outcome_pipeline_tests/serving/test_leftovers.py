@@ -15,7 +15,7 @@ import duckdb
 import pytest
 
 from outcome_pipeline.leftovers import process_alive
-from outcome_pipeline.outcomes.compute import engine_session, remove_dead_spill_folders
+from outcome_pipeline.outcomes.engine import engine_session, remove_dead_spill_folders
 from outcome_pipeline.serving import publish_duckdb_copy
 from outcome_pipeline_tests.serving.test_publish import bi_rows, make_warehouse
 
@@ -95,7 +95,7 @@ def test_a_killed_engine_session_leaves_a_folder_the_next_session_removes(
             sys.executable,
             "-c",
             "import time\n"
-            "from outcome_pipeline.outcomes.compute import engine_session\n"
+            "from outcome_pipeline.outcomes.engine import engine_session\n"
             "with engine_session('256MiB') as con:\n"
             "    print(con.execute(\"SELECT current_setting('temp_directory')\").fetchone()[0],"
             " flush=True)\n"

@@ -80,14 +80,14 @@ def test_rates_are_ratios_of_sums_and_every_dataset_column_exists() -> None:
     docs = {p: yaml.safe_load(t) for p, t in render_bundle("duckdb").items()}
     datasets = {d["table_name"]: d for p, d in docs.items() if p.startswith("datasets/")}
     bubble = docs["charts/team_bubble.yaml"]
-    metrics = {m["metric_name"]: m for m in datasets["daily_output_vs_outcome"]["metrics"]}
+    metrics = {m["metric_name"]: m for m in datasets["daily_agent_output_vs_outcome"]["metrics"]}
     assert metrics["aht_seconds"]["expression"] == (
-        "CAST(SUM(handle_seconds_sum) AS FLOAT8) / NULLIF(SUM(contacts_handled), 0)"
+        "CAST(SUM(handle_seconds_sum) AS FLOAT8) / NULLIF(SUM(legs_handled), 0)"
     )
     assert [bubble["params"][k] for k in ("x", "y", "size")] == [
         "aht_seconds",
         "real_resolution_rate",
-        "contacts_handled",
+        "legs_handled",
     ]
     tables = {t.name: t for t in BI_TABLES}
     for name, ds in datasets.items():
@@ -207,8 +207,8 @@ def _ratio(num: str, den: str) -> str:
 
 
 OUTPUT_VS_OUTCOME = {
-    "contacts_handled": "sum(contacts_handled)",
-    "aht_seconds": _ratio("handle_seconds_sum", "contacts_handled"),
+    "legs_handled": "sum(legs_handled)",
+    "aht_seconds": _ratio("handle_seconds_sum", "legs_handled"),
     "claimed_resolution_rate": _ratio("resolved_claims", "dispositioned_contacts"),
     "real_resolution_rate": _ratio("really_resolved_contacts", "judged_contacts"),
     "false_resolution_rate": _ratio("false_resolutions", "resolved_claims"),
@@ -216,11 +216,11 @@ OUTPUT_VS_OUTCOME = {
 DAY_STATUS = "CASE WHEN bool_and(is_final) THEN 'final' ELSE 'provisional' END"
 TRENDS = {
     "trend_fcr_repeat": {
-        "first_contact_resolution_rate": _ratio("fcr_journeys", "journeys_ended"),
+        "fcr_rate": _ratio("fcr_journeys", "journeys_ended"),
         "repeat_contact_rate": _ratio("repeat_contacts", "contacts"),
     },
     "trend_surveys": {
-        "csat_satisfied_rate": _ratio("csat_satisfied", "csat_responses"),
+        "csat_rate": _ratio("csat_satisfied", "csat_responses"),
         "ces_easy_rate": _ratio("ces_easy", "ces_responses"),
     },
     "trend_nps": {
@@ -254,7 +254,7 @@ def _expected_sql(schema: str) -> dict[str, tuple[list[str], str]]:
             select(
                 [],
                 {"false_resolution_rate": OUTPUT_VS_OUTCOME["false_resolution_rate"]},
-                "daily_output_vs_outcome",
+                "daily_agent_output_vs_outcome",
             ),
         ),
         "team_bubble": (
@@ -263,26 +263,29 @@ def _expected_sql(schema: str) -> dict[str, tuple[list[str], str]]:
                 ["team"],
                 {
                     k: OUTPUT_VS_OUTCOME[k]
-                    for k in ("aht_seconds", "real_resolution_rate", "contacts_handled")
+                    for k in ("aht_seconds", "real_resolution_rate", "legs_handled")
                 },
-                "daily_output_vs_outcome",
+                "daily_agent_output_vs_outcome",
             ),
         ),
-        "team_table": (["team"], select(["team"], OUTPUT_VS_OUTCOME, "daily_output_vs_outcome")),
+        "team_table": (
+            ["team"],
+            select(["team"], OUTPUT_VS_OUTCOME, "daily_agent_output_vs_outcome"),
+        ),
         "agent_bubble": (
             ["agent_id", "team"],
             select(
                 ["agent_id", "team"],
                 {
                     k: OUTPUT_VS_OUTCOME[k]
-                    for k in ("aht_seconds", "real_resolution_rate", "contacts_handled")
+                    for k in ("aht_seconds", "real_resolution_rate", "legs_handled")
                 },
-                "daily_output_vs_outcome",
+                "daily_agent_output_vs_outcome",
             ),
         ),
         "agent_table": (
             ["team", "agent_id"],
-            select(["team", "agent_id"], OUTPUT_VS_OUTCOME, "daily_output_vs_outcome"),
+            select(["team", "agent_id"], OUTPUT_VS_OUTCOME, "daily_agent_output_vs_outcome"),
         ),
         "journeys_by_channel": (
             ["channel"],
@@ -458,7 +461,8 @@ def _expected(engine: sa.Engine, schema: str) -> dict[str, tuple[list[str], list
             for chart, (keys, sql) in _expected_sql(schema).items()
         }
         journeys = conn.exec_driver_sql(
-            "SELECT resolved, time_to_resolution_hours, churned_within_30d, churned_within_90d "
+            "SELECT is_resolved, time_to_resolution_hours, is_churned_within_30d, "
+            "is_churned_within_90d "
             f'FROM "{schema}".journeys WHERE is_ended AND NOT is_anonymous'
         ).fetchall()
         contacts = conn.exec_driver_sql(

@@ -25,10 +25,9 @@ def rows(table: str, values: list[dict]) -> pa.Table:
 
 def test_views_cover_every_rate_and_name_the_day() -> None:
     sql = bi_view_sql("outcome")
-    assert set(sql) == {"bi_daily_outcomes", "bi_daily_summary", "bi_output_vs_outcome"}
+    assert set(sql) == {"bi_daily_outcomes", "bi_daily_summary", "bi_agent_output_vs_outcome"}
     for rate in [*RATES["daily_outcomes"], *RATES["daily_outputs"]]:
-        shown = {"fcr_rate": "first_contact_resolution_rate", "csat_rate": "csat_satisfied_rate"}
-        assert f"AS {shown.get(rate, rate)}" in sql["bi_daily_summary"], rate
+        assert f"AS {rate}" in sql["bi_daily_summary"], rate
     assert all("AS business_day" in s for s in sql.values())
     with pytest.raises(ValueError):
         bi_view_sql('outcome"; DROP TABLE x; --')
@@ -68,7 +67,8 @@ def test_day_summary_recomputes_rates_from_sums(warehouse: Warehouse) -> None:
         ],
     )
     outputs = rows(
-        "daily_outputs", [{"offered": 10, "abandoned": 1}, {"offered": 30, "abandoned": 3}]
+        "daily_outputs",
+        [{"legs_offered": 10, "legs_abandoned": 1}, {"legs_offered": 30, "legs_abandoned": 3}],
     )
     end = DAY + timedelta(days=1)
     wh.replace_partitions(
@@ -81,14 +81,14 @@ def test_day_summary_recomputes_rates_from_sums(warehouse: Warehouse) -> None:
         assert len(create_bi_views(conn, wh.schema, wh.dialect)) == 3
     (day,) = wh.query(f"SELECT * FROM {wh.qualified('bi_daily_summary')}").to_pylist()
     assert day["business_day"] == DAY
-    assert (day["journeys_started"], day["journeys_ended"], day["offered"]) == (4, 4, 40)
+    assert (day["journeys_started"], day["journeys_ended"], day["legs_offered"]) == (4, 4, 40)
     assert math.isclose(day["resolution_rate"], 2 / 4)
     assert math.isclose(day["repeat_contact_rate"], 2 / 6)
     assert math.isclose(day["abandon_rate"], 4 / 40)
     assert math.isclose(day["nps"], 100 * (2 - 1) / 4)
-    assert day["outcome_is_final"] is False  # one team's journeys are still open
+    assert day["is_outcome_final"] is False  # one team's journeys are still open
     detail = wh.query(f"SELECT * FROM {wh.qualified('bi_daily_outcomes')} ORDER BY team")
-    assert detail.num_rows == 2 and "first_contact_resolution_rate" in detail.column_names
+    assert detail.num_rows == 2 and "fcr_rate" in detail.column_names
     with wh.begin() as conn:
         again = create_bi_views(conn, wh.schema, wh.dialect)
     # PostgreSQL: unchanged views are left alone (no exclusive lock while BI reads them).
@@ -118,7 +118,7 @@ HOSTILE = {
 def test_text_columns_are_neutralised_against_formula_injection(warehouse: Warehouse) -> None:
     wh = warehouse
     wh.create_tables(list(OUTCOME_TABLES.values()))
-    table = OUTCOME_TABLES["daily_output_vs_outcome"]
+    table = OUTCOME_TABLES["daily_agent_output_vs_outcome"]
     values = [*HOSTILE, None]
     rows = pa.Table.from_pylist(
         [
@@ -145,7 +145,7 @@ def test_text_columns_are_neutralised_against_formula_injection(warehouse: Wareh
         create_bi_views(conn, wh.schema, wh.dialect)
     expected = {v: HOSTILE[v] + v for v in HOSTILE} | {None: None}
     shown = wh.query(
-        f"SELECT team, agent_id, resolution_gap FROM {wh.qualified('bi_output_vs_outcome')}"
+        f"SELECT team, agent_id, resolution_gap FROM {wh.qualified('bi_agent_output_vs_outcome')}"
     ).to_pylist()
     assert sorted(shown, key=str) == sorted(
         [{"team": expected[v], "agent_id": expected[v], "resolution_gap": -0.25} for v in values],
@@ -181,7 +181,7 @@ def test_view_comments_say_what_a_row_is_without_a_code_tag(warehouse: Warehouse
             f"WHERE schema_name = '{wh.schema}' AND view_name LIKE 'bi_%'"
         ).to_pylist()
         comments = {r["view_name"]: r["comment"] for r in got}
-    assert comments["bi_output_vs_outcome"].startswith(
+    assert comments["bi_agent_output_vs_outcome"].startswith(
         "One row per business day x team x agent: handle time beside real resolution."
     )
     for view, comment in comments.items():

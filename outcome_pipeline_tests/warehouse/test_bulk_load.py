@@ -16,8 +16,7 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-import outcome_pipeline.warehouse.warehouse as warehouse_module
-from outcome_pipeline.warehouse import PartitionWrite, TableDef, Warehouse
+from outcome_pipeline.warehouse import PartitionWrite, TableDef, Warehouse, pg_copy
 from outcome_pipeline.warehouse.tables import ColumnDef
 
 WIDE = TableDef(
@@ -128,8 +127,8 @@ def pg_warehouse(pg_url: str) -> Iterator[Warehouse]:
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Several COPY chunks (and one split for its text bytes) from a few hundred rows."""
-    monkeypatch.setattr(warehouse_module, "_COPY_ROWS", 37)
-    monkeypatch.setattr(warehouse_module, "_COPY_MAX_TEXT_BYTES", 50_000)
+    monkeypatch.setattr(pg_copy, "COPY_ROWS", 37)
+    monkeypatch.setattr(pg_copy, "COPY_MAX_TEXT_BYTES", 50_000)
 
 
 @pytest.mark.usefixtures("small_chunks")
@@ -262,7 +261,7 @@ def test_an_error_while_streaming_copy_rolls_back(
     previous = wide_rows(40, D1)
     warehouse.replace_partitions([PartitionWrite(WIDE, D1, D2, previous)])
     before = warehouse.read_table(WIDE)
-    encode = warehouse_module._pg_binary_rows
+    encode = pg_copy.binary_rows
     calls = []
 
     def failing(rows: pa.Table) -> pa.Buffer:
@@ -271,7 +270,7 @@ def test_an_error_while_streaming_copy_rolls_back(
             raise RuntimeError("injected failure while streaming")
         return encode(rows)
 
-    monkeypatch.setattr(warehouse_module, "_pg_binary_rows", failing)
+    monkeypatch.setattr(pg_copy, "binary_rows", failing)
     with pytest.raises(RuntimeError, match="injected"):
         warehouse.replace_partitions([PartitionWrite(WIDE, D1, D2, wide_rows(300, D1))])
     assert len(calls) == 4

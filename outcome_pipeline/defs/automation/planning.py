@@ -5,7 +5,7 @@ Two facts about the outcome tables drive every rule here (see ``outcome_pipeline
 - journeys of day D can change until D's repeat window (W days, default 7) has closed, i.e.
   until the data of day D + W is staged; after that the day's rows are final (``is_final``),
   except journeys a repeat contact keeps open, which close later;
-- a day's churn flags (``churn_30d_is_final`` / ``churn_90d_is_final``) wait for the 30- and
+- a day's churn flags (``is_churn_30d_final`` / ``is_churn_90d_final``) wait for the 30- and
   90-day churn windows after its journeys' last contacts, so a final day is restated once
   more on each night a churn window of it closes (``NightlyPlan.churn``);
 - the outcome rows of day X read the staged partitions X - W - 2 .. as_of (the outcomes asset's

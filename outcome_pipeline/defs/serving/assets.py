@@ -55,7 +55,7 @@ class BiServingResource(dg.ConfigurableResource):
     description=(
         "What BI tools read. DuckDB warehouse: a read-only DuckDB file (default "
         "data/warehouse_bi.duckdb) with the outcome tables, load_audit and the views "
-        "bi_daily_outcomes, bi_daily_summary and bi_output_vs_outcome (no staging or "
+        "bi_daily_outcomes, bi_daily_summary and bi_agent_output_vs_outcome (no staging or "
         "quarantine table: they hold raw emails and phones), published by atomic rename after "
         "each run that wrote the outcome tables. PostgreSQL warehouse: the same tables and "
         "views in the schema <warehouse schema>_bi (e.g. outcome_bi), updated in one "

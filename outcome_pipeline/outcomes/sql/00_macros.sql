@@ -9,54 +9,57 @@ CREATE OR REPLACE TEMP MACRO placeholder_pattern() AS
     || '|private|restricted|unavailable|not provided|not available|noreply|no-reply'
     || '|donotreply|do-not-reply|test|nobody|noemail|no-email|no email|customer';
 
-CREATE OR REPLACE TEMP MACRO is_placeholder_lc(v) AS regexp_full_match(v, placeholder_pattern());
+CREATE OR REPLACE TEMP MACRO is_placeholder_lc(value_lc) AS regexp_full_match(value_lc, placeholder_pattern());
 
-CREATE OR REPLACE TEMP MACRO is_placeholder(v) AS v IS NULL OR is_placeholder_lc(lower(trim(v)));
+CREATE OR REPLACE TEMP MACRO is_placeholder(value) AS value IS NULL OR is_placeholder_lc(lower(trim(value)));
 
 -- A CRM id (argument: trimmed): placeholders, all-zero ids and emails typed into the id
 -- field are not ids.
-CREATE OR REPLACE TEMP MACRO customer_id_ok(t) AS
-    NOT is_placeholder_lc(lower(t))
-    AND NOT regexp_full_match(t, '[-0_. ]+|-1')
-    AND NOT contains(t, '@');
+CREATE OR REPLACE TEMP MACRO customer_id_ok(id_trimmed) AS
+    NOT is_placeholder_lc(lower(id_trimmed))
+    AND NOT regexp_full_match(id_trimmed, '[-0_. ]+|-1')
+    AND NOT contains(id_trimmed, '@');
 
 -- Email (argument: trimmed and lower-cased) must look like local@domain.tld; placeholder or
 -- all-zero local parts ("unknown@...", "noreply@...", "000@...") are rejected. Exact match
 -- only: no dot or +tag folding (Salesforce's EXACT_NORMALIZED).
-CREATE OR REPLACE TEMP MACRO email_ok(e) AS
-    regexp_full_match(e, '[^@\s]+@[^@\s]+\.[^@\s]+')
-    AND NOT regexp_full_match(e, '(0+|' || placeholder_pattern() || ')@.*');
+CREATE OR REPLACE TEMP MACRO email_ok(email_lc) AS
+    regexp_full_match(email_lc, '[^@\s]+@[^@\s]+\.[^@\s]+')
+    AND NOT regexp_full_match(email_lc, '(0+|' || placeholder_pattern() || ')@.*');
 
 -- For tests and ad-hoc use: the full rules on raw values.
-CREATE OR REPLACE TEMP MACRO norm_customer_id(v) AS
-    CASE WHEN v IS NOT NULL AND customer_id_ok(trim(v)) THEN trim(v) END;
-CREATE OR REPLACE TEMP MACRO norm_email(v) AS
-    CASE WHEN v IS NOT NULL AND email_ok(lower(trim(v))) THEN lower(trim(v)) END;
+CREATE OR REPLACE TEMP MACRO norm_customer_id(value) AS
+    CASE WHEN value IS NOT NULL AND customer_id_ok(trim(value)) THEN trim(value) END;
+CREATE OR REPLACE TEMP MACRO norm_email(value) AS
+    CASE WHEN value IS NOT NULL AND email_ok(lower(trim(value))) THEN lower(trim(value)) END;
 
 -- Phone to E.164 digits (without "+"): a leading "+" keeps the digits as they are; a
 -- leading "00" is the international prefix (dropped); a leading "0" is a national trunk
 -- prefix (replaced by the default country code cc); other numbers of 11+ digits already
 -- carry their country code, shorter ones get cc. So "07700 900123", "+44 7700 900123",
 -- "0044 7700 900123" and "447700900123" are all +447700900123. Callers compute
--- d = phone_digits(raw) once per row and pass it in.
-CREATE OR REPLACE TEMP MACRO phone_digits(v) AS
-    regexp_replace(replace(v, '(0)', ''), '[^0-9]', '', 'g');  -- "+44 (0)20 ...": drop the (0)
-CREATE OR REPLACE TEMP MACRO e164_digits(raw, d, cc) AS
+-- digits = phone_digits(raw) once per row and pass it in.
+CREATE OR REPLACE TEMP MACRO phone_digits(raw) AS
+    regexp_replace(replace(raw, '(0)', ''), '[^0-9]', '', 'g');  -- "+44 (0)20 ...": drop the (0)
+CREATE OR REPLACE TEMP MACRO e164_digits(raw, digits, cc) AS
     CASE
-        WHEN starts_with(ltrim(raw), '+') THEN d
-        WHEN starts_with(d, '00') THEN d[3:]
-        WHEN starts_with(d, '0') THEN cc || d[2:]
-        WHEN length(d) >= 11 THEN d
-        ELSE cc || d
+        WHEN starts_with(ltrim(raw), '+') THEN digits
+        WHEN starts_with(digits, '00') THEN digits[3:]
+        WHEN starts_with(digits, '0') THEN cc || digits[2:]
+        WHEN length(digits) >= 11 THEN digits
+        ELSE cc || digits
     END;
 
 -- A valid number has 8..15 digits (E.164 allows at most 15) and a national part that is not
 -- one digit repeated ("0000000000", "+44 7777 777777" are placeholders).
-CREATE OR REPLACE TEMP MACRO valid_e164(p, cc) AS
-    length(p) BETWEEN 8 AND 15
+CREATE OR REPLACE TEMP MACRO valid_e164(e164, cc) AS
+    length(e164) BETWEEN 8 AND 15
     AND replace(
-        CASE WHEN starts_with(p, cc) THEN p[length(cc) + 1:] ELSE p END,
-        CASE WHEN starts_with(p, cc) THEN p[length(cc) + 1:length(cc) + 1] ELSE p[1:1] END,
+        CASE WHEN starts_with(e164, cc) THEN e164[length(cc) + 1:] ELSE e164 END,
+        CASE
+            WHEN starts_with(e164, cc) THEN e164[length(cc) + 1:length(cc) + 1]
+            ELSE e164[1:1]
+        END,
         ''
     ) <> '';
 
@@ -72,8 +75,8 @@ CREATE OR REPLACE TEMP MACRO pseudonym(kind, value) AS
     'pk_' || left(hmac_sha256_hex(kind || ':' || value), 32);
 
 -- numerator / denominator; 0/0 (or an unknown denominator) is NULL, never 0.
-CREATE OR REPLACE TEMP MACRO ratio(n, d) AS
-    CASE WHEN d IS NULL OR d = 0 THEN NULL ELSE n::DOUBLE / d END;
+CREATE OR REPLACE TEMP MACRO ratio(numerator, denominator) AS
+    CASE WHEN denominator IS NULL OR denominator = 0 THEN NULL ELSE numerator::DOUBLE / denominator END;
 
 CREATE OR REPLACE TEMP MACRO us_to_ts(us) AS make_timestamptz(us);
 
@@ -86,7 +89,7 @@ CREATE OR REPLACE TEMP MACRO us_to_ts(us) AS make_timestamptz(us);
 -- Needs crm_ids, crm_by_email and crm_by_phone (01_crm.sql).
 CREATE OR REPLACE TEMP MACRO resolve_identity(src) AS TABLE
 WITH trimmed AS (
-    SELECT s.*, trim(s.cid) AS cid_t FROM query_table(src) AS s
+    SELECT source_row.*, trim(source_row.cid) AS cid_t FROM query_table(src) AS source_row
 ),
 checked AS MATERIALIZED (
     SELECT *, coalesce(cid_t IN (SELECT customer_id FROM crm_ids), false) AS known_cid
@@ -116,25 +119,25 @@ FROM checked
 WHERE known_cid
 UNION ALL
 SELECT
-    n.* EXCLUDE (cid_t, cid_n, email_n, phone_n),
+    normalised.* EXCLUDE (cid_t, cid_n, email_n, phone_n),
     CASE
-        WHEN e.customer_id IS NOT NULL THEN e.customer_id
-        WHEN p.customer_id IS NOT NULL THEN p.customer_id
-        WHEN n.email_n IS NOT NULL THEN pseudonym('email', n.email_n)
-        WHEN n.phone_n IS NOT NULL THEN pseudonym('phone', n.phone_n)
-        ELSE n.cid_n
+        WHEN email_owner.customer_id IS NOT NULL THEN email_owner.customer_id
+        WHEN phone_owner.customer_id IS NOT NULL THEN phone_owner.customer_id
+        WHEN normalised.email_n IS NOT NULL THEN pseudonym('email', normalised.email_n)
+        WHEN normalised.phone_n IS NOT NULL THEN pseudonym('phone', normalised.phone_n)
+        ELSE normalised.cid_n
     END AS customer_key,
     CASE
-        WHEN e.customer_id IS NOT NULL THEN 'crm_email'
-        WHEN p.customer_id IS NOT NULL THEN 'crm_phone'
-        WHEN n.email_n IS NOT NULL THEN 'hashed_email'
-        WHEN n.phone_n IS NOT NULL THEN 'hashed_phone'
-        WHEN n.cid_n IS NOT NULL THEN 'unverified_id'
+        WHEN email_owner.customer_id IS NOT NULL THEN 'crm_email'
+        WHEN phone_owner.customer_id IS NOT NULL THEN 'crm_phone'
+        WHEN normalised.email_n IS NOT NULL THEN 'hashed_email'
+        WHEN normalised.phone_n IS NOT NULL THEN 'hashed_phone'
+        WHEN normalised.cid_n IS NOT NULL THEN 'unverified_id'
         ELSE 'anonymous'
     END AS match_rule
-FROM normalised AS n
-LEFT JOIN crm_by_email AS e ON e.email_n = n.email_n
-LEFT JOIN crm_by_phone AS p ON p.phone_n = n.phone_n;
+FROM normalised
+LEFT JOIN crm_by_email AS email_owner ON email_owner.email_n = normalised.email_n
+LEFT JOIN crm_by_phone AS phone_owner ON phone_owner.phone_n = normalised.phone_n;
 
 -- Business day of an epoch-microsecond instant: plain arithmetic when the UTC offset is the
 -- same over the whole run (compute.py checks), the ICU time zone conversion otherwise.

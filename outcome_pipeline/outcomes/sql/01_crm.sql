@@ -58,7 +58,7 @@ SET VARIABLE prune_crm = coalesce(
 -- CRM rows that can equal one of them are normalised below: the same lookups for the values
 -- that can be asked. Empty when not pruning.
 CREATE OR REPLACE TEMP TABLE identity_candidates AS
-WITH rows AS (
+WITH asking_rows AS (
     SELECT customer_id AS cid, customer_email AS email, customer_phone AS phone
     FROM in_interactions
     UNION ALL
@@ -67,7 +67,7 @@ WITH rows AS (
     SELECT customer_id, customer_email, customer_phone FROM in_context
 )
 SELECT DISTINCT lower(trim(email)) AS email_l, right(phone_digits(phone), 7) AS phone_tail
-FROM rows
+FROM asking_rows
 WHERE getvariable('prune_crm')
     AND (email IS NOT NULL OR phone IS NOT NULL)
     AND coalesce(trim(cid) NOT IN (SELECT customer_id FROM crm_ids), true);
@@ -79,12 +79,12 @@ WHERE getvariable('prune_crm')
 -- asked value is kept (the "shared" count is the same). email_ok / valid_e164 still decide
 -- on each value.
 CREATE OR REPLACE TEMP TABLE crm_norm AS
-WITH v AS (
+WITH crm_identifiers AS (
     SELECT customer_id, lower(trim(email)) AS email_l, phone, phone_digits(phone) AS phone_d
     FROM (SELECT DISTINCT customer_id, email, phone FROM crm_versions)
     WHERE customer_id_ok(customer_id)
 ),
-d AS (
+crm_askable AS (
     SELECT customer_id,
         CASE
             WHEN NOT getvariable('prune_crm')
@@ -97,19 +97,19 @@ d AS (
             THEN phone
         END AS phone,
         phone_d
-    FROM v
+    FROM crm_identifiers
 ),
-p AS (
+crm_e164 AS (
     SELECT customer_id,
         CASE WHEN email_ok(email_l) THEN email_l END AS email_n,
         CASE WHEN phone IS NOT NULL THEN e164_digits(phone, phone_d, getvariable('cc')) END
             AS phone_p
-    FROM d
+    FROM crm_askable
     WHERE email_l IS NOT NULL OR phone IS NOT NULL
 )
 SELECT customer_id, email_n,
     CASE WHEN valid_e164(phone_p, getvariable('cc')) THEN '+' || phone_p END AS phone_n
-FROM p;
+FROM crm_e164;
 
 -- One owner each: min = max is "exactly one distinct customer" (customer_id is never NULL
 -- here: customer_id_ok), without count(DISTINCT)'s per-group sets.

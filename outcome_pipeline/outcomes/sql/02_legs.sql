@@ -53,10 +53,10 @@ CREATE OR REPLACE TEMP TABLE leg_roots AS
 WITH RECURSIVE walk(leg_id, ancestor, depth) AS (
     SELECT leg_id, parent_id, 1 FROM leg_links
     UNION ALL
-    SELECT w.leg_id, l.parent_id, w.depth + 1
-    FROM walk AS w
-    JOIN leg_links AS l ON l.leg_id = w.ancestor
-    WHERE w.depth < 16
+    SELECT walk.leg_id, link.parent_id, walk.depth + 1
+    FROM walk
+    JOIN leg_links AS link ON link.leg_id = walk.ancestor
+    WHERE walk.depth < 16
 )
 SELECT leg_id, arg_max(ancestor, depth) AS root_id
 FROM walk
@@ -69,10 +69,10 @@ GROUP BY leg_id;
 -- context (the context zone runs to scope_start), so it is dropped here, before the contact
 -- and identity work.
 CREATE OR REPLACE TEMP TABLE margin_chains AS
-SELECT DISTINCT r.root_id
-FROM leg_roots AS r
-JOIN zone_legs_latest AS l ON l.interaction_id = r.leg_id
-WHERE l.queued_us >= getvariable('scope_start_us');
+SELECT DISTINCT leg_root.root_id
+FROM leg_roots AS leg_root
+JOIN zone_legs_latest AS leg ON leg.interaction_id = leg_root.leg_id
+WHERE leg.queued_us >= getvariable('scope_start_us');
 
 CREATE OR REPLACE TEMP VIEW legs AS
 SELECT * FROM zone_legs_latest

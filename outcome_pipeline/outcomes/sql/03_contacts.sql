@@ -4,56 +4,58 @@
 -- root leg's; a transfer leg's only where the root carries none of that kind. Missing
 -- queue/team/agent take the unassigned label (getvariable('unassigned')).
 CREATE OR REPLACE TEMP TABLE contacts AS
-WITH children AS (
+WITH transfer_legs AS (
     SELECT
-        r.root_id AS contact_id,
+        leg_root.root_id AS contact_id,
         count(*) AS legs,
-        max(l.ended_us) AS ended_us,
-        bool_and(l.abandoned) AS abandoned,
-        bool_or(NOT l.abandoned AND coalesce(l.answered_us, l.first_response_us) IS NOT NULL)
-            AS handled,
-        arg_max(l.agent_id, l.queued_us) AS agent_id,
-        arg_max(l.team, l.queued_us) AS team,
-        arg_max(l.disposition, l.queued_us) AS disposition,
-        arg_max(l.case_id, l.queued_us) FILTER (WHERE l.case_id IS NOT NULL) AS case_id,
-        arg_min(l.customer_id, l.queued_us) FILTER (WHERE NOT is_placeholder(l.customer_id)) AS cid,
-        arg_min(l.customer_email, l.queued_us) FILTER (WHERE NOT is_placeholder(l.customer_email)) AS email,
-        arg_min(l.customer_phone, l.queued_us) FILTER (WHERE NOT is_placeholder(l.customer_phone)) AS phone
-    FROM leg_roots AS r
-    JOIN legs AS l ON l.interaction_id = r.leg_id
-    GROUP BY r.root_id
+        max(leg.ended_us) AS ended_us,
+        bool_and(leg.abandoned) AS is_abandoned,
+        bool_or(NOT leg.abandoned AND coalesce(leg.answered_us, leg.first_response_us) IS NOT NULL)
+            AS is_handled,
+        arg_max(leg.agent_id, leg.queued_us) AS agent_id,
+        arg_max(leg.team, leg.queued_us) AS team,
+        arg_max(leg.disposition, leg.queued_us) AS disposition,
+        arg_max(leg.case_id, leg.queued_us) FILTER (WHERE leg.case_id IS NOT NULL) AS case_id,
+        arg_min(leg.customer_id, leg.queued_us) FILTER (WHERE NOT is_placeholder(leg.customer_id)) AS cid,
+        arg_min(leg.customer_email, leg.queued_us) FILTER (WHERE NOT is_placeholder(leg.customer_email)) AS email,
+        arg_min(leg.customer_phone, leg.queued_us) FILTER (WHERE NOT is_placeholder(leg.customer_phone)) AS phone
+    FROM leg_roots AS leg_root
+    JOIN legs AS leg ON leg.interaction_id = leg_root.leg_id
+    GROUP BY leg_root.root_id
 ),
 roots AS (
-    SELECT r.*, c.contact_id IS NOT NULL AS has_children,
-        c.legs AS c_legs, c.ended_us AS c_ended_us, c.abandoned AS c_abandoned, c.handled AS c_handled,
-        c.agent_id AS c_agent_id, c.team AS c_team, c.disposition AS c_disposition,
-        c.case_id AS c_case_id, c.cid AS c_cid, c.email AS c_email, c.phone AS c_phone
-    FROM legs AS r
-    LEFT JOIN children AS c ON c.contact_id = r.interaction_id
-    WHERE r.interaction_id NOT IN (SELECT leg_id FROM leg_roots)
+    SELECT root.*, transfers.contact_id IS NOT NULL AS has_transfers,
+        transfers.legs AS transfers_legs, transfers.ended_us AS transfers_ended_us,
+        transfers.is_abandoned AS transfers_is_abandoned, transfers.is_handled AS transfers_is_handled,
+        transfers.agent_id AS transfers_agent_id, transfers.team AS transfers_team,
+        transfers.disposition AS transfers_disposition, transfers.case_id AS transfers_case_id,
+        transfers.cid AS transfers_cid, transfers.email AS transfers_email, transfers.phone AS transfers_phone
+    FROM legs AS root
+    LEFT JOIN transfer_legs AS transfers ON transfers.contact_id = root.interaction_id
+    WHERE root.interaction_id NOT IN (SELECT leg_id FROM leg_roots)
 ),
-raw AS (
+unresolved_contacts AS (
     SELECT
         interaction_id AS contact_id,
-        1 + coalesce(c_legs, 0) AS legs,
+        1 + coalesce(transfers_legs, 0) AS legs,
         queued_us AS started_us,
-        greatest(ended_us, c_ended_us) AS ended_us,
-        abandoned AND coalesce(c_abandoned, true) AS abandoned,
+        greatest(ended_us, transfers_ended_us) AS ended_us,
+        abandoned AND coalesce(transfers_is_abandoned, true) AS is_abandoned,
         -- Handled by an agent: some leg answered (or, in an asynchronous channel, replied to)
         -- and not abandoned. A leg that ended unanswered and unabandoned was not handled.
         (NOT abandoned AND coalesce(answered_us, first_response_us) IS NOT NULL)
-            OR coalesce(c_handled, false) AS handled,
+            OR coalesce(transfers_is_handled, false) AS is_handled,
         channel,
         direction,
         coalesce(queue, getvariable('unassigned')) AS queue,
         coalesce(team, getvariable('unassigned')) AS team,
-        CASE WHEN has_children THEN c_agent_id ELSE agent_id END AS agent_id,
-        coalesce(CASE WHEN has_children THEN c_team ELSE team END, getvariable('unassigned')) AS agent_team,
-        CASE WHEN has_children THEN c_disposition ELSE disposition END AS disposition,
-        coalesce(c_case_id, case_id) AS case_id,
-        CASE WHEN has_children AND is_placeholder(customer_id) THEN c_cid ELSE customer_id END AS cid,
-        CASE WHEN has_children AND is_placeholder(customer_email) THEN c_email ELSE customer_email END AS email,
-        CASE WHEN has_children AND is_placeholder(customer_phone) THEN c_phone ELSE customer_phone END AS phone
+        CASE WHEN has_transfers THEN transfers_agent_id ELSE agent_id END AS agent_id,
+        coalesce(CASE WHEN has_transfers THEN transfers_team ELSE team END, getvariable('unassigned')) AS agent_team,
+        CASE WHEN has_transfers THEN transfers_disposition ELSE disposition END AS disposition,
+        coalesce(transfers_case_id, case_id) AS case_id,
+        CASE WHEN has_transfers AND is_placeholder(customer_id) THEN transfers_cid ELSE customer_id END AS cid,
+        CASE WHEN has_transfers AND is_placeholder(customer_email) THEN transfers_email ELSE customer_email END AS email,
+        CASE WHEN has_transfers AND is_placeholder(customer_phone) THEN transfers_phone ELSE customer_phone END AS phone
     FROM roots
 )
-SELECT * EXCLUDE (cid, email, phone) FROM resolve_identity('raw');
+SELECT * EXCLUDE (cid, email, phone) FROM resolve_identity('unresolved_contacts');

@@ -3,7 +3,7 @@
 -- with contacts in the main zone. (Not deduplicated: with an immutable queued_at a
 -- re-delivered leg changes no maximum.)
 CREATE OR REPLACE TEMP TABLE context_last AS
-WITH ctx AS (
+WITH context_roots AS (
     -- in_context: the zone's root legs reduced to each identifier triple's latest start
     -- (compute.context_sql, run here or in the warehouse).
     SELECT epoch_us(last_queued_at) AS queued_us,
@@ -13,7 +13,7 @@ WITH ctx AS (
 -- Most rows carry a CRM id: reduce them to one row per id before any lookup.
 by_id AS (
     SELECT trim(cid) AS cid_t, max(queued_us) AS last_us
-    FROM ctx WHERE cid IS NOT NULL GROUP BY 1
+    FROM context_roots WHERE cid IS NOT NULL GROUP BY 1
 ),
 known AS (
     SELECT cid_t AS customer_key, last_us
@@ -21,17 +21,17 @@ known AS (
 ),
 -- The rest (no id, or an id the CRM does not know) go through the full resolution.
 rest AS (
-    SELECT * FROM ctx
+    SELECT * FROM context_roots
     WHERE cid IS NULL
         OR trim(cid) IN (
             SELECT cid_t FROM by_id WHERE cid_t NOT IN (SELECT customer_id FROM crm_ids)
         )
 ),
-resolved AS (
+resolved_rest AS (
     SELECT customer_key, max(queued_us) AS last_us FROM resolve_identity('rest') GROUP BY 1
 )
 SELECT customer_key, max(last_us) AS last_us
-FROM (SELECT * FROM known UNION ALL SELECT * FROM resolved)
+FROM (SELECT * FROM known UNION ALL SELECT * FROM resolved_rest)
 WHERE customer_key IN (SELECT customer_key FROM contacts)
 GROUP BY customer_key;
 

@@ -6,32 +6,42 @@
 -- older journey. Case and customer links take the latest journey started before sending.
 CREATE OR REPLACE TEMP TABLE survey_links AS
 WITH by_interaction AS (
-    SELECT s.response_id, f.journey_id
-    FROM surveys AS s
-    LEFT JOIN leg_roots AS r ON r.leg_id = s.interaction_id
-    JOIN contact_facts AS f ON f.contact_id = coalesce(r.root_id, s.interaction_id)
+    SELECT survey.response_id, contact.journey_id
+    FROM surveys AS survey
+    LEFT JOIN leg_roots AS leg_root ON leg_root.leg_id = survey.interaction_id
+    JOIN contact_facts AS contact
+        ON contact.contact_id = coalesce(leg_root.root_id, survey.interaction_id)
 ),
 case_journeys AS (
-    SELECT DISTINCT f.case_id, j.journey_id, j.first_us
-    FROM contact_facts AS f
-    JOIN journey_facts AS j USING (journey_id)
-    WHERE f.case_id IS NOT NULL
+    SELECT DISTINCT contact.case_id, journey.journey_id, journey.first_contact_us
+    FROM contact_facts AS contact
+    JOIN journey_facts AS journey USING (journey_id)
+    WHERE contact.case_id IS NOT NULL
 ),
 by_case AS (
-    SELECT s.response_id, arg_max(c.journey_id, (c.first_us, c.journey_id)) AS journey_id
-    FROM surveys AS s
-    JOIN case_journeys AS c ON c.case_id = s.case_id AND c.first_us <= s.sent_us
-    WHERE s.interaction_id IS NULL
-    GROUP BY s.response_id
+    SELECT
+        survey.response_id,
+        arg_max(
+            case_journey.journey_id, (case_journey.first_contact_us, case_journey.journey_id)
+        ) AS journey_id
+    FROM surveys AS survey
+    JOIN case_journeys AS case_journey
+        ON case_journey.case_id = survey.case_id
+        AND case_journey.first_contact_us <= survey.sent_us
+    WHERE survey.interaction_id IS NULL
+    GROUP BY survey.response_id
 ),
 by_customer AS (
-    SELECT s.response_id, arg_max(j.journey_id, (j.first_us, j.journey_id)) AS journey_id
-    FROM surveys AS s
-    JOIN journey_facts AS j
-        ON j.customer_key = s.customer_key
-        AND s.sent_us BETWEEN j.first_us AND j.last_ended_us + getvariable('grace_us')
-    WHERE s.interaction_id IS NULL AND s.case_id IS NULL
-    GROUP BY s.response_id
+    SELECT
+        survey.response_id,
+        arg_max(journey.journey_id, (journey.first_contact_us, journey.journey_id)) AS journey_id
+    FROM surveys AS survey
+    JOIN journey_facts AS journey
+        ON journey.customer_key = survey.customer_key
+        AND survey.sent_us BETWEEN journey.first_contact_us
+            AND journey.last_contact_ended_us + getvariable('grace_us')
+    WHERE survey.interaction_id IS NULL AND survey.case_id IS NULL
+    GROUP BY survey.response_id
 ),
 links AS (
     SELECT * FROM by_interaction
@@ -39,11 +49,11 @@ links AS (
     UNION ALL SELECT * FROM by_customer
 )
 -- Responses after the journey's window closed are ignored, so a final journey stays final.
-SELECT s.response_id, s.survey_type, s.score, s.responded_us, j.journey_id
-FROM links AS k
-JOIN surveys AS s USING (response_id)
-JOIN journey_facts AS j USING (journey_id)
-WHERE s.responded_us <= j.closes_us;
+SELECT survey.response_id, survey.survey_type, survey.score, survey.responded_us, journey.journey_id
+FROM links
+JOIN surveys AS survey USING (response_id)
+JOIN journey_facts AS journey USING (journey_id)
+WHERE survey.responded_us <= journey.window_closes_us;
 
 CREATE OR REPLACE TEMP TABLE journey_surveys AS
 SELECT
@@ -70,37 +80,48 @@ QUALIFY row_number() OVER (
 CREATE OR REPLACE TEMP TABLE journey_churn AS
 WITH churns AS (SELECT * FROM sub_events WHERE event_type = 'churn')
 SELECT
-    j.journey_id,
-    min(c.occurred_us) AS churned_us,
-    arg_min(c.churn_type, (c.occurred_us, c.event_id)) AS churn_type
-FROM journey_facts AS j
-JOIN churns AS c
-    ON c.customer_id = j.customer_key
-    AND c.occurred_us > j.first_us
-    AND c.occurred_us <= j.last_ended_us + getvariable('churn_long_us')
-WHERE j.is_ended AND NOT j.is_anonymous
-GROUP BY j.journey_id;
+    journey.journey_id,
+    min(churn.occurred_us) AS churned_us,
+    arg_min(churn.churn_type, (churn.occurred_us, churn.event_id)) AS churn_type
+FROM journey_facts AS journey
+JOIN churns AS churn
+    ON churn.customer_id = journey.customer_key
+    AND churn.occurred_us > journey.first_contact_us
+    AND churn.occurred_us <= journey.last_contact_ended_us + getvariable('churn_long_us')
+WHERE journey.is_ended AND NOT journey.is_anonymous
+GROUP BY journey.journey_id;
 
 -- Everything the output tables need per journey started on a computed day.
 CREATE OR REPLACE TEMP TABLE journeys_out AS
 SELECT
-    j.*,
-    CASE WHEN j.resolved THEN (j.last_ended_us - j.first_us) / 3.6e9 END AS ttr_hours,
-    j.resolved AND j.contacts = 1 AS first_contact_resolved,
-    coalesce(s.survey_responses, 0) AS survey_responses,
-    s.csat_score, s.nps_score, s.ces_score,
-    CASE WHEN j.is_ended AND NOT j.is_anonymous THEN
-        coalesce(c.churned_us <= j.last_ended_us + getvariable('churn_short_us'), false)
-    END AS churned_30d,
-    CASE WHEN j.is_ended AND NOT j.is_anonymous THEN c.churned_us IS NOT NULL END AS churned_90d,
-    c.churn_type,
-    c.churned_us,
-    j.is_ended AND getvariable('as_of_us') >= j.last_ended_us + getvariable('churn_short_us') AS churn_30d_final,
-    j.is_ended AND getvariable('as_of_us') >= j.last_ended_us + getvariable('churn_long_us') AS churn_90d_final
-FROM journey_facts AS j
-JOIN days AS d ON d.day = j.partition_date
-LEFT JOIN journey_surveys AS s USING (journey_id)
-LEFT JOIN journey_churn AS c USING (journey_id);
+    journey.*,
+    CASE WHEN journey.is_resolved THEN
+        (journey.last_contact_ended_us - journey.first_contact_us) / 3.6e9
+    END AS time_to_resolution_hours,
+    journey.is_resolved AND journey.contacts = 1 AS is_first_contact_resolved,
+    coalesce(surveys.survey_responses, 0) AS survey_responses,
+    surveys.csat_score, surveys.nps_score, surveys.ces_score,
+    CASE WHEN journey.is_ended AND NOT journey.is_anonymous THEN
+        coalesce(
+            churn.churned_us <= journey.last_contact_ended_us + getvariable('churn_short_us'),
+            false
+        )
+    END AS is_churned_within_30d,
+    CASE WHEN journey.is_ended AND NOT journey.is_anonymous THEN
+        churn.churned_us IS NOT NULL
+    END AS is_churned_within_90d,
+    churn.churn_type,
+    churn.churned_us,
+    journey.is_ended
+        AND getvariable('as_of_us') >= journey.last_contact_ended_us + getvariable('churn_short_us')
+        AS is_churn_30d_final,
+    journey.is_ended
+        AND getvariable('as_of_us') >= journey.last_contact_ended_us + getvariable('churn_long_us')
+        AS is_churn_90d_final
+FROM journey_facts AS journey
+JOIN days AS computed_day ON computed_day.day = journey.partition_date
+LEFT JOIN journey_surveys AS surveys USING (journey_id)
+LEFT JOIN journey_churn AS churn USING (journey_id);
 
 -- Intermediates no later step reads: freed now, not at the end of the run (peak memory);
 -- journeys_out carries what the selects need of them.

@@ -9,58 +9,58 @@ signup AS (
     SELECT customer_id, min(occurred_us) AS signup_us
     FROM events WHERE event_type = 'signup' GROUP BY customer_id
 ),
-ttv AS (
-    SELECT s.customer_id, s.signup_us, min(e.occurred_us) AS activated_us
-    FROM signup AS s
-    LEFT JOIN events AS e
-        ON e.customer_id = s.customer_id
-        AND e.event_type = 'activated'
-        AND e.occurred_us >= s.signup_us
-    GROUP BY s.customer_id, s.signup_us
+time_to_value AS (
+    SELECT signup.customer_id, signup.signup_us, min(activation.occurred_us) AS activated_us
+    FROM signup
+    LEFT JOIN events AS activation
+        ON activation.customer_id = signup.customer_id
+        AND activation.event_type = 'activated'
+        AND activation.occurred_us >= signup.signup_us
+    GROUP BY signup.customer_id, signup.signup_us
 ),
 per_day AS (
     SELECT
         partition_date,
         customer_key,
-        arg_min(segment, first_us) AS segment,
+        arg_min(segment, first_contact_us) AS segment,
         count(*) AS journeys_started,
         count(*) FILTER (WHERE is_ended) AS journeys_ended,
-        count(*) FILTER (WHERE resolved) AS resolved_journeys,
+        count(*) FILTER (WHERE is_resolved) AS resolved_journeys,
         sum(contacts) AS contacts,
         arg_max(
-            CASE WHEN NOT is_ended THEN 'open' WHEN resolved THEN 'resolved' ELSE 'unresolved' END,
-            first_us
+            CASE WHEN NOT is_ended THEN 'open' WHEN is_resolved THEN 'resolved' ELSE 'unresolved' END,
+            first_contact_us
         ) AS last_outcome,
-        arg_min(mrr_at_stake, first_us) AS mrr_at_stake,
-        bool_or(churned_30d) AS churned_30d,
-        bool_or(churned_90d) AS churned_90d,
+        arg_min(mrr_at_stake, first_contact_us) AS mrr_at_stake,
+        bool_or(is_churned_within_30d) AS is_churned_within_30d,
+        bool_or(is_churned_within_90d) AS is_churned_within_90d,
         arg_min(churn_type, churned_us) AS churn_type,
         bool_and(is_ended) AS is_final,
-        bool_and(churn_90d_final) AS churn_90d_final
+        bool_and(is_churn_90d_final) AS is_churn_90d_final
     FROM journeys_out
     WHERE NOT is_anonymous
     GROUP BY partition_date, customer_key
 )
 SELECT
-    p.partition_date,
-    p.customer_key,
-    p.segment,
-    p.journeys_started,
-    p.journeys_ended,
-    p.resolved_journeys,
-    ratio(p.resolved_journeys, p.journeys_ended) AS resolved_share,
-    p.contacts,
-    p.last_outcome,
-    p.mrr_at_stake,
-    p.churned_30d AS churned_within_30d,
-    p.churned_90d AS churned_within_90d,
-    p.churn_type,
-    us_to_ts(t.signup_us) AS signup_at,
-    us_to_ts(t.activated_us) AS activated_at,
-    (t.activated_us - t.signup_us) / 86400e6 AS time_to_value_days,
-    p.is_final,
-    p.churn_90d_final AS churn_90d_is_final,
+    per_day.partition_date,
+    per_day.customer_key,
+    per_day.segment,
+    per_day.journeys_started,
+    per_day.journeys_ended,
+    per_day.resolved_journeys,
+    ratio(per_day.resolved_journeys, per_day.journeys_ended) AS resolved_share,
+    per_day.contacts,
+    per_day.last_outcome,
+    per_day.mrr_at_stake,
+    per_day.is_churned_within_30d,
+    per_day.is_churned_within_90d,
+    per_day.churn_type,
+    us_to_ts(time_to_value.signup_us) AS signup_at,
+    us_to_ts(time_to_value.activated_us) AS activated_at,
+    (time_to_value.activated_us - time_to_value.signup_us) / 86400e6 AS time_to_value_days,
+    per_day.is_final,
+    per_day.is_churn_90d_final,
     us_to_ts(getvariable('as_of_us')) AS as_of
-FROM per_day AS p
-LEFT JOIN ttv AS t ON t.customer_id = p.customer_key
-ORDER BY p.partition_date, p.customer_key
+FROM per_day
+LEFT JOIN time_to_value ON time_to_value.customer_id = per_day.customer_key
+ORDER BY per_day.partition_date, per_day.customer_key

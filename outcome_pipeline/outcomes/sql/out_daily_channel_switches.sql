@@ -1,42 +1,43 @@
 -- Channel pairs of the switches in ended identified journeys, on the day x pair spine.
 WITH journey_contacts_in_order AS (
     SELECT
-        f.journey_id,
-        f.channel,
-        f.channel_switch,
-        lag(f.channel) OVER (PARTITION BY f.journey_id ORDER BY f.started_us, f.contact_id)
-            AS previous_channel
-    FROM contact_facts AS f
-    WHERE f.journey_id IS NOT NULL AND NOT f.is_anonymous
+        contact.journey_id,
+        contact.channel,
+        contact.is_channel_switch,
+        lag(contact.channel) OVER (
+            PARTITION BY contact.journey_id ORDER BY contact.started_us, contact.contact_id
+        ) AS previous_channel
+    FROM contact_facts AS contact
+    WHERE contact.journey_id IS NOT NULL AND NOT contact.is_anonymous
 ),
 switches AS (
     SELECT
-        j.partition_date AS day,
-        c.previous_channel AS from_channel,
-        c.channel AS to_channel,
+        journey.partition_date AS day,
+        contact.previous_channel AS from_channel,
+        contact.channel AS to_channel,
         count(*) AS channel_switches,
-        count(DISTINCT j.journey_id) AS journeys
-    FROM journey_contacts_in_order AS c
-    JOIN journeys_out AS j USING (journey_id)
-    WHERE c.channel_switch AND j.is_ended AND NOT j.is_anonymous
+        count(DISTINCT journey.journey_id) AS journeys
+    FROM journey_contacts_in_order AS contact
+    JOIN journeys_out AS journey USING (journey_id)
+    WHERE contact.is_channel_switch AND journey.is_ended AND NOT journey.is_anonymous
     GROUP BY ALL
 ),
 pair_spine AS (
-    SELECT d.day, a.channel AS from_channel, b.channel AS to_channel
-    FROM days AS d
-    CROSS JOIN dim_channels AS a
-    CROSS JOIN dim_channels AS b
-    WHERE a.channel <> b.channel
+    SELECT computed_day.day, from_dim.channel AS from_channel, to_dim.channel AS to_channel
+    FROM days AS computed_day
+    CROSS JOIN dim_channels AS from_dim
+    CROSS JOIN dim_channels AS to_dim
+    WHERE from_dim.channel <> to_dim.channel
 )
 SELECT
-    p.day AS partition_date,
-    p.from_channel,
-    p.to_channel,
-    coalesce(s.channel_switches, 0) AS channel_switches,
-    coalesce(s.journeys, 0) AS journeys,
-    t.is_final,
+    pair_spine.day AS partition_date,
+    pair_spine.from_channel,
+    pair_spine.to_channel,
+    coalesce(switches.channel_switches, 0) AS channel_switches,
+    coalesce(switches.journeys, 0) AS journeys,
+    day_status.is_final,
     us_to_ts(getvariable('as_of_us')) AS as_of
-FROM pair_spine AS p
-JOIN day_status AS t USING (day)
-LEFT JOIN switches AS s USING (day, from_channel, to_channel)
+FROM pair_spine
+JOIN day_status USING (day)
+LEFT JOIN switches USING (day, from_channel, to_channel)
 ORDER BY partition_date, from_channel, to_channel

@@ -1,33 +1,35 @@
-WITH agg AS (SELECT * FROM leg_daily WHERE by_queue)
+WITH queue_grain AS (SELECT * FROM leg_daily WHERE is_queue_grain)
 SELECT
-    s.day AS partition_date,
-    s.channel,
-    s.queue,
-    s.team,
-    s.segment,
-    coalesce(a.offered, 0) AS offered,
-    coalesce(a.handled, 0) AS handled,
-    coalesce(a.abandoned, 0) AS abandoned,
-    ratio(coalesce(a.abandoned, 0), coalesce(a.offered, 0)) AS abandon_rate,
+    spine.day AS partition_date,
+    spine.channel,
+    spine.queue,
+    spine.team,
+    spine.segment,
+    coalesce(legs.legs_offered, 0) AS legs_offered,
+    coalesce(legs.legs_handled, 0) AS legs_handled,
+    coalesce(legs.legs_abandoned, 0) AS legs_abandoned,
+    ratio(coalesce(legs.legs_abandoned, 0), coalesce(legs.legs_offered, 0)) AS abandon_rate,
     getvariable('sl_seconds') AS sl_threshold_seconds,
-    coalesce(a.sl_answered, 0) AS sl_answered_within_threshold,
-    coalesce(a.sl_offered, 0) AS sl_offered_excl_short_abandons,
-    ratio(coalesce(a.sl_answered, 0), coalesce(a.sl_offered, 0))
-        AS service_level_answered_excl_short_abandons,
-    coalesce(a.asa_answered, 0) AS asa_answered,
-    coalesce(a.asa_wait, 0) AS asa_wait_seconds_sum,
-    ratio(coalesce(a.asa_wait, 0), coalesce(a.asa_answered, 0)) AS asa_seconds,
-    coalesce(a.handle_seconds_sum, 0) AS handle_seconds_sum,
-    ratio(coalesce(a.handle_seconds_sum, 0), coalesce(a.handled, 0)) AS aht_seconds,
-    coalesce(a.transferred, 0) AS transferred,
-    ratio(coalesce(a.transferred, 0), coalesce(a.handled, 0)) AS transfer_rate,
-    coalesce(a.frt_responses, 0) AS frt_responses,
-    coalesce(a.frt_sum, 0) AS frt_seconds_sum,
-    ratio(coalesce(a.frt_sum, 0), coalesce(a.frt_responses, 0)) AS frt_mean_seconds,
-    a.frt_median AS frt_median_seconds,
-    t.day_over AS is_final,
+    coalesce(legs.sl_legs_answered_within_threshold, 0) AS sl_legs_answered_within_threshold,
+    coalesce(legs.sl_legs_offered_excl_short_abandons, 0) AS sl_legs_offered_excl_short_abandons,
+    ratio(
+        coalesce(legs.sl_legs_answered_within_threshold, 0),
+        coalesce(legs.sl_legs_offered_excl_short_abandons, 0)
+    ) AS service_level_answered_excl_short_abandons,
+    coalesce(legs.asa_legs_answered, 0) AS asa_legs_answered,
+    coalesce(legs.asa_wait_seconds_sum, 0) AS asa_wait_seconds_sum,
+    ratio(coalesce(legs.asa_wait_seconds_sum, 0), coalesce(legs.asa_legs_answered, 0)) AS asa_seconds,
+    coalesce(legs.handle_seconds_sum, 0) AS handle_seconds_sum,
+    ratio(coalesce(legs.handle_seconds_sum, 0), coalesce(legs.legs_handled, 0)) AS aht_seconds,
+    coalesce(legs.legs_transferred, 0) AS legs_transferred,
+    ratio(coalesce(legs.legs_transferred, 0), coalesce(legs.legs_handled, 0)) AS transfer_rate,
+    coalesce(legs.frt_legs_responded, 0) AS frt_legs_responded,
+    coalesce(legs.frt_seconds_sum, 0) AS frt_seconds_sum,
+    ratio(coalesce(legs.frt_seconds_sum, 0), coalesce(legs.frt_legs_responded, 0)) AS frt_mean_seconds,
+    legs.frt_median_seconds,
+    day_status.is_day_over AS is_final,
     us_to_ts(getvariable('as_of_us')) AS as_of
-FROM spine AS s
-JOIN day_status AS t USING (day)
-LEFT JOIN agg AS a USING (day, channel, queue, team, segment)
+FROM spine
+JOIN day_status USING (day)
+LEFT JOIN queue_grain AS legs USING (day, channel, queue, team, segment)
 ORDER BY partition_date, channel, queue, team, segment

@@ -1,28 +1,30 @@
 -- Resolved identified journeys by time-to-resolution bucket (ttr_buckets: registered from
 -- distribution_tables.TTR_BUCKETS), on the day x bucket spine.
 WITH resolved AS (
-    SELECT partition_date AS day, ttr_hours
+    SELECT partition_date AS day, time_to_resolution_hours
     FROM journeys_out
-    WHERE resolved AND NOT is_anonymous
+    WHERE is_resolved AND NOT is_anonymous
 ),
 counted AS (
-    SELECT r.day, b.bucket_order, count(*) AS resolved_journeys
-    FROM resolved AS r
-    JOIN ttr_buckets AS b
-        ON r.ttr_hours >= b.lower_hours AND (b.upper_hours IS NULL OR r.ttr_hours < b.upper_hours)
+    SELECT resolved.day, bucket.bucket_order, count(*) AS resolved_journeys
+    FROM resolved
+    JOIN ttr_buckets AS bucket
+        ON resolved.time_to_resolution_hours >= bucket.lower_hours
+        AND (bucket.upper_hours IS NULL OR resolved.time_to_resolution_hours < bucket.upper_hours)
     GROUP BY ALL
 )
 SELECT
-    d.day AS partition_date,
-    b.bucket,
-    b.bucket_order,
-    b.lower_hours,
-    b.upper_hours,
-    coalesce(c.resolved_journeys, 0) AS resolved_journeys,
-    t.is_final,
+    computed_day.day AS partition_date,
+    bucket.bucket,
+    bucket.bucket_order,
+    bucket.lower_hours,
+    bucket.upper_hours,
+    coalesce(counted.resolved_journeys, 0) AS resolved_journeys,
+    day_status.is_final,
     us_to_ts(getvariable('as_of_us')) AS as_of
-FROM days AS d
-CROSS JOIN ttr_buckets AS b
-JOIN day_status AS t ON t.day = d.day
-LEFT JOIN counted AS c ON c.day = d.day AND c.bucket_order = b.bucket_order
+FROM days AS computed_day
+CROSS JOIN ttr_buckets AS bucket
+JOIN day_status ON day_status.day = computed_day.day
+LEFT JOIN counted
+    ON counted.day = computed_day.day AND counted.bucket_order = bucket.bucket_order
 ORDER BY partition_date, bucket_order

@@ -165,17 +165,17 @@ def test_what_the_metrics_do_without_the_columns_genesys_cannot_carry(outcomes) 
     daily, g_daily = full["daily_outputs"], genesys["daily_outputs"]
     # Transfers: natively some handled legs go on to another leg; as separate conversations
     # without a parent none do, the transfer rate is 0 and every leg is a contact of its own.
-    assert _sum(daily, "transferred") > 0 and _sum(g_daily, "transferred") == 0
+    assert _sum(daily, "legs_transferred") > 0 and _sum(g_daily, "legs_transferred") == 0
     contacts = "journey_contacts"
     assert genesys[contacts].num_rows > full[contacts].num_rows
     assert set(genesys[contacts]["legs"].to_pylist()) == {1}
     # First response time: natively measured on email, social and messaging; without it,
     # unknown (NULL), never 0 seconds.
     asynchronous = ("email", "social", "messaging")
-    assert _sum(daily, "frt_responses", asynchronous) > 0
-    assert _sum(g_daily, "frt_responses", asynchronous) == 0
+    assert _sum(daily, "frt_legs_responded", asynchronous) > 0
+    assert _sum(g_daily, "frt_legs_responded", asynchronous) == 0
     frt = g_daily.filter(pc.is_in(g_daily["channel"], pa.array(asynchronous)))["frt_mean_seconds"]
     assert frt.null_count == len(frt)
     # What it carries is measured as natively: answered, handled, talk and hold, abandons.
-    for column in ("offered", "handled", "abandoned"):
+    for column in ("legs_offered", "legs_handled", "legs_abandoned"):
         assert _sum(g_daily, column) == _sum(daily, column), column

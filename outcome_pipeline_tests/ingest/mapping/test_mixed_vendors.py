@@ -220,7 +220,7 @@ def test_vendor_feeds_give_the_outcomes_of_the_native_feeds_they_carry(outcomes)
 def _email_outputs(tables: dict[str, pa.Table]) -> dict[str, object]:
     t = tables["daily_outputs"]
     t = t.filter(pc.equal(t["channel"], "email"))
-    sums = {c: pc.sum(t[c]).as_py() for c in ("offered", "handled", "frt_responses")}
+    sums = {c: pc.sum(t[c]).as_py() for c in ("legs_offered", "legs_handled", "frt_legs_responded")}
     sums["frt_mean_seconds"] = [v for v in t["frt_mean_seconds"].to_pylist() if v is not None]
     sums["aht_seconds"] = [v for v in t["aht_seconds"].to_pylist() if v is not None]
     return sums
@@ -230,14 +230,14 @@ def test_what_the_metrics_do_without_the_columns_the_vendors_cannot_carry(outcom
     native, _, vendor = outcomes
     full, zendesk = _email_outputs(native), _email_outputs(vendor)
     # Native email: answered and first replies known, so handled, AHT and FRT are measured.
-    assert full["handled"] > 0 and full["frt_responses"] > 0 and full["frt_mean_seconds"]
+    assert full["legs_handled"] > 0 and full["frt_legs_responded"] > 0 and full["frt_mean_seconds"]
     # Through Zendesk's ticket row (no first reply, no answer time): FRT is unknown, NULL, not
     # 0 seconds; AHT likewise. Offered contacts still count, outbound emails aside.
-    assert zendesk["offered"] > 0
-    assert zendesk["frt_responses"] == 0 and zendesk["frt_mean_seconds"] == []
+    assert zendesk["legs_offered"] > 0
+    assert zendesk["frt_legs_responded"] == 0 and zendesk["frt_mean_seconds"] == []
     assert zendesk["aht_seconds"] == []
-    # ... and "handled" counts only answered contacts: unknown answer times show as 0 handled.
-    assert zendesk["handled"] == 0
+    # ... and "legs_handled" counts only answered contacts: unknown answer times show as 0 handled.
+    assert zendesk["legs_handled"] == 0
     # Without segments and MRR in Salesforce's standard fields every journey falls in the
     # unknown segment, and its MRR at stake is unknown (NULL), not 0.
     journeys, native_journeys = vendor["journeys"], native["journeys"]
@@ -265,7 +265,7 @@ def test_chat_through_zendesk_has_no_speed_of_answer(roots, staged, outcomes) ->
         t = tables["daily_outputs"]
         t = t.filter(pc.equal(t["channel"], "chat"))
         known = [v for v in t["asa_seconds"].to_pylist() if v is not None]
-        return pc.sum(t["asa_answered"]).as_py(), known
+        return pc.sum(t["asa_legs_answered"]).as_py(), known
 
     answered, asa = chat_speed(native_outcomes)
     assert answered > 0 and asa  # natively: chats answered, with a speed of answer
