@@ -114,6 +114,11 @@ def _land(root: Path) -> None:
     }
     lines = [json.dumps(good), "not json", json.dumps(dict(good, response_id="g2", score="x"))]
     (f / "SURVEY_RESPONSES_gz.JSONL.gz").write_bytes(gzip.compress("\n".join(lines).encode()))
+    # zstd, CSV and JSON lines, each with a line that is not a record.
+    with pa.output_stream(str(f / "survey_responses_z.csv.zst"), compression="zstd") as out:
+        out.write(f"{HEADER},extra\nz1,csat,5,{TIMES},e\nz2,csat\n".encode())
+    with pa.output_stream(str(f / "survey_responses_zj.jsonl.zst"), compression="zstd") as out:
+        out.write((json.dumps(dict(good, response_id="zj")) + "\nnot json\n").encode())
     # ndjson, clean (no extra keys), with an id delivered again later the same day.
     nd = [dict(good, response_id="n1"), dict(good, response_id="a1", score=2)]
     (f / "survey_responses_b.ndjson").write_text("".join(json.dumps(r) + "\n" for r in nd))
@@ -169,7 +174,7 @@ def test_identity_mappings_stage_a_day_exactly_as_the_reader(tmp_path: Path) -> 
     assert {"bad_type", "missing_required", "malformed_row"} <= codes
     errors = {r["error"].split(":", 1)[0] for r in mapped.rejected_files.to_pylist()}
     assert errors == {"missing_column", "duplicate_column", "unsupported_compression"}
-    assert mapped.rows_duplicate == 1 and mapped.rows_staged == 7
+    assert mapped.rows_duplicate == 1 and mapped.rows_staged == 9
     assert mapped.rows_read == mapped.rows_staged + mapped.rows_quarantined + mapped.rows_duplicate
     staged = {r["response_id"]: r for r in mapped.staged.to_pylist()}
     assert staged[" a2 "]["score"] == 7 and staged[" a2 "]["comment"] == "quoted, comma"
