@@ -341,11 +341,9 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
             f"__records AS (SELECT *, ordinality AS __ord FROM read_csv({_files(files)}, "
             f"all_varchar = true, header = {lit(o.header)}, delim = {lit(o.delimiter)}, "
             f"quote = {lit(o.quote)}, escape = {lit(o.escape)}, encoding = {lit(o.encoding)}, "
-            f"filename = '{FILE_COL}', ignore_errors = true, "
+            f"filename = '{FILE_COL}', ignore_errors = true, {o.limits_sql()}"
             f"store_rejects = true, rejects_table = '__rejects', rejects_scan = '__reject_scans'"
-            + (f", max_line_size = {int(o.max_line_bytes)}" if o.max_line_bytes else "")
-            + ("" if o.quoted_nulls else ", allow_quoted_nulls = false")
-            + f") WITH ORDINALITY),\n__numbered AS (SELECT *, {_record_number(files)} AS __rn "
+            f") WITH ORDINALITY),\n__numbered AS (SELECT *, {_record_number(files)} AS __rn "
             f"FROM __records),\n__rows AS (SELECT * EXCLUDE (__rn), '' AS {PATH_COL}, "
             f"__rn + {first - 1} AS {LINE_COL} FROM __numbered WHERE __rn > {o.skip_after_header})"
         ), f"{raw}::VARCHAR"

@@ -43,6 +43,11 @@ class CsvOptions(_Strict):
     # A quoted empty field ("") is NULL like an unquoted one; false keeps it as empty text.
     quoted_nulls: bool = True
 
+    def limits_sql(self) -> str:
+        """read_csv options of the two settings above (empty when both are defaults)."""
+        out = f"max_line_size = {int(self.max_line_bytes)}, " if self.max_line_bytes else ""
+        return out + ("" if self.quoted_nulls else "allow_quoted_nulls = false, ")
+
 
 class JsonOptions(_Strict):
     # auto: one object per line or objects back to back (Kinesis Data Firehose writes records
