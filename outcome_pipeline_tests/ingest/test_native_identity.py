@@ -254,3 +254,13 @@ def test_the_identity_path_keeps_text_that_looks_like_a_null_marker(tmp_path: Pa
     )
     day = stage_day(tmp_path, CONTRACTS["customers"], DAY, "UTC", native_ingest="mapping")
     assert day.staged["region"].to_pylist() == ["NA", None]
+
+
+def test_a_misspelt_setting_stops_the_settings_with_its_name() -> None:
+    from outcome_pipeline.errors import ConfigError
+    from outcome_pipeline.settings import Settings
+
+    assert Settings.from_env({}).native_ingest == "reader"
+    assert Settings.from_env({SETTING: "mapping"}).native_ingest == "mapping"
+    with pytest.raises(ConfigError, match="OUTCOME_NATIVE_INGEST is set to 'mappings'"):
+        Settings.from_env({SETTING: "mappings"})
