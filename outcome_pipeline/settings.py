@@ -5,6 +5,10 @@ Data and warehouse:
 - ``OUTCOME_LANDING_DIR`` (``data/landing``): landing root, ``<feed>/<YYYY-MM-DD>/<table>*``.
 - ``OUTCOME_SOURCES_DIR`` (empty: none): folder of source mapping files (``*.toml``), each
   mapping a vendor export onto a feed contract (see ``docs/sources/``).
+- ``OUTCOME_NATIVE_INGEST`` (``reader``): what reads the native contract files. ``reader``:
+  the Arrow reader; ``mapping``: the contracts' identity mappings through the source mapping
+  engine, one ingest path for native and vendor files (same rows, reasons and messages;
+  slower today, see ``docs/sources/README.md``). Read by staging when it runs.
 - ``OUTCOME_WAREHOUSE_URL`` (``duckdb:///data/warehouse.duckdb``): SQLAlchemy URL of the
   warehouse; a secret when it holds a password (passed to Dagster as an ``EnvVar``).
 - ``OUTCOME_WAREHOUSE_SCHEMA`` (``outcome``): schema holding every table.
@@ -62,6 +66,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from outcome_pipeline.errors import ConfigError, Problem
+from outcome_pipeline.ingest.native import native_ingest_mode
 from outcome_pipeline.validation.docs_server import DEFAULT_URL as DEFAULT_DATA_DOCS_URL
 from outcome_pipeline.warehouse import DEFAULT_SCHEMA, DEFAULT_URL
 from outcome_pipeline.warehouse.settings import warehouse_schema, warehouse_url
@@ -220,6 +225,7 @@ class Settings:
     report_dir: str = DEFAULT_REPORT_DIR
     report_days: int = DEFAULT_REPORT_DAYS
     backfill_days_per_run: int = DEFAULT_BACKFILL_DAYS_PER_RUN
+    native_ingest: str = "reader"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -291,6 +297,9 @@ class Settings:
                 str(DEFAULT_BACKFILL_DAYS_PER_RUN),
                 _at_least_one,
                 "a whole number of 1 or more",
+            ),
+            native_ingest=r.get(
+                "OUTCOME_NATIVE_INGEST", "reader", native_ingest_mode, "reader or mapping"
             ),
         )
         if r.problems:

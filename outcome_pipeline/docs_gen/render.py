@@ -10,6 +10,7 @@ from pathlib import Path
 
 from outcome_pipeline.contracts import CONTRACTS, FEEDS
 from outcome_pipeline.docs_gen.metrics import render_metrics
+from outcome_pipeline.ingest.native import identity_lineage
 from outcome_pipeline.warehouse import ALL_TABLES
 from outcome_pipeline.warehouse.warehouse import sql_type
 
@@ -33,6 +34,13 @@ def render_feed_contracts() -> str:
         "day: the latest `updated_at` wins. Columns beyond the contract are kept in",
         "`extra_fields` (JSON) and reported; a missing required column quarantines the file.",
         "",
+        "Each contract is also a source mapping: its **identity mapping** (every column from",
+        "the field of the same name), generated from the contract, named",
+        "`native:<table>@<version>` (the version changes with the columns, their types and",
+        "which are required). With `OUTCOME_NATIVE_INGEST=mapping` the native files are read",
+        "through it by the source mapping engine, the path vendor exports take; see",
+        "[sources/README.md](sources/README.md#native-contracts-are-identity-mappings).",
+        "",
     ]
     for feed, tables in FEEDS.items():
         out.append(f"## Feed `{feed}`")
@@ -43,7 +51,8 @@ def render_feed_contracts() -> str:
                 f"### `{name}` → `{c.staging_table}`",
                 "",
                 f"{c.description} Grain: {c.grain}. Natural key: `{c.key}`. "
-                + (f"Event time: `{c.event_time}`." if c.event_time else ""),
+                + (f"Event time: `{c.event_time}`. " if c.event_time else "")
+                + f"Identity mapping: `{identity_lineage(c)}`.",
                 "",
                 "| column | type | required | meaning |",
                 "|---|---|---|---|",

@@ -35,6 +35,8 @@ from outcome_pipeline.contracts.staging import (
 from outcome_pipeline.ingest.conform import EXTRA, LINE, conform
 from outcome_pipeline.ingest.landing import LandingFile, discover_day
 from outcome_pipeline.ingest.mapping import CompiledMapping, MappedDay, map_day
+from outcome_pipeline.ingest.native import MAPPING as VIA_MAPPING
+from outcome_pipeline.ingest.native import identity_lineage, native_ingest_mode, read_raw_mapped
 from outcome_pipeline.ingest.readers import FILE, LandingFileError, read_raw
 from outcome_pipeline.outcomes.config import HISTORY_INPUTS
 from outcome_pipeline.validation.repair import repair_clock_skew
@@ -101,6 +103,7 @@ def stage_day(
     clock_skew_seconds: int = 0,
     first_day: date | None = None,
     mappings: Sequence[CompiledMapping] = (),
+    native_ingest: str | None = None,
 ) -> StagedDay:
     """Read, type, dedupe and validate every file of ``contract`` delivered for ``day``.
 
@@ -111,11 +114,16 @@ def stage_day(
 
     ``mappings`` are source mappings onto this contract: their files are read by their own
     query and join the native rows before the dedupe, so one rule applies to both.
+    ``native_ingest``: which reader reads the native contract files (``reader`` or
+    ``mapping``: their identity mappings through the mapping engine); default the
+    ``OUTCOME_NATIVE_INGEST`` setting (:mod:`outcome_pipeline.ingest.native`).
 
     The same as :func:`read_day` then :func:`finish_day` (a range validates its days' rows
     together between the two).
     """
-    read = read_day(root, contract, day, timezone, run_id, clock_skew_seconds, mappings)
+    read = read_day(
+        root, contract, day, timezone, run_id, clock_skew_seconds, mappings, native_ingest
+    )
     failures = None
     if validator is not None and read.latest.num_rows:
         failures = validator(read.latest, contract, day)
@@ -148,8 +156,10 @@ def read_day(
     run_id: str = "",
     clock_skew_seconds: int = 0,
     mappings: Sequence[CompiledMapping] = (),
+    native_ingest: str | None = None,
 ) -> ReadDay:
     """The steps of :func:`stage_day` before validation."""
+    via_mapping = native_ingest_mode(native_ingest) == VIA_MAPPING
     typed_parts, reject_parts, reports, bad_files = [], [], [], []
     listing = discover_day(root, contract.feed, day).for_table(contract.name)
 
@@ -176,7 +186,7 @@ def read_day(
         if lf.relative in claimed:
             continue
         try:
-            typed, rejects, report = _read_one(lf, contract, timezone)
+            typed, rejects, report = _read_one(lf, contract, timezone, via_mapping)
         except LandingFileError as exc:
             lost(lf.relative, f"{exc.reason}: " + str(exc).replace(str(lf.path), lf.relative))
             continue
@@ -306,9 +316,12 @@ def _rejects_table(
 
 
 def _read_one(
-    lf: LandingFile, contract: TableContract, timezone: str
+    lf: LandingFile, contract: TableContract, timezone: str, via_mapping: bool = False
 ) -> tuple[pa.Table, pa.Table, FileReport]:
-    raw = read_raw(lf.path, contract, lf.fmt, lf.compression)
+    if via_mapping:
+        raw = read_raw_mapped(lf.path, contract, lf.fmt, lf.compression, lf.relative)
+    else:
+        raw = read_raw(lf.path, contract, lf.fmt, lf.compression)
     result = conform(raw.table, contract, timezone)
     n_typed, n_rejected, n_malformed = (
         result.table.num_rows,
@@ -335,7 +348,7 @@ def _read_one(
     )
     report = FileReport(
         file=lf.relative,
-        fmt=lf.fmt,
+        fmt=f"{lf.fmt} via {identity_lineage(contract)}" if via_mapping else lf.fmt,
         rows_read=raw.table.num_rows + n_malformed,
         rows_quarantined=n_rejected + n_malformed,
         missing_columns=raw.missing_columns,

@@ -427,7 +427,7 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
             f"__records AS (SELECT *, ordinality AS __ord FROM read_csv({_files(files)}, "
             f"all_varchar = true, header = {lit(o.header)}, delim = {lit(o.delimiter)}, "
             f"quote = {lit(o.quote)}, escape = {lit(o.escape)}, encoding = {lit(o.encoding)}, "
-            f"filename = '{FILE_COL}', ignore_errors = true, "
+            f"filename = '{FILE_COL}', ignore_errors = true, {o.limits_sql()}"
             f"store_rejects = true, rejects_table = '__rejects', rejects_scan = '__reject_scans'"
             f") WITH ORDINALITY),\n__rows AS (SELECT * EXCLUDE (__ord), '' AS {PATH_COL}, "
             f"{numbered})"

@@ -19,7 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from outcome_pipeline.contracts.feeds import TS
-from outcome_pipeline.ingest.landing import LandingPathError, day_folder
+from outcome_pipeline.ingest.landing import COMPRESSIONS, LandingPathError, day_folder
+from outcome_pipeline.ingest.lines import open_bytes
 from outcome_pipeline.ingest.mapping.compile import (
     CODES_COL,
     FILE_COL,
@@ -91,7 +92,8 @@ def source_header(path: Path, mapping: CompiledMapping) -> list[str]:
         return pq.read_schema(path).names
     if src.format != "csv":
         return []
-    with path.open("rb") as fh:
+    # A compressed export (.csv.gz, .csv.zst) is read as DuckDB reads it: decompressed.
+    with open_bytes(path, COMPRESSIONS.get(path.suffix.lower().lstrip("."))) as fh:
         first = fh.readline()
     text = first.decode("utf-8-sig" if src.csv.encoding == "utf-8" else src.csv.encoding)
     row = next(
@@ -245,12 +247,17 @@ def _with_raw_lines(con: duckdb.DuckDBPyConnection, result: pa.Table) -> pa.Tabl
     bad = bad.set_column(0, FILE_COL, pc.cast(bad[FILE_COL], pa.string()))
     con.register("__bad_lines", bad)
     files = sorted(set(bad[FILE_COL].to_pylist()))
-    texts = con.sql(
-        "WITH t AS (SELECT filename AS f, string_split(content, chr(10)) AS lines "
-        "FROM read_text($files)) SELECT b.__file, b.__line, t.lines[b.__line] AS raw "
-        "FROM __bad_lines b JOIN t ON t.f = b.__file",
-        params={"files": files},
-    ).to_arrow_table()
+    try:
+        texts = con.sql(
+            "WITH t AS (SELECT filename AS f, string_split(content, chr(10)) AS lines "
+            "FROM read_text($files)) SELECT b.__file, b.__line, t.lines[b.__line] AS raw "
+            "FROM __bad_lines b JOIN t ON t.f = b.__file",
+            params={"files": files},
+        ).to_arrow_table()
+    except duckdb.Error:
+        # read_text neither decompresses nor takes bytes that are not UTF-8: such a file's
+        # bad lines are still rejected, with the file and line but no raw text.
+        return result
     lookup = {
         (f, n): r
         for f, n, r in zip(*(texts[c].to_pylist() for c in texts.column_names), strict=True)

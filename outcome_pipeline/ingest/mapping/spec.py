@@ -38,6 +38,15 @@ class CsvOptions(_Strict):
     # Lines after the header that are not records (a Qualtrics export has two: the question
     # texts and the import ids); they keep their line numbers and are not counted as rows.
     skip_after_header: int = Field(default=0, ge=0)
+    # The longest record the reader takes (DuckDB's default: 2 MB); a longer one is rejected.
+    max_line_bytes: int | None = Field(default=None, gt=0)
+    # A quoted empty field ("") is NULL like an unquoted one; false keeps it as empty text.
+    quoted_nulls: bool = True
+
+    def limits_sql(self) -> str:
+        """read_csv options of the two settings above (empty when both are defaults)."""
+        out = f"max_line_size = {int(self.max_line_bytes)}, " if self.max_line_bytes else ""
+        return out + ("" if self.quoted_nulls else "allow_quoted_nulls = false, ")
 
 
 class JsonOptions(_Strict):
