@@ -104,6 +104,8 @@ def run_phase(
     """Every window's run of ``what``, at most ``runs`` processes at once (a run queue with
     a concurrency limit): phase wall time, and each run's own wall time and peak RSS."""
     env = {**os.environ, "OUTCOME_CHUNK_DAYS": str(args.chunk_days)}
+    if args.compute_memory_limit:
+        env["OUTCOME_COMPUTE_MEMORY_LIMIT"] = args.compute_memory_limit
     t0 = time.perf_counter()
 
     def launch(window: tuple[date, date]) -> tuple[float, ChildRun]:
@@ -269,7 +271,8 @@ def markdown(report: dict[str, object]) -> str:
         "",
         f"- machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM; run {m['date']}",
         f"- data: profile {a['profile']}, customers capped at {a['max_customers']:,}, "
-        f"seed {a['seed']}, from {a['start']}; OUTCOME_CHUNK_DAYS={a['chunk_days']}; "
+        f"seed {a['seed']}, from {a['start']}; OUTCOME_CHUNK_DAYS={a['chunk_days']}, "
+        f"OUTCOME_COMPUTE_MEMORY_LIMIT={a.get('compute_memory_limit') or 'default'}; "
         f"windows of {a['days_per_run'] or 'days / runs'} days",
         f"- limit (raw DuckDB SQL, no validation): {lim.get('seconds_per_day', '–')} s/day "
         f"× {a['days']} days = {lim.get('seconds_for_range', '–')} s",
@@ -382,6 +385,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--days-per-run", type=int, default=0, help="0: the range / runs")
     p.add_argument("--chunk-days", type=int, default=30, help="OUTCOME_CHUNK_DAYS")
     p.add_argument("--pg-url", default=None, help="also PostgreSQL (a schema per config)")
+    p.add_argument(
+        "--compute-memory-limit",
+        default="",
+        help="OUTCOME_COMPUTE_MEMORY_LIMIT of every run (default: the pipeline's, 50%% of RAM "
+        "per run; N concurrent runs may each take it)",
+    )
     p.add_argument("--no-duckdb", action="store_true")
     p.add_argument(
         "--pg-analyze",
