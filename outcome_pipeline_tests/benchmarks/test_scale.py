@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.scale import headline, main, ok, windows
+from benchmarks.scale import _runs, headline, main, ok, windows
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -60,6 +60,9 @@ def test_windows_are_disjoint_and_cover_the_range() -> None:
         (days[10], days[10]),
     ]
     assert windows(days, 1) == [(days[0], days[10])]
+    # A cap on concurrent outcome runs shows in the report's rows.
+    assert _runs({"concurrent_runs": 4, "outcome_runs_at_once": 2}) == "4 (outcomes 2)"
+    assert _runs({"concurrent_runs": 2, "outcome_runs_at_once": 2}) == "2"
 
 
 def test_one_row_per_warehouse_and_concurrency(report) -> None:
