@@ -345,6 +345,23 @@ def outcome_range(
 ) -> tuple[bool, str]:
     """The outcome asset alone over [first, last] as ONE in-process run at as_of (the run
     tag), as a single-run range backfill runs it; chunking from ``OUTCOME_CHUNK_DAYS``."""
+    return materialize_range("outcomes", landing, url, schema, workdir, first, last, as_of)
+
+
+def materialize_range(
+    what: str,
+    landing: Path,
+    url: str,
+    schema: str,
+    workdir: Path,
+    first: date,
+    last: date,
+    as_of: date | None = None,
+) -> tuple[bool, str]:
+    """One in-process Dagster run over the partition range [first, last], as one run of a
+    range backfill executes it: ``what`` = "staging" (the five staging assets, validated per
+    range) or "outcomes" (the outcome asset, chunked by ``OUTCOME_CHUNK_DAYS``, at ``as_of``
+    when given, else the latest staged day as the asset decides)."""
     import dagster as dg
 
     from outcome_pipeline.cli.run import RANGE_END, RANGE_START, _first_error
@@ -356,15 +373,15 @@ def outcome_range(
         WarehouseResource,
     )
 
+    selected = {"staging": staging_assets, "outcomes": [outcome_tables]}[what]
+    tags = {RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
+    if as_of is not None:
+        tags[AS_OF_TAG] = as_of.isoformat()
     with dg.DagsterInstance.ephemeral() as instance:
         result = dg.materialize(
             [*staging_assets, outcome_tables],
-            selection=[dg.AssetKey(k.path) for k in outcome_tables.keys],
-            tags={
-                RANGE_START: first.isoformat(),
-                RANGE_END: last.isoformat(),
-                AS_OF_TAG: as_of.isoformat(),
-            },
+            selection=[dg.AssetKey(k.path) for a in selected for k in a.keys],
+            tags=tags,
             resources={
                 "warehouse": WarehouseResource(url=url, schema_name=schema),
                 "landing": LandingResource(root=str(landing), timezone=TIMEZONE),
@@ -374,3 +391,55 @@ def outcome_range(
             raise_on_error=False,
         )
         return result.success, "" if result.success else _first_error(result)
+
+
+def profile_fields(profile: str) -> dict[str, Any]:
+    """The generator fields of a named profile (``generator.config.PROFILES``)."""
+    from outcome_pipeline.generator.config import PROFILES
+
+    return dict(PROFILES[profile])
+
+
+def outcome_fingerprint(url: str, schema: str) -> dict[str, dict[str, object]]:
+    """Per outcome table: row count and an order-independent hash of every row, computed in
+    the warehouse (a year of journeys is not read out). Two warehouses holding the same rows
+    give the same fingerprint; compare within one dialect only (text forms differ)."""
+    from outcome_pipeline.outcomes import OUTCOME_TABLES
+    from outcome_pipeline.warehouse import Warehouse
+
+    wh = Warehouse(url, schema)
+    out: dict[str, dict[str, object]] = {}
+    try:
+        for name, table in OUTCOME_TABLES.items():
+            cols = ", ".join(f'"{c.name}"' for c in table.columns)
+            if wh.dialect == "duckdb":
+                digest = f"sum(hash({cols})::HUGEINT)::VARCHAR"
+            else:
+                digest = f"sum(hashtextextended(ROW({cols})::text, 0))::text"
+            row = wh.query(
+                f"SELECT count(*) AS n, {digest} AS h FROM {wh.qualified(name)}"
+            ).to_pylist()[0]
+            out[name] = {"rows": int(row["n"]), "hash": row["h"]}
+    finally:
+        wh.dispose()
+    return out
+
+
+def analyze_staging(url: str, schema: str) -> dict[str, object]:
+    """PostgreSQL: ANALYZE the staging tables (the planner's row estimates), and whether the
+    server's autovacuum would have done it. DuckDB keeps its statistics as it writes: no-op."""
+    import sqlalchemy as sa
+
+    from outcome_pipeline.warehouse.tables import STAGING_TABLES
+
+    if not url.startswith("postgresql"):
+        return {}
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.begin() as conn:
+            autovacuum = conn.exec_driver_sql("SHOW autovacuum").scalar()
+            for table in STAGING_TABLES.values():
+                conn.exec_driver_sql(f'ANALYZE "{schema}"."{table.name}"')
+    finally:
+        engine.dispose()
+    return {"autovacuum": autovacuum}
