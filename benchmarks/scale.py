@@ -54,7 +54,8 @@ from pathlib import Path
 from benchmarks import pipeline_stages as ps
 from benchmarks.limit import Limit
 from benchmarks.measure import ChildRun, run_child, scale_label
-from benchmarks.run import _day_bounds_us, _drop_pg_schema, machine
+from benchmarks.pipeline_stages import day_bounds_us
+from benchmarks.run import _drop_pg_schema, machine
 
 PHASES = ("staging", "outcomes")
 # Targets of the issue (on the project's 2-core machine), minutes for 365 days at 100k/day.
@@ -219,7 +220,7 @@ def limit_per_day(args: argparse.Namespace, days: list[date]) -> dict[str, objec
         for d in measured:
             t0 = time.perf_counter()
             limit.load_day(d)
-            limit.transform(d, *_day_bounds_us(d))
+            limit.transform(d, *day_bounds_us(d))
             limit.daily(d)
             limit.persist(d)
             per_day.append(time.perf_counter() - t0)
