@@ -1,8 +1,8 @@
 """Identity resolution: who the customer of a contact (or survey response) is.
 
-The rules run in DuckDB: ``sql/00_macros.sql`` defines them (``resolve_identity`` applies them
-to contacts, context contacts and survey responses alike) and ``sql/01_crm.sql`` builds the CRM
-lookups; this module sets their parameters and offers them to tests and to anyone who needs
+The rules run in DuckDB: ``sql/macros.sql`` defines them (``resolve_identity`` applies them
+to contacts, context contacts and survey responses alike) and ``sql/int_crm_*.sql`` build the
+CRM lookups; this module sets their parameters and offers them to tests and to anyone who needs
 to check a value by hand.
 
 - **customer_key** = the CRM ``customer_id`` when the CRM knows it; else the CRM customer
@@ -28,14 +28,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from outcome_pipeline.outcomes.config import OutcomeConfig
+from outcome_pipeline.outcomes.relations import SQL_DIR
 
-SQL_DIR = Path(__file__).with_name("sql")
 _BLOCK = 64  # SHA-256 block size in bytes
 
 
@@ -59,7 +58,7 @@ def register_identity(con: duckdb.DuckDBPyConnection, cfg: OutcomeConfig) -> Non
     con.execute("SET VARIABLE hmac_ipad = ?", [ipad])
     con.execute("SET VARIABLE hmac_opad = ?", [opad])
     con.execute("SET VARIABLE cc = ?", [cfg.default_country_code])
-    con.execute((SQL_DIR / "00_macros.sql").read_text())
+    con.execute((SQL_DIR / "macros.sql").read_text())
 
 
 def normalise(
@@ -89,7 +88,11 @@ def normalise(
         rows = con.sql(
             """
             WITH normalised AS (
-                SELECT i, norm_customer_id(cid) AS customer_id, norm_email(email) AS email,
+                SELECT i,
+                    CASE WHEN cid IS NOT NULL AND customer_id_ok(trim(cid)) THEN trim(cid) END
+                        AS customer_id,
+                    CASE WHEN email IS NOT NULL AND email_ok(lower(trim(email)))
+                        THEN lower(trim(email)) END AS email,
                     e164_digits(phone, phone_digits(phone), getvariable('cc')) AS phone_e164
                 FROM vals
             )

@@ -3,7 +3,7 @@
 WITH handled_legs AS (
     SELECT day, team, coalesce(agent_id, getvariable('unassigned')) AS agent_id,
         legs_handled, handle_seconds_sum
-    FROM leg_daily
+    FROM int_leg_daily
     WHERE NOT is_queue_grain AND legs_handled > 0
 ),
 -- Judged: identified contacts an agent handled whose window has closed. Claim-based counts
@@ -22,7 +22,7 @@ contact_claims AS (
                 AND contact.is_followed_within_window
         ) AS false_resolutions,
         count(*) FILTER (WHERE contact.is_really_resolved) AS really_resolved_contacts
-    FROM contact_facts AS contact
+    FROM int_contact_facts AS contact
     JOIN days AS computed_day ON computed_day.day = contact.start_day
     WHERE NOT contact.is_anonymous AND contact.is_handled
     GROUP BY ALL

@@ -35,5 +35,5 @@ SELECT
     is_churn_30d_final,
     is_churn_90d_final,
     us_to_ts(getvariable('as_of_us')) AS as_of
-FROM journeys_out
+FROM int_journeys
 ORDER BY partition_date, journey_id

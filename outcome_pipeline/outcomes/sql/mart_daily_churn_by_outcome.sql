@@ -6,7 +6,7 @@ WITH ended AS (
         is_churned_within_30d,
         is_churned_within_90d,
         mrr_at_stake
-    FROM journeys_out
+    FROM int_journeys
     WHERE is_ended AND NOT is_anonymous
 ),
 by_outcome AS (
@@ -48,6 +48,6 @@ SELECT
         AS is_churn_90d_final,
     us_to_ts(getvariable('as_of_us')) AS as_of
 FROM outcome_spine
-JOIN day_status USING (day)
+JOIN int_day_status AS day_status USING (day)
 LEFT JOIN by_outcome USING (day, journey_outcome)
 ORDER BY partition_date, journey_outcome

@@ -1,4 +1,4 @@
-WITH queue_grain AS (SELECT * FROM leg_daily WHERE is_queue_grain)
+WITH queue_grain AS (SELECT * FROM int_leg_daily WHERE is_queue_grain)
 SELECT
     spine.day AS partition_date,
     spine.channel,
@@ -29,7 +29,7 @@ SELECT
     legs.frt_median_seconds,
     day_status.is_day_over AS is_final,
     us_to_ts(getvariable('as_of_us')) AS as_of
-FROM spine
-JOIN day_status USING (day)
+FROM int_daily_spine AS spine
+JOIN int_day_status AS day_status USING (day)
 LEFT JOIN queue_grain AS legs USING (day, channel, queue, team, segment)
 ORDER BY partition_date, channel, queue, team, segment

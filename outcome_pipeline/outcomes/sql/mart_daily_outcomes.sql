@@ -1,5 +1,5 @@
 WITH identified_journeys AS (
-    SELECT * FROM journeys_out WHERE NOT is_anonymous
+    SELECT * FROM int_journeys WHERE NOT is_anonymous
 ),
 journey_counts AS (
     SELECT
@@ -65,7 +65,7 @@ survey_counts AS (
             WHERE link.survey_type = 'ces' AND link.score >= getvariable('ces_easy_min')
         ) AS ces_easy,
         sum(link.score) FILTER (WHERE link.survey_type = 'ces') AS ces_score_sum
-    FROM survey_links AS link
+    FROM int_survey_links AS link
     JOIN identified_journeys AS journey USING (journey_id)
     GROUP BY ALL
 ),
@@ -86,7 +86,7 @@ contact_counts AS (
             WHERE NOT contact.is_anonymous AND contact.is_claimed_resolved
                 AND contact.is_window_closed AND contact.is_followed_within_window
         ) AS false_resolutions
-    FROM contact_facts AS contact
+    FROM int_contact_facts AS contact
     JOIN days AS computed_day ON computed_day.day = contact.start_day
     GROUP BY ALL
 )
@@ -178,8 +178,8 @@ SELECT
         AND getvariable('as_of_us') >= day_status.last_contact_ended_us + getvariable('churn_long_us')
         AS is_churn_90d_final,
     us_to_ts(getvariable('as_of_us')) AS as_of
-FROM spine
-JOIN day_status USING (day)
+FROM int_daily_spine AS spine
+JOIN int_day_status AS day_status USING (day)
 LEFT JOIN journey_counts AS journeys USING (day, channel, queue, team, segment)
 LEFT JOIN survey_counts AS surveys USING (day, channel, queue, team, segment)
 LEFT JOIN contact_counts AS contacts USING (day, channel, queue, team, segment)

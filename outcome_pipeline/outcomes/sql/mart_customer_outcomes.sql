@@ -2,7 +2,7 @@
 -- customer's lifetime subscription events known at as_of.
 WITH events AS (
     SELECT customer_id, event_type, occurred_us
-    FROM sub_events
+    FROM int_subscription_events
     WHERE event_type IN ('signup', 'activated')
 ),
 signup AS (
@@ -37,7 +37,7 @@ per_day AS (
         arg_min(churn_type, churned_us) AS churn_type,
         bool_and(is_ended) AS is_final,
         bool_and(is_churn_90d_final) AS is_churn_90d_final
-    FROM journeys_out
+    FROM int_journeys
     WHERE NOT is_anonymous
     GROUP BY partition_date, customer_key
 )
