@@ -32,31 +32,25 @@ agent_days AS (
     UNION
     SELECT day, team, agent_id FROM contact_claims
 ),
-agent_metrics AS (
+agent_counts AS (
     SELECT
         agent_day.day, agent_day.team, agent_day.agent_id,
         coalesce(handled.legs_handled, 0) AS legs_handled,
         coalesce(handled.handle_seconds_sum, 0) AS handle_seconds_sum,
-        ratio(coalesce(handled.handle_seconds_sum, 0), coalesce(handled.legs_handled, 0))
-            AS aht_seconds,
         coalesce(claims.judged_contacts, 0) AS judged_contacts,
         nullif(claims.dispositioned_contacts, 0) AS dispositioned_contacts,
         CASE WHEN claims.dispositioned_contacts > 0 THEN claims.resolved_claims END
             AS resolved_claims,
-        ratio(claims.resolved_claims, nullif(claims.dispositioned_contacts, 0))
-            AS claimed_resolution_rate,
         CASE WHEN claims.dispositioned_contacts > 0 THEN claims.false_resolutions END
             AS false_resolutions,
-        ratio(
-            claims.false_resolutions,
-            CASE WHEN claims.dispositioned_contacts > 0 THEN claims.resolved_claims END
-        ) AS false_resolution_rate,
-        coalesce(claims.really_resolved_contacts, 0) AS really_resolved_contacts,
-        ratio(coalesce(claims.really_resolved_contacts, 0), coalesce(claims.judged_contacts, 0))
-            AS real_resolution_rate
+        coalesce(claims.really_resolved_contacts, 0) AS really_resolved_contacts
     FROM agent_days AS agent_day
     LEFT JOIN handled_legs AS handled USING (day, team, agent_id)
     LEFT JOIN contact_claims AS claims USING (day, team, agent_id)
+),
+-- The rates: ratio(numerator, denominator) of the counts, generated from RATES.
+agent_metrics AS (
+    SELECT * FROM daily_agent_output_vs_outcome_with_rates('agent_counts')
 )
 SELECT
     agent_metrics.day AS partition_date,

@@ -89,98 +89,72 @@ contact_counts AS (
     FROM int_contact_facts AS contact
     JOIN days AS computed_day ON computed_day.day = contact.start_day
     GROUP BY ALL
-)
-SELECT
-    spine.day AS partition_date,
-    spine.channel,
-    spine.queue,
-    spine.team,
-    spine.segment,
-    coalesce(journeys.journeys_started, 0) AS journeys_started,
-    coalesce(journeys.journeys_ended, 0) AS journeys_ended,
-    coalesce(journeys.contacts_in_ended_journeys, 0) AS contacts_in_ended_journeys,
-    coalesce(journeys.resolved_journeys, 0) AS resolved_journeys,
-    ratio(coalesce(journeys.resolved_journeys, 0), coalesce(journeys.journeys_ended, 0))
-        AS resolution_rate,
-    coalesce(journeys.failed_journeys, 0) AS failed_journeys,
-    coalesce(journeys.fcr_journeys, 0) AS fcr_journeys,
-    ratio(coalesce(journeys.fcr_journeys, 0), coalesce(journeys.journeys_ended, 0)) AS fcr_rate,
-    coalesce(journeys.multichannel_journeys, 0) AS multichannel_journeys,
-    ratio(coalesce(journeys.multichannel_journeys, 0), coalesce(journeys.journeys_ended, 0))
-        AS channel_switch_rate,
-    coalesce(journeys.contacts_in_resolved_journeys, 0) AS contacts_in_resolved_journeys,
-    ratio(
-        coalesce(journeys.contacts_in_resolved_journeys, 0),
-        coalesce(journeys.resolved_journeys, 0)
-    ) AS contacts_per_resolution,
-    journeys.contacts_per_resolution_p90,
-    journeys.time_to_resolution_median_hours,
-    journeys.time_to_resolution_p90_hours,
-    coalesce(journeys.effortless_resolutions, 0) AS effortless_resolutions,
-    ratio(coalesce(journeys.effortless_resolutions, 0), coalesce(journeys.journeys_ended, 0))
-        AS effortless_resolution_rate,
-    ratio(
-        coalesce(journeys.resolved_journeys, 0), coalesce(journeys.contacts_in_ended_journeys, 0)
-    ) AS customer_success_ratio,
-    coalesce(surveys.csat_responses, 0) AS csat_responses,
-    coalesce(surveys.csat_satisfied, 0) AS csat_satisfied,
-    ratio(coalesce(surveys.csat_satisfied, 0), coalesce(surveys.csat_responses, 0)) AS csat_rate,
-    coalesce(surveys.csat_score_sum, 0) AS csat_score_sum,
-    ratio(coalesce(surveys.csat_score_sum, 0), coalesce(surveys.csat_responses, 0)) AS csat_mean,
-    coalesce(surveys.nps_responses, 0) AS nps_responses,
-    coalesce(surveys.nps_promoters, 0) AS nps_promoters,
-    coalesce(surveys.nps_detractors, 0) AS nps_detractors,
-    100 * ratio(
-        coalesce(surveys.nps_promoters, 0) - coalesce(surveys.nps_detractors, 0),
-        coalesce(surveys.nps_responses, 0)
-    ) AS nps,
-    coalesce(surveys.ces_responses, 0) AS ces_responses,
-    coalesce(surveys.ces_easy, 0) AS ces_easy,
-    ratio(coalesce(surveys.ces_easy, 0), coalesce(surveys.ces_responses, 0)) AS ces_easy_rate,
-    coalesce(surveys.ces_score_sum, 0) AS ces_score_sum,
-    ratio(coalesce(surveys.ces_score_sum, 0), coalesce(surveys.ces_responses, 0)) AS ces_mean,
-    coalesce(journeys.churned_30d, 0) AS churned_30d,
-    coalesce(journeys.churned_30d_voluntary, 0) AS churned_30d_voluntary,
-    coalesce(journeys.churned_30d_involuntary, 0) AS churned_30d_involuntary,
-    ratio(coalesce(journeys.churned_30d, 0), coalesce(journeys.journeys_ended, 0))
-        AS churn_30d_rate,
-    coalesce(journeys.churned_90d, 0) AS churned_90d,
-    coalesce(journeys.churned_90d_voluntary, 0) AS churned_90d_voluntary,
-    coalesce(journeys.churned_90d_involuntary, 0) AS churned_90d_involuntary,
-    ratio(coalesce(journeys.churned_90d, 0), coalesce(journeys.journeys_ended, 0))
-        AS churn_90d_rate,
-    coalesce(journeys.churned_90d_after_failed, 0) AS churned_90d_after_failed,
-    ratio(coalesce(journeys.churned_90d_after_failed, 0), coalesce(journeys.failed_journeys, 0))
-        AS churn_90d_rate_after_failed,
-    coalesce(journeys.mrr_at_stake, 0) AS mrr_at_stake,
-    coalesce(journeys.revenue_at_risk, 0) AS revenue_at_risk,
-    coalesce(journeys.revenue_kept, 0) AS revenue_kept,
-    coalesce(contacts.contacts, 0) AS contacts,
-    coalesce(contacts.repeat_contacts, 0) AS repeat_contacts,
-    ratio(coalesce(contacts.repeat_contacts, 0), coalesce(contacts.contacts, 0))
-        AS repeat_contact_rate,
-    coalesce(contacts.anonymous_contacts, 0) AS anonymous_contacts,
-    -- Claim-based: NULL where no closed contact of the row carries a claim (no disposition,
-    -- no case), never a confident zero.
-    CASE WHEN contacts.claim_known_contacts > 0 THEN contacts.resolved_claims END
-        AS resolved_claims,
-    CASE WHEN contacts.claim_known_contacts > 0 THEN contacts.false_resolutions END
-        AS false_resolutions,
-    ratio(
-        contacts.false_resolutions,
+),
+cells AS (
+    SELECT
+        spine.day AS partition_date,
+        spine.channel,
+        spine.queue,
+        spine.team,
+        spine.segment,
+        coalesce(journeys.journeys_started, 0) AS journeys_started,
+        coalesce(journeys.journeys_ended, 0) AS journeys_ended,
+        coalesce(journeys.contacts_in_ended_journeys, 0) AS contacts_in_ended_journeys,
+        coalesce(journeys.resolved_journeys, 0) AS resolved_journeys,
+        coalesce(journeys.failed_journeys, 0) AS failed_journeys,
+        coalesce(journeys.fcr_journeys, 0) AS fcr_journeys,
+        coalesce(journeys.multichannel_journeys, 0) AS multichannel_journeys,
+        coalesce(journeys.contacts_in_resolved_journeys, 0) AS contacts_in_resolved_journeys,
+        journeys.contacts_per_resolution_p90,
+        journeys.time_to_resolution_median_hours,
+        journeys.time_to_resolution_p90_hours,
+        coalesce(journeys.effortless_resolutions, 0) AS effortless_resolutions,
+        coalesce(surveys.csat_responses, 0) AS csat_responses,
+        coalesce(surveys.csat_satisfied, 0) AS csat_satisfied,
+        coalesce(surveys.csat_score_sum, 0) AS csat_score_sum,
+        coalesce(surveys.nps_responses, 0) AS nps_responses,
+        coalesce(surveys.nps_promoters, 0) AS nps_promoters,
+        coalesce(surveys.nps_detractors, 0) AS nps_detractors,
+        100 * ratio(
+            coalesce(surveys.nps_promoters, 0) - coalesce(surveys.nps_detractors, 0),
+            coalesce(surveys.nps_responses, 0)
+        ) AS nps,
+        coalesce(surveys.ces_responses, 0) AS ces_responses,
+        coalesce(surveys.ces_easy, 0) AS ces_easy,
+        coalesce(surveys.ces_score_sum, 0) AS ces_score_sum,
+        coalesce(journeys.churned_30d, 0) AS churned_30d,
+        coalesce(journeys.churned_30d_voluntary, 0) AS churned_30d_voluntary,
+        coalesce(journeys.churned_30d_involuntary, 0) AS churned_30d_involuntary,
+        coalesce(journeys.churned_90d, 0) AS churned_90d,
+        coalesce(journeys.churned_90d_voluntary, 0) AS churned_90d_voluntary,
+        coalesce(journeys.churned_90d_involuntary, 0) AS churned_90d_involuntary,
+        coalesce(journeys.churned_90d_after_failed, 0) AS churned_90d_after_failed,
+        coalesce(journeys.mrr_at_stake, 0) AS mrr_at_stake,
+        coalesce(journeys.revenue_at_risk, 0) AS revenue_at_risk,
+        coalesce(journeys.revenue_kept, 0) AS revenue_kept,
+        coalesce(contacts.contacts, 0) AS contacts,
+        coalesce(contacts.repeat_contacts, 0) AS repeat_contacts,
+        coalesce(contacts.anonymous_contacts, 0) AS anonymous_contacts,
+        -- Claim-based: NULL where no closed contact of the row carries a claim (no disposition,
+        -- no case), never a confident zero.
         CASE WHEN contacts.claim_known_contacts > 0 THEN contacts.resolved_claims END
-    ) AS false_resolution_rate,
-    day_status.is_final,
-    day_status.is_final
-        AND getvariable('as_of_us') >= day_status.last_contact_ended_us + getvariable('churn_short_us')
-        AS is_churn_30d_final,
-    day_status.is_final
-        AND getvariable('as_of_us') >= day_status.last_contact_ended_us + getvariable('churn_long_us')
-        AS is_churn_90d_final,
-    us_to_ts(getvariable('as_of_us')) AS as_of
-FROM int_daily_spine AS spine
-JOIN int_day_status AS day_status USING (day)
-LEFT JOIN journey_counts AS journeys USING (day, channel, queue, team, segment)
-LEFT JOIN survey_counts AS surveys USING (day, channel, queue, team, segment)
-LEFT JOIN contact_counts AS contacts USING (day, channel, queue, team, segment)
+            AS resolved_claims,
+        CASE WHEN contacts.claim_known_contacts > 0 THEN contacts.false_resolutions END
+            AS false_resolutions,
+        day_status.is_final,
+        day_status.is_final
+            AND getvariable('as_of_us') >= day_status.last_contact_ended_us + getvariable('churn_short_us')
+            AS is_churn_30d_final,
+        day_status.is_final
+            AND getvariable('as_of_us') >= day_status.last_contact_ended_us + getvariable('churn_long_us')
+            AS is_churn_90d_final,
+        us_to_ts(getvariable('as_of_us')) AS as_of
+    FROM int_daily_spine AS spine
+    JOIN int_day_status AS day_status USING (day)
+    LEFT JOIN journey_counts AS journeys USING (day, channel, queue, team, segment)
+    LEFT JOIN survey_counts AS surveys USING (day, channel, queue, team, segment)
+    LEFT JOIN contact_counts AS contacts USING (day, channel, queue, team, segment)
+)
+-- The rates: ratio(numerator, denominator) of the cells' columns, generated from RATES.
+SELECT * FROM daily_outcomes_with_rates('cells')
 ORDER BY partition_date, channel, queue, team, segment
