@@ -38,7 +38,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
-# Identifier rules, as in outcome_pipeline/outcomes/sql/00_macros.sql (kept in step by the
+# Identifier rules, as in outcome_pipeline/outcomes/sql/macros.sql (kept in step by the
 # harness's equality check).
 PLACEHOLDER = (
     r"|-+|\.|\?|anonymous|anon|unknown|unknown caller|none|null|nil|n/a|na|guest|withheld"

@@ -67,6 +67,7 @@ class Report:
     backfill: list[dict[str, object]] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    relations: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -82,6 +83,7 @@ class Report:
             "backfill": self.backfill,
             "rows": self.rows,
             "errors": self.errors,
+            "relations": {k: round(v, 4) for k, v in self.relations.items()},
         }
 
 
@@ -197,6 +199,7 @@ def bench_day(report: Report, rec: Recorder, work: Path, landing: Path, day: dat
         )
     )
     report.rows = result.rows
+    report.relations = result.relation_seconds
     report.figures["pipeline"] = {"interactions_staged": result.rows["interactions_staged"]} | (
         result.figures
     )
@@ -396,6 +399,7 @@ def markdown(report: Report, png: str) -> str:
             f"| {_fmt(row.get('limit'), 3)} | **{_fmt(row.get('pipeline/limit'))}** "
             f"| {_fmt(row.get('peer'), 3)} | {_fmt(row.get('pipeline/peer'))} |"
         )
+    lines += ps.relation_lines(report.relations)
     lines += [
         "",
         "Limit and peer rows of a stage are their whole counterpart (the limit's and the "

@@ -91,7 +91,9 @@ RELATIONS: tuple[Relation, ...] = (
     ),
     _r("int_journey_facts", "int_contact_facts"),
     # Surveys and churn linked to journeys.
-    _r("int_survey_links", "int_surveys", "int_leg_roots", "int_contact_facts", "int_journey_facts"),
+    _r(
+        "int_survey_links", "int_surveys", "int_leg_roots", "int_contact_facts", "int_journey_facts"
+    ),
     _r("int_journey_surveys", "int_survey_links"),
     _r("int_subscription_events", "in_subscription_events"),
     _r("int_journey_churn", "int_subscription_events", "int_journey_facts"),

@@ -61,9 +61,7 @@ def run_relation(
             con.execute(f"DROP TABLE {name}")
 
 
-def build_relations(
-    con: duckdb.DuckDBPyConnection, inputs: OutcomeInputs | AttachedInputs
-) -> None:
+def build_relations(con: duckdb.DuckDBPyConnection, inputs: OutcomeInputs | AttachedInputs) -> None:
     """Every relation of RELATIONS, in order."""
     for relation in RELATIONS:
         run_relation(con, relation, inputs)

@@ -1,4 +1,5 @@
--- Grain: one row per (case, closed_at) of a case a contact carries, solved or closed in a version known at as_of.
+-- Grain: one row per (case, closed_at) of a contact's case, solved or closed in a version
+-- known at as_of.
 -- A contact's case counts as closed when a known version shows it solved/closed with
 -- closed_at between the contact's start and W later (later closures cannot change a
 -- journey whose window has closed). The contacts' case ids are made distinct first: with

@@ -1,4 +1,5 @@
--- Grain: one row per ended identified journey followed by a churn event within the long churn window.
+-- Grain: one row per ended identified journey followed by a churn event within the long
+-- churn window.
 -- Churn: the first 'churn' event of the customer after the journey's first contact and
 -- within the long churn window (churn_long_us, default 90 days) after its last contact ended;
 -- the *_30d columns use the short window (churn_short_us, default 30 days).

@@ -1,4 +1,5 @@
--- Grain: one row per day x channel x queue x team x segment (is_queue_grain) and per day x team x agent (not is_queue_grain).
+-- Grain: one row per day x channel x queue x team x segment (is_queue_grain), and one per
+-- day x team x agent (not is_queue_grain).
 -- Every leg aggregate of the daily tables in one pass over the legs, at two grains:
 -- is_queue_grain (day x channel x queue x team x segment: daily_outputs and the spine), else
 -- day x team x agent (the handled side of daily_agent_output_vs_outcome).

@@ -1,4 +1,5 @@
--- Grain: one row per survey response linked to a computed journey and received before its window closed.
+-- Grain: one row per survey response linked to a computed journey and received before the
+-- journey's window closed.
 -- A survey names the contact (interaction_id of any leg) or the case it was sent about, or
 -- only the customer. It links through the most specific reference it carries and never
 -- falls back from a reference that matches no computed journey: such a survey is about an

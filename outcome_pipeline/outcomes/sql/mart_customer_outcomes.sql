@@ -1,5 +1,5 @@
--- One row per identified customer and day they started a journey; time to value from the
--- customer's lifetime subscription events known at as_of.
+-- Grain: one row per identified customer x day they started a journey.
+-- Time to value from the customer's lifetime subscription events known at as_of.
 WITH events AS (
     SELECT customer_id, event_type, occurred_us
     FROM int_subscription_events

@@ -1,3 +1,4 @@
+-- Grain: one row per computed day x team x agent with handled legs or judged contacts.
 -- Handled legs with no agent count under the unassigned label, so the handled totals equal
 -- daily_outputs' per day and team.
 WITH handled_legs AS (

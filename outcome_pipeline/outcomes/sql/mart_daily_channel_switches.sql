@@ -1,3 +1,4 @@
+-- Grain: one row per computed day x (from, to) pair of distinct channels.
 -- Channel pairs of the switches in ended identified journeys, on the day x pair spine.
 WITH journey_contacts_in_order AS (
     SELECT

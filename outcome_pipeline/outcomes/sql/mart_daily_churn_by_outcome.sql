@@ -1,3 +1,4 @@
+-- Grain: one row per computed day x journey outcome (resolved, unresolved).
 -- Churn and revenue of the ended identified journeys, resolved versus unresolved.
 WITH ended AS (
     SELECT

@@ -1,3 +1,4 @@
+-- Grain: one row per computed day x channel x queue x team x segment (int_daily_spine).
 WITH identified_journeys AS (
     SELECT * FROM int_journeys WHERE NOT is_anonymous
 ),

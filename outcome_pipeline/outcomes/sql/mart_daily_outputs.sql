@@ -1,3 +1,4 @@
+-- Grain: one row per computed day x channel x queue x team x segment (int_daily_spine).
 WITH queue_grain AS (SELECT * FROM int_leg_daily WHERE is_queue_grain),
 cells AS (
     SELECT

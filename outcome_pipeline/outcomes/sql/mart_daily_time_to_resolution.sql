@@ -1,3 +1,4 @@
+-- Grain: one row per computed day x time-to-resolution bucket.
 -- Resolved identified journeys by time-to-resolution bucket (ttr_buckets: registered from
 -- distribution_tables.TTR_BUCKETS), on the day x bucket spine.
 WITH resolved AS (

@@ -1,3 +1,4 @@
+-- Grain: one row per contact of a journey started on a computed day.
 SELECT
     journey.partition_date,
     contact.journey_id,

@@ -1,3 +1,4 @@
+-- Grain: one row per journey started on a computed day.
 SELECT
     partition_date,
     journey_id,
