@@ -38,12 +38,8 @@ cells AS (
         coalesce(by_outcome.churned_90d, 0) AS churned_90d,
         coalesce(by_outcome.mrr_at_stake, 0) AS mrr_at_stake,
         coalesce(by_outcome.mrr_churned_90d, 0) AS mrr_churned_90d,
-        day_status.is_final
-            AND getvariable('as_of_us') >= day_status.last_contact_ended_us + getvariable('churn_short_us')
-            AS is_churn_30d_final,
-        day_status.is_final
-            AND getvariable('as_of_us') >= day_status.last_contact_ended_us + getvariable('churn_long_us')
-            AS is_churn_90d_final,
+        day_status.is_churn_30d_final,
+        day_status.is_churn_90d_final,
         us_to_ts(getvariable('as_of_us')) AS as_of
     FROM outcome_spine
     JOIN int_day_status AS day_status USING (day)

@@ -143,12 +143,8 @@ cells AS (
         CASE WHEN contacts.claim_known_contacts > 0 THEN contacts.false_resolutions END
             AS false_resolutions,
         day_status.is_final,
-        day_status.is_final
-            AND getvariable('as_of_us') >= day_status.last_contact_ended_us + getvariable('churn_short_us')
-            AS is_churn_30d_final,
-        day_status.is_final
-            AND getvariable('as_of_us') >= day_status.last_contact_ended_us + getvariable('churn_long_us')
-            AS is_churn_90d_final,
+        day_status.is_churn_30d_final,
+        day_status.is_churn_90d_final,
         us_to_ts(getvariable('as_of_us')) AS as_of
     FROM int_daily_spine AS spine
     JOIN int_day_status AS day_status USING (day)
