@@ -32,7 +32,8 @@ from outcome_pipeline.ingest.native import (
     identity_toml,
     native_ingest_mode,
 )
-from outcome_pipeline.ingest.stage import StagedDay, audit_row, stage_day
+from outcome_pipeline.ingest.stage import stage_day
+from outcome_pipeline.ingest.stage_finish import StagedDay, audit_row
 
 SURVEYS = CONTRACTS["survey_responses"]
 DAY = date(2024, 3, 31)

@@ -40,7 +40,8 @@ from outcome_pipeline.ingest.readiness import (
     day_has_files,
     landing_refusal,
 )
-from outcome_pipeline.ingest.stage import ReadDay, StagedDay, audit_row, finish_day, read_day
+from outcome_pipeline.ingest.stage_finish import StagedDay, audit_row, finish_day
+from outcome_pipeline.ingest.stage_read import ReadDay, read_day
 from outcome_pipeline.validation import write_data_docs
 from outcome_pipeline.validation.collector import ROWS_PER_GX_PASS, DayValidations
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
