@@ -14,7 +14,8 @@ import pyarrow.compute as pc
 from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.ingest.conform import LINE, conform
 from outcome_pipeline.ingest.landing import LandingFile
-from outcome_pipeline.ingest.native import identity_lineage, read_raw_mapped
+from outcome_pipeline.ingest.native import read_raw_mapped
+from outcome_pipeline.ingest.native_identity import identity_lineage
 from outcome_pipeline.ingest.readers import FILE, read_raw
 
 # Lineage of a typed row: the source mapping (name@version) it came through; null when the
