@@ -11,7 +11,7 @@ be, and compiled with the mapping engine's own compiler).
 The engine reads the file (DuckDB's CSV, JSON and Parquet scanners, one query per file,
 record numbers and malformed records as for every mapping); what it gives is the file's
 fields as text, exactly the raw table the native reader gave
-(:class:`~outcome_pipeline.ingest.readers.RawFile`). Typing stays the contract's own step
+(:class:`~outcome_pipeline.ingest.raw_file.RawFile`). Typing stays the contract's own step
 (:func:`~outcome_pipeline.ingest.conform.conform`), shared with the native reader, which is
 what keeps the quarantine reason codes, messages and whitespace rules of native rows; the
 records the engine rejects are described in the reader's words
@@ -36,6 +36,7 @@ import pyarrow.parquet as pq
 
 from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.ingest.conform import LINE
+from outcome_pipeline.ingest.csv_reader import csv_header
 from outcome_pipeline.ingest.lines import (
     MAX_LINE_BYTES,
     LongLine,
@@ -48,14 +49,13 @@ from outcome_pipeline.ingest.mapping.compile import CompiledMapping
 from outcome_pipeline.ingest.mapping.execute import MappedDay, map_files
 from outcome_pipeline.ingest.native_identity import identity_mapping, naive_ts
 from outcome_pipeline.ingest.native_malformed import malformed_lines
-from outcome_pipeline.ingest.readers import (
+from outcome_pipeline.ingest.raw_file import (
     LandingAccessError,
     LandingFileError,
     MalformedLine,
     RawFile,
-    _csv_header,
-    _empty_text_table,
-    _is_empty,
+    empty_text_table,
+    is_empty,
 )
 
 SETTING = "OUTCOME_NATIVE_INGEST"
@@ -99,10 +99,10 @@ def read_raw_mapped(
     except PermissionError as exc:
         raise LandingAccessError(f"{path}: {exc.strerror or 'permission denied'}") from exc
     try:
-        if fmt in ("csv", "jsonl") and _is_empty(path, compression):
-            return RawFile(_empty_text_table(contract))
+        if fmt in ("csv", "jsonl") and is_empty(path, compression):
+            return RawFile(empty_text_table(contract))
         if fmt == "csv":
-            fields = tuple(_csv_header(path, compression))
+            fields = tuple(csv_header(path, compression))
         elif fmt == "parquet":
             schema = pq.read_schema(path)
             fields = tuple(schema.names)

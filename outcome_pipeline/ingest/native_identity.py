@@ -23,8 +23,6 @@ from outcome_pipeline.ingest.mapping.spec import MappingFile
 # ``native:<table>@<contract version>``. The staging column ``source_mapping`` stays NULL
 # for native rows (see docs/sources/README.md, "Native contracts").
 PREFIX = "native"
-
-
 _FORMAT_GLOBS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
 
 

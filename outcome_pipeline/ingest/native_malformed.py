@@ -12,14 +12,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from outcome_pipeline.ingest.lines import (
-    open_bytes,
-    truncated,
-)
-from outcome_pipeline.ingest.readers import (
-    MalformedLine,
-    _malformed_jsonl,
-)
+from outcome_pipeline.ingest.jsonl_reader import malformed_jsonl
+from outcome_pipeline.ingest.lines import open_bytes, truncated
+from outcome_pipeline.ingest.raw_file import MalformedLine
 
 
 def malformed_lines(
@@ -39,7 +34,7 @@ def malformed_lines(
         return []
     lines = rejects["source_line"].to_pylist()
     if fmt == "jsonl":
-        return _malformed_jsonl(path, compression, set(lines))
+        return malformed_jsonl(path, compression, set(lines))
     codes = rejects["reason_code"].to_pylist()
     encoding = {line for line, code in zip(lines, codes, strict=True) if code == "bad_encoding"}
     bad_bytes = _csv_bad_encoding(path, compression, encoding, header, ordered)

@@ -16,7 +16,8 @@ from outcome_pipeline.ingest.conform import LINE, conform
 from outcome_pipeline.ingest.landing import LandingFile
 from outcome_pipeline.ingest.native import read_raw_mapped
 from outcome_pipeline.ingest.native_identity import identity_lineage
-from outcome_pipeline.ingest.readers import FILE, read_raw
+from outcome_pipeline.ingest.raw_file import FILE
+from outcome_pipeline.ingest.readers import read_raw
 
 # Lineage of a typed row: the source mapping (name@version) it came through; null when the
 # native contract reader read it.

@@ -20,7 +20,7 @@ from outcome_pipeline.contracts.staging import (
     staging_schema,
 )
 from outcome_pipeline.ingest.conform import EXTRA, LINE
-from outcome_pipeline.ingest.readers import FILE
+from outcome_pipeline.ingest.raw_file import FILE
 from outcome_pipeline.ingest.stage_file import MAPPING, FileReport, rejects_table
 from outcome_pipeline.ingest.stage_read import ReadDay
 from outcome_pipeline.outcomes.config import HISTORY_INPUTS

@@ -19,7 +19,7 @@ from outcome_pipeline.ingest.landing import discover_day
 from outcome_pipeline.ingest.mapping import CompiledMapping, MappedDay, map_day
 from outcome_pipeline.ingest.native import MAPPING as VIA_MAPPING
 from outcome_pipeline.ingest.native import native_ingest_mode
-from outcome_pipeline.ingest.readers import FILE, LandingFileError
+from outcome_pipeline.ingest.raw_file import FILE, LandingFileError
 from outcome_pipeline.ingest.stage_file import MAPPING, FileReport, read_landing_file
 from outcome_pipeline.validation.repair import repair_clock_skew
 

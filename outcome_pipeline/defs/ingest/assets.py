@@ -32,7 +32,7 @@ from outcome_pipeline.defs.resources import (
     WarehouseResource,
 )
 from outcome_pipeline.ingest.mapping import CompiledMapping, for_table, load_sources
-from outcome_pipeline.ingest.readers import LandingAccessError
+from outcome_pipeline.ingest.raw_file import LandingAccessError
 from outcome_pipeline.ingest.readiness import (
     ALLOW_EMPTY_DAYS_TAG,
     DAY_TABLE,
