@@ -41,7 +41,6 @@ def report(tmp_path_factory: pytest.TempPathFactory, pg_url: str):
         "2",
         "--pg-url",
         pg_url,
-        "--pg-analyze",
         "--no-duckdb",
         "--out",
         str(out),
