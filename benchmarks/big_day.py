@@ -109,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": result.rows,
         "figures": result.figures,
         "stages": [s.as_dict() for s in rec.stages],
+        "relations": {k: round(v, 4) for k, v in result.relation_seconds.items()},
     }
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / f"big_day_{scale_label(args.interactions_per_day)}"
@@ -144,6 +145,7 @@ def _markdown(r: dict) -> str:
         )
     lines += [
         f"| validation (inside read) | {r['validation_seconds']:.2f} | | | |",
+        *ps.relation_lines(r.get("relations", {})),
         "",
         "Figures: " + ", ".join(f"{k} {v:,}" for k, v in r["figures"].items()),
         "",

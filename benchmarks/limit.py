@@ -36,7 +36,7 @@ import duckdb
 
 from benchmarks.limit_read import FEEDS, read_arrow
 
-# Identifier rules, as in outcome_pipeline/outcomes/sql/00_macros.sql (kept in step by the
+# Identifier rules, as in outcome_pipeline/outcomes/sql/macros.sql (kept in step by the
 # harness's equality check).
 PLACEHOLDER = (
     r"|-+|\.|\?|anonymous|anon|unknown|unknown caller|none|null|nil|n/a|na|guest|withheld"

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -83,8 +83,8 @@ Measure = Callable[..., Any]  # Recorder.stage(name, engine, rows=..., note=...)
 # The note of the "identity + journeys" stage when the step runner could not be split (the
 # report then has no "daily tables" stage; the harness test fails on it).
 WHOLE_NOTE = "compute_outcomes whole (no split)"
-# The step that builds the daily tables: the split times every step before it, then it.
-DAILY_STEP = "07_daily"
+# The first relation of the daily half: the split times the relations before it, then the rest.
+DAILY_STEP = "int_leg_facts"
 
 
 @dataclass
@@ -95,6 +95,8 @@ class DayResult:
     validation_seconds: float
     validation_rows: int
     validation_peak_rss_mib: float
+    # Seconds of each relation of the engine session and of each mart's select, in run order.
+    relation_seconds: dict[str, float] = field(default_factory=dict)
 
 
 class _TimedValidator:
@@ -177,9 +179,19 @@ def stage_days(landing: Path, url: str, schema: str, days: list[date]) -> None:
 
 
 def _compute_split(
-    inputs: Any, days: list[date], as_of: Any, cfg: Any, measure: Measure, rows: int
+    inputs: Any,
+    days: list[date],
+    as_of: Any,
+    cfg: Any,
+    measure: Measure,
+    rows: int,
+    by_relation: dict[str, float],
 ) -> dict[str, pa.Table]:
-    """compute_outcomes in two timed halves (same SQL, same order), or whole as a fallback."""
+    """compute_outcomes in two timed halves (same SQL, same order), or whole as a fallback.
+
+    Each relation (``int_*``, with the drops that follow it) and each mart's select is also
+    timed on its own into ``by_relation``.
+    """
     from outcome_pipeline.outcomes import OUTCOME_TABLES, compute_outcomes
     from outcome_pipeline.settings import Settings
 
@@ -187,33 +199,61 @@ def _compute_split(
     try:
         from outcome_pipeline.outcomes.compute import prepare_session as prepare
         from outcome_pipeline.outcomes.engine import engine_session as session
-        from outcome_pipeline.outcomes.steps import STEPS as steps
-        from outcome_pipeline.outcomes.steps import run_step
+        from outcome_pipeline.outcomes.relations import RELATIONS as relations
+        from outcome_pipeline.outcomes.steps import run_relation
         from outcome_pipeline.outcomes.steps import select_table as select
 
-        daily_step = DAILY_STEP
-        if daily_step not in steps:
-            raise AttributeError(daily_step)
+        # The daily half: the legs of the computed days and what is built from them.
+        first_daily = DAILY_STEP
+        if first_daily not in [r.name for r in relations]:
+            raise AttributeError(first_daily)
     except (ImportError, AttributeError):
         with measure("identity + journeys", "pipeline", rows=rows, note=WHOLE_NOTE):
             return compute_outcomes(inputs, days, as_of, cfg, memory_limit=limit)
+    names = [r.name for r in relations]
+    journey_half = relations[: names.index(first_daily)]
+    daily_half = relations[names.index(first_daily) :]
     journey_tables = ("journeys", "journey_contacts", "customer_outcomes")
+
+    def timed(name: str, call: Callable[[], Any]) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return call()
+        finally:
+            by_relation[name] = time.perf_counter() - t0
+
     # The session compute_outcomes opens, with the memory cap the asset passes it.
     with session(limit) as con:
         out: dict[str, pa.Table] = {}
         with measure("identity + journeys", "pipeline", rows=rows):
-            prepare(con, inputs, days, as_of, cfg)
-            for step in steps:
-                if step != daily_step:
-                    run_step(con, step, inputs)
+            timed("prepare_session", lambda: prepare(con, inputs, days, as_of, cfg))
+            for relation in journey_half:
+                timed(relation.name, lambda r=relation: run_relation(con, r, inputs))
             for name in journey_tables:
-                out[name] = select(con, OUTCOME_TABLES[name])
+                out[name] = timed(f"mart_{name}", lambda n=name: select(con, OUTCOME_TABLES[n]))
         with measure("daily tables", "pipeline", rows=rows):
-            run_step(con, daily_step, inputs)
+            for relation in daily_half:
+                timed(relation.name, lambda r=relation: run_relation(con, r, inputs))
             for name, table in OUTCOME_TABLES.items():
                 if name not in out:
-                    out[name] = select(con, table)
+                    out[name] = timed(f"mart_{name}", lambda t=table: select(con, t))
         return {name: out[name] for name in OUTCOME_TABLES}
+
+
+def relation_lines(seconds: dict[str, float]) -> list[str]:
+    """Markdown: the engine session's time by relation (and mart select), in run order."""
+    if not seconds:
+        return []
+    lines = [
+        "",
+        "Engine session by relation (pipeline; each `int_*` with the drops after it, each "
+        "`mart_*` its select into Arrow):",
+        "",
+        "| relation | seconds |",
+        "|---|---:|",
+    ]
+    lines += [f"| {name} | {value:.3f} |" for name, value in seconds.items()]
+    return [*lines, f"| **total** | **{sum(seconds.values()):.3f}** |"]
 
 
 _INPUTS = ("interactions", "customers", "cases", "subscription_events", "survey_responses")
@@ -250,6 +290,7 @@ def run_day(
     read.note = "peak RSS includes validation (interleaved per table)"
     read.extra = {t.table: t.rows_read for t in staged}
     rows = {"staged": sum(s.rows_staged for s in staged)}
+    by_relation: dict[str, float] = {}
     staged_by_table = {s.table: s for s in staged}
     rows["interactions_staged"] = staged_by_table["interactions"].rows_staged
     rows["quarantined"] = sum(s.rows_quarantined for s in staged)
@@ -281,7 +322,9 @@ def run_day(
         if isinstance(inputs, AttachedInputs):
             rd.note = "DuckDB file attached to the engine session: scanned in place, not copied"
         rows["window_interactions"] = counts["interactions"]
-        tables = _compute_split(inputs, [day], as_of, cfg, measure, rows["window_interactions"])
+        tables = _compute_split(
+            inputs, [day], as_of, cfg, measure, rows["window_interactions"], by_relation
+        )
         out_rows = sum(t.num_rows for t in tables.values())
         with measure("warehouse write (outcomes)", "pipeline", rows=out_rows):
             end = day + timedelta(days=1)
@@ -291,7 +334,12 @@ def run_day(
     finally:
         wh.dispose()
     return DayResult(
-        pipeline_figures(tables, day), rows, validator.seconds, validator.rows, validator.peak_rss
+        pipeline_figures(tables, day),
+        rows,
+        validator.seconds,
+        validator.rows,
+        validator.peak_rss,
+        by_relation,
     )
 
 

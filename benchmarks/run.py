@@ -142,6 +142,7 @@ def bench_day(report: Report, rec: Recorder, work: Path, landing: Path, day: dat
         )
     )
     report.rows = result.rows
+    report.relations = result.relation_seconds
     report.figures["pipeline"] = {"interactions_staged": result.rows["interactions_staged"]} | (
         result.figures
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmarks import pipeline_stages as ps
 from benchmarks.measure import Recorder, Stage
 
 STAGES = (
@@ -48,6 +49,7 @@ class Report:
     backfill: list[dict[str, object]] = field(default_factory=list)
     rows: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    relations: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -63,6 +65,7 @@ class Report:
             "backfill": self.backfill,
             "rows": self.rows,
             "errors": self.errors,
+            "relations": {k: round(v, 4) for k, v in self.relations.items()},
         }
 
 
@@ -163,6 +166,7 @@ def markdown(report: Report, png: str) -> str:
             f"| {_fmt(row.get('limit'), 3)} | **{_fmt(row.get('pipeline/limit'))}** "
             f"| {_fmt(row.get('peer'), 3)} | {_fmt(row.get('pipeline/peer'))} |"
         )
+    lines += ps.relation_lines(report.relations)
     lines += [
         "",
         "Limit and peer rows of a stage are their whole counterpart (the limit's and the "

@@ -3,7 +3,9 @@ that computes it and the tests that assert it, so one page leads to all three.
 
 Nothing here is written by hand: definitions come from the table definitions (the same text as
 the data dictionary), SQL locations from the ``AS <column>`` lines of ``outcomes/sql`` (and,
-one step up, the lines that compute the inputs those expressions read), tests from the test
+one step up, the lines that compute the inputs those expressions read; a rate is generated
+from its RateColumn, ``ratio(numerator, denominator)``, where its mart selects through the
+``<table>_with_rates`` macro), tests from the test
 functions that name the column in a string (a column name in a test is how tests assert on
 it: ``row["fcr_rate"]``, ``select fcr_journeys …``).
 """
@@ -69,7 +71,7 @@ def _defining_lines(column: str, in_file: str | None = None) -> tuple[SqlLine, .
 
 def _input_lines(expressions: tuple[SqlLine, ...]) -> tuple[SqlLine, ...]:
     """The lines computing the columns an expression reads (``a.fcr`` → ``… AS fcr``): in
-    the same file when it computes them (a CTE), else in the intermediate scripts."""
+    the same file when it computes them (a CTE), else in the intermediate relations."""
     seen: dict[tuple[str, int], SqlLine] = {}
     for expr in expressions:
         body = re.split(r"\bAS\s+[a-z_0-9]+\s*,?\s*$", expr.text, flags=re.IGNORECASE)[0]
@@ -78,10 +80,22 @@ def _input_lines(expressions: tuple[SqlLine, ...]) -> tuple[SqlLine, ...]:
                 s
                 for s in _defining_lines(name, Path(expr.file).name)
                 if (s.file, s.line) != (expr.file, expr.line)
-            ] or [s for s in _defining_lines(name) if not Path(s.file).name.startswith("out_")]
+            ] or [s for s in _defining_lines(name) if not Path(s.file).name.startswith("mart_")]
             for s in found:
                 seen[(s.file, s.line)] = s
     return tuple(seen[k] for k in sorted(seen))
+
+
+def _rate_line(table: str, column: RateColumn) -> tuple[SqlLine, ...]:
+    """Where the mart selects through ``<table>_with_rates``, with the expression the macro
+    generates for the rate (``steps.rate_macros_sql``)."""
+    call = f"{table}_with_rates("
+    expression = f"ratio({column.numerator}, {column.denominator}) AS {column.name}"
+    return tuple(
+        SqlLine(s.file, s.line, expression)
+        for s in _sql_lines()
+        if Path(s.file).name == f"mart_{table}.sql" and call in s.text
+    )[-1:]
 
 
 @cache
@@ -115,14 +129,23 @@ def metrics(tables: dict[str, TableDef] | None = None) -> list[Metric]:
         for column in tables[name].columns:
             if column.name in DIMENSIONS:
                 continue
-            # The final SELECT's line: the last one in the table's script naming the column.
-            computed = _defining_lines(column.name, f"out_{name}.sql")[-1:]
+            if isinstance(column, RateColumn):
+                computed = _rate_line(name, column)
+                inputs = tuple(
+                    s
+                    for part in (column.numerator, column.denominator)
+                    for s in _defining_lines(part, f"mart_{name}.sql")[-1:]
+                )
+            else:
+                # The final SELECT's line: the last one in the table's mart naming the column.
+                computed = _defining_lines(column.name, f"mart_{name}.sql")[-1:]
+                inputs = _input_lines(computed)
             out.append(
                 Metric(
                     table=name,
                     column=column,
                     computed_at=computed,
-                    inputs_at=_input_lines(computed),
+                    inputs_at=inputs,
                     tests=_tests_naming(column.name),
                 )
             )
@@ -197,7 +220,8 @@ def _reads(lines: tuple[SqlLine, ...]) -> list[str]:
 def _where(m: Metric) -> list[str]:
     if not m.computed_at:
         return ["- **computed in**: — (not found in the SQL)"]
-    out = [f"- **computed in** {_lines(m.computed_at)}:"]
+    how = " (generated from its RATES declaration)" if isinstance(m.column, RateColumn) else ""
+    out = [f"- **computed in** {_lines(m.computed_at)}{how}:"]
     out += [f"  `{s.text.rstrip(',')}`" for s in m.computed_at]
     return out + _reads(m.inputs_at)
 

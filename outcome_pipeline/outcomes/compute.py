@@ -2,9 +2,10 @@
 
 Engine: an in-memory DuckDB session (``engine.py``). The inputs (``inputs.py``) are
 registered as Arrow tables (zero copy) or read in place from an attached warehouse file, the
-run's parameters are set as session variables, the steps in ``sql/`` run in file order
-(``steps.py``: ``00``-``07`` build session tables, ``out_*`` select the tables), and each
-result is checked against its TableDef. Nothing reads the wall clock; ``as_of`` is the only
+run's parameters are set as session variables, the intermediate relations are built in the
+order ``relations.py`` declares (``steps.py``: ``sql/int_*.sql``, each dropped after its last
+reader), the marts (``sql/mart_*.sql``) select the tables, and each result is checked against
+its TableDef. Nothing reads the wall clock; ``as_of`` is the only
 "now", so the same inputs and as_of give identical rows.
 
 Work is split in time zones (``zoning.py``: main zone, margin, context zone). Every per-day
@@ -38,7 +39,8 @@ from outcome_pipeline.outcomes.inputs import (
     from_partition,
     input_schema,
 )
-from outcome_pipeline.outcomes.steps import MATERIALISED, STEPS, run_step, select_table
+from outcome_pipeline.outcomes.relations import MATERIALISED
+from outcome_pipeline.outcomes.steps import build_relations, rate_macros_sql, select_table
 from outcome_pipeline.outcomes.tables import OUTCOME_TABLES
 from outcome_pipeline.outcomes.warehouse_selects import context_sql
 from outcome_pipeline.outcomes.zoning import Zones, main_zone_end_us, zones
@@ -120,7 +122,8 @@ def prepare_session(
     cfg: OutcomeConfig,
     bound_main_zone: bool = True,
 ) -> None:
-    """Register inputs and fixed lists, set the run's parameters, define the macros."""
+    """Register inputs and fixed lists, set the run's parameters, define the macros (those of
+    ``sql/macros.sql`` and the generated rate macros)."""
     if not _TZ_NAME.match(cfg.timezone):
         raise ValueError(f"unsafe timezone name {cfg.timezone!r}")
     con.execute(f"SET TimeZone = '{cfg.timezone}'")
@@ -174,6 +177,7 @@ def prepare_session(
         con.execute(f"SET VARIABLE {name} = make_timestamptz(?::BIGINT)", [us])
     con.execute("SET VARIABLE unassigned = ?::VARCHAR", [cfg.unassigned_label])
     register_identity(con, cfg)
+    con.execute(rate_macros_sql())
 
 
 def compute_outcomes(
@@ -204,6 +208,5 @@ def compute_outcomes(
         return {name: t.arrow_schema.empty_table() for name, t in OUTCOME_TABLES.items()}
     with engine_session(memory_limit) as con:
         prepare_session(con, inputs, days, as_of, cfg, bound_main_zone)
-        for step in STEPS:
-            run_step(con, step, inputs)
+        build_relations(con, inputs)
         return {name: select_table(con, table) for name, table in OUTCOME_TABLES.items()}

@@ -1,9 +1,9 @@
 """Identity resolution: who the customer of a contact (or survey response) is.
 
-The rules run in DuckDB: ``sql/00_macros.sql`` defines them (``resolve_identity`` applies them
-to contacts, context contacts and survey responses alike) and ``sql/01_crm.sql`` builds the CRM
-lookups; this module sets their parameters and runs ``resolve_identity`` on given values for
-tests and for anyone who needs to check a value by hand (:func:`resolve`).
+The rules run in DuckDB: ``sql/macros.sql`` defines them (``resolve_identity`` applies them
+to contacts, context contacts and survey responses alike) and ``sql/int_crm_*.sql`` build the
+CRM lookups; this module sets their parameters and offers them to tests and to anyone who needs
+to check a value by hand (:func:`resolve`).
 
 - **customer_key** = the CRM ``customer_id`` when the CRM knows it; else the CRM customer
   whose normalised email, then phone, it is (only if exactly one CRM customer has it); else
@@ -29,14 +29,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from outcome_pipeline.outcomes.config import OutcomeConfig
+from outcome_pipeline.outcomes.relations import SQL_DIR
 
-SQL_DIR = Path(__file__).with_name("sql")
 _BLOCK = 64  # SHA-256 block size in bytes
 
 
@@ -60,7 +59,7 @@ def register_identity(con: duckdb.DuckDBPyConnection, cfg: OutcomeConfig) -> Non
     con.execute("SET VARIABLE hmac_ipad = ?", [ipad])
     con.execute("SET VARIABLE hmac_opad = ?", [opad])
     con.execute("SET VARIABLE cc = ?", [cfg.default_country_code])
-    con.execute((SQL_DIR / "00_macros.sql").read_text())
+    con.execute((SQL_DIR / "macros.sql").read_text())
 
 
 def resolve(
@@ -74,7 +73,7 @@ def resolve(
     missing = None) by ``resolve_identity`` itself, the macro every run applies (tests,
     checking a value by hand).
 
-    The CRM lookups the run builds from the CRM feed (``sql/01_crm.sql``) are given here:
+    The CRM lookups the run builds from the CRM feed (``sql/int_crm_*.sql``) are given here:
     ``crm_ids`` (ids the CRM knows) and the customer of each normalised email / E.164 phone
     held by exactly one CRM customer.
     """
@@ -82,9 +81,9 @@ def resolve(
     try:
         register_identity(con, cfg)
         lookups = {
-            "crm_ids": pa.table({"customer_id": pa.array(list(crm_ids), pa.string())}),
-            "crm_by_email": _lookup("email_n", crm_by_email or {}),
-            "crm_by_phone": _lookup("phone_n", crm_by_phone or {}),
+            "int_crm_ids": pa.table({"customer_id": pa.array(list(crm_ids), pa.string())}),
+            "int_crm_by_email": _lookup("email_n", crm_by_email or {}),
+            "int_crm_by_phone": _lookup("phone_n", crm_by_phone or {}),
         }
         for name, table in lookups.items():
             con.register(f"{name}_arrow", table)

@@ -1,40 +1,80 @@
-"""The step runner: the SQL files of ``sql/`` run in order in the engine session, then the
-``out_*`` selects read each outcome table, checked against its TableDef."""
+"""The step runner: the relations of ``relations.RELATIONS`` built in order in the engine
+session, each dropped once nothing later reads it; then each mart selects its outcome table,
+checked against its TableDef.
+
+The rate columns are generated from ``RATES`` (the tables' RateColumn declarations): for
+each table with rates, a table macro ``<table>_with_rates(src)`` adds
+``ratio(numerator, denominator) AS <rate>`` to the rows of ``src``, and the mart selects
+through it. Adding a rate is one declaration in the table's definition.
+"""
 
 from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
 
-from outcome_pipeline.outcomes.identity import SQL_DIR
 from outcome_pipeline.outcomes.inputs import AttachedInputs, OutcomeInputs
+from outcome_pipeline.outcomes.relations import (
+    MATERIALISED,
+    RELATIONS,
+    Relation,
+    expiring_after,
+    mart_file,
+)
+from outcome_pipeline.outcomes.tables import RATES
 from outcome_pipeline.warehouse.tables import TableDef
 
-# The SQL files building the session tables, in the order they run (``sql/<step>.sql``).
-STEPS = ("01_crm", "02_legs", "03_contacts", "04_context", "05_journeys", "06_links", "07_daily")
-# Inputs copied into the session once instead of scanned in place at every reference, and
-# the last step that reads each (the copy is dropped after it): 01_crm reads the customer
-# history three times (a copy is cheaper than three scans; the interactions, read as views,
-# gain nothing from a copy but its memory).
-MATERIALISED = {"customers": "01_crm"}
+_BY_NAME = {r.name: r for r in RELATIONS}
 
 
-def run_step(
-    con: duckdb.DuckDBPyConnection, step: str, inputs: OutcomeInputs | AttachedInputs
+def rate_macro_name(table: str) -> str:
+    return f"{table}_with_rates"
+
+
+def rate_macros_sql() -> str:
+    """``CREATE MACRO <table>_with_rates(src)`` for every table with rates (from RATES)."""
+    statements = []
+    for table, rates in RATES.items():
+        if rates:
+            columns = ",\n    ".join(
+                f"ratio({numerator}, {denominator}) AS {rate}"
+                for rate, (numerator, denominator) in rates.items()
+            )
+            statements.append(
+                f"CREATE OR REPLACE TEMP MACRO {rate_macro_name(table)}(src) AS TABLE\n"
+                f"SELECT *,\n    {columns}\nFROM query_table(src);"
+            )
+    return "\n".join(statements)
+
+
+def run_relation(
+    con: duckdb.DuckDBPyConnection, relation: Relation | str, inputs: OutcomeInputs | AttachedInputs
 ) -> None:
-    """Run ``sql/<step>.sql``; drop the input copies no later step reads."""
-    con.execute((SQL_DIR / f"{step}.sql").read_text())
-    if isinstance(inputs, AttachedInputs):
-        for name, last_reader in MATERIALISED.items():
-            if step == last_reader:
-                con.execute(f"DROP TABLE in_{name}")
+    """Build ``relation`` (``sql/<name>.sql``), then drop what no later relation or mart reads."""
+    if isinstance(relation, str):
+        relation = _BY_NAME[relation]
+    con.execute(relation.file.read_text())
+    for name in expiring_after()[relation.name]:
+        if name in _BY_NAME:
+            con.execute(f"DROP {'VIEW' if _BY_NAME[name].is_view else 'TABLE'} {name}")
+        elif isinstance(inputs, AttachedInputs) and name.removeprefix("in_") in MATERIALISED:
+            con.execute(f"DROP TABLE {name}")
+
+
+def build_relations(con: duckdb.DuckDBPyConnection, inputs: OutcomeInputs | AttachedInputs) -> None:
+    """Every relation of RELATIONS, in order."""
+    for relation in RELATIONS:
+        run_relation(con, relation, inputs)
 
 
 def select_table(con: duckdb.DuckDBPyConnection, table: TableDef) -> pa.Table:
-    """Outcome table ``table`` as ``sql/out_<name>.sql`` selects it, in its TableDef's types."""
-    result = con.sql((SQL_DIR / f"out_{table.name}.sql").read_text()).to_arrow_table()
-    if result.column_names != table.column_names:
+    """Outcome table ``table`` as ``sql/mart_<name>.sql`` selects it, in its TableDef's
+    column order and types (generated rate columns come last in the SQL)."""
+    result = con.sql(mart_file(table.name).read_text()).to_arrow_table()
+    if sorted(result.column_names) != sorted(table.column_names) or len(
+        set(result.column_names)
+    ) != len(result.column_names):
         raise AssertionError(
             f"{table.name}: SQL columns {result.column_names} != TableDef {table.column_names}"
         )
-    return result.cast(table.arrow_schema)
+    return result.select(table.column_names).cast(table.arrow_schema)

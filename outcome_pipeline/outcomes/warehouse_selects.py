@@ -20,7 +20,7 @@ def context_sql(source: str, z: Zones, partitions: tuple[date, date] | None = No
     """SELECT reducing the context zone of staged interactions ``source`` to CONTEXT_SCHEMA.
 
     Portable (DuckDB and PostgreSQL), so the warehouse runs it where the rows are and only
-    the reduced rows travel. Root legs only, by the rule 02_legs.sql applies in the main zone:
+    the reduced rows travel. Root legs only, by the rule int_leg_links.sql applies in the main zone:
     no parent, itself as parent, or a parent not among the staged rows read (e.g.
     quarantined). A re-delivered leg has the same queued_at, so no dedupe is needed for a max.
     ``partitions`` (first, last) bounds both the rows and the parent lookup, as the window
@@ -85,7 +85,7 @@ def input_selects(qualify: Callable[[str], str], window: InputWindow, z: Zones) 
       context zone before it (W days) is reduced to each identifier triple's latest start
       (``context``, :func:`context_sql`), so a night reads ~2 days of rows, not W + 2; with
       ``z.zone_end`` only the legs queued in ``z.margin_start``..``z.zone_end`` (what
-      02_legs.sql keeps; such selects give the bounded main zone only, not
+      int_zone_leg_deliveries.sql keeps; such selects give the bounded main zone only, not
       ``bound_main_zone=False``);
     - survey responses: the window's partitions;
     - customers, subscription events: every partition up to the window's end (histories);
@@ -95,9 +95,10 @@ def input_selects(qualify: Callable[[str], str], window: InputWindow, z: Zones) 
     """
     stg_interactions = qualify(STAGING_TABLES["interactions"].name)
     main = f"DATE '{z.margin_day.isoformat()}' AND DATE '{window.end.isoformat()}'"
-    # The rows 02_legs.sql keeps (queued in margin_start..zone_end), selected where they are:
-    # a late delivery can sit in any partition up to as_of, so the partitions stay as they
-    # were; the bound keeps an early chunk of a long range from reading the range's contacts.
+    # The rows int_zone_leg_deliveries.sql keeps (queued in margin_start..zone_end), selected
+    # where they are: a late delivery can sit in any partition up to as_of, so the partitions
+    # stay as they were; the bound keeps an early chunk of a long range from reading the
+    # range's contacts.
     in_zone = ""
     if z.zone_end is not None:
         in_zone = (

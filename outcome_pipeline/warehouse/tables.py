@@ -199,6 +199,12 @@ ALL_TABLES: tuple[TableDef, ...] = (
 )
 
 
+# At-least-once delivery: of the rows sharing a key the latest delivery wins. The same order
+# ranks re-deliveries in the outcome session (the redelivered_latest macro, sql/macros.sql;
+# a test keeps the two equal).
+LATEST_DELIVERY_ORDER = "updated_at DESC, partition_date DESC, source_file DESC, source_line DESC"
+
+
 def current_state_views() -> dict[str, str]:
     """Views over change-set tables: latest delivered version per id (portable SQL)."""
     views = {}
@@ -207,7 +213,7 @@ def current_state_views() -> dict[str, str]:
         cols = ", ".join(f'"{c}"' for c in STAGING_TABLES[name].column_names)
         views[f"stg_{name}_current"] = (
             f'SELECT {cols} FROM (SELECT *, row_number() OVER (PARTITION BY "{contract.key}" '
-            'ORDER BY "updated_at" DESC, "partition_date" DESC, "source_file" DESC, '
-            '"source_line" DESC) AS rn FROM {schema}."' + f'stg_{name}") latest WHERE rn = 1'
+            f"ORDER BY {LATEST_DELIVERY_ORDER}) AS rn "
+            'FROM {schema}."' + f'stg_{name}") latest WHERE rn = 1'
         )
     return views

@@ -77,7 +77,8 @@ def journeys_seen(days: list[date], as_of: datetime) -> pa.Table:
 
 
 def flags_by_sql_rule(day: date, as_of: datetime) -> tuple[bool, bool, bool]:
-    """(is_final, is_churn_30d_final, is_churn_90d_final) as ``07_daily.sql`` computes them."""
+    """(is_final, is_churn_30d_final, is_churn_90d_final) as ``int_day_status.sql`` and the
+    daily marts compute them."""
     seen = [c for c in contacts_of(day) if c <= as_of]
     closes = seen[-1] + timedelta(days=W) if seen else None
     last_end = seen[-1] + timedelta(minutes=30) if seen else day_end(day)

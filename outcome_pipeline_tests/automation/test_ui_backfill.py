@@ -56,7 +56,7 @@ SCHEMA = "outcome"
 PSEUDONYM_KEY = "ui-backfill-test-key"
 # Defects give the quarantine tables rows to compare. At 1500 interactions a day with seed 17
 # a transfer leg whose parent was quarantined once made a day computed alone differ from the
-# range (fixed in outcomes/sql/04_context.sql; the pure regression test is in
+# range (fixed in outcomes/sql/int_context_last.sql; the pure regression test is in
 # outcome_pipeline_tests/outcomes/test_maturity.py); this volume keeps that case in here.
 DEFECT_RATE = 0.01
 # The small survey feed quarantines up to ~10% of a day at that rate; the blocking threshold

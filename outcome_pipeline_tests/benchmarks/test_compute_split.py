@@ -25,17 +25,19 @@ def test_the_split_times_both_halves_and_returns_compute_outcomes_rows() -> None
         yield
 
     cfg = OutcomeConfig()
-    split = ps._compute_split(fx.inputs(), fx.DAYS, AS_OF, cfg, measure, rows=7)
+    by_relation: dict[str, float] = {}
+    split = ps._compute_split(fx.inputs(), fx.DAYS, AS_OF, cfg, measure, 7, by_relation)
     notes = [kwargs.get("note") for _, _, kwargs in measured]
     assert ps.WHOLE_NOTE not in notes, (
         f"pipeline_stages fell back to timing compute_outcomes whole: is {ps.DAILY_STEP!r} "
-        "still a step of outcomes/steps.py?"
+        "still a relation of outcomes/relations.py?"
     )
     assert [(name, engine) for name, engine, _ in measured] == [
         ("identity + journeys", "pipeline"),
         ("daily tables", "pipeline"),
     ]
     assert all(kwargs["rows"] == 7 for _, _, kwargs in measured)
+    assert ps.DAILY_STEP in by_relation and all(s >= 0 for s in by_relation.values())
     whole = compute_outcomes(fx.inputs(), fx.DAYS, AS_OF, cfg)
     assert list(split) == list(whole)
     for name, table in whole.items():

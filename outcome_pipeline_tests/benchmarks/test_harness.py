@@ -95,6 +95,16 @@ def test_report_files(report) -> None:
     for name in STAGES:
         assert f"| {name} |" in text, name
     assert data["rows"] == result.rows and data["figures"] == result.figures
+    # The engine session is timed relation by relation, in the order it runs.
+    from outcome_pipeline.outcomes import OUTCOME_TABLES
+    from outcome_pipeline.outcomes.relations import RELATIONS
+
+    relations = [r.name for r in RELATIONS]
+    timed = list(data["relations"])
+    assert [n for n in timed if n.startswith("int_")] == relations
+    assert {n for n in timed if n.startswith("mart_")} == {f"mart_{t}" for t in OUTCOME_TABLES}
+    assert all(data["relations"][n] >= 0 for n in timed)
+    assert "| int_contact_facts |" in text
     png = Path(out / "tiny.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 

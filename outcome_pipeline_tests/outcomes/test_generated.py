@@ -161,27 +161,28 @@ def test_days_are_final_once_their_journeys_ended(out) -> None:
 
 
 def _compute_forcing_crm_pruning(inputs: OutcomeInputs, prune: bool) -> tuple[int, dict]:
-    """compute_outcomes' steps with the CRM pruning of 01_crm forced one way; returns the
-    size of the email lookup table and the outcome tables."""
+    """compute_outcomes' relations with the CRM pruning of int_identity_candidates forced one
+    way; returns the size of the email lookup table and the outcome tables."""
     from outcome_pipeline.outcomes import OUTCOME_TABLES
     from outcome_pipeline.outcomes.compute import prepare_session
     from outcome_pipeline.outcomes.engine import engine_session
-    from outcome_pipeline.outcomes.steps import STEPS, run_step, select_table
+    from outcome_pipeline.outcomes.relations import RELATIONS
+    from outcome_pipeline.outcomes.steps import run_relation, select_table
 
     with engine_session() as con:
         prepare_session(con, inputs, DAYS, AS_OF, OutcomeConfig(timezone=TZ))
         con.execute("SET VARIABLE crm_prune_override = ?::BOOLEAN", [prune])
         lookups = 0
-        for step in STEPS:
-            run_step(con, step, inputs)
-            if step == "01_crm":
-                lookups = con.execute("SELECT count(*) FROM crm_by_email").fetchall()[0][0]
+        for relation in RELATIONS:
+            run_relation(con, relation, inputs)
+            if relation.name == "int_crm_by_email":
+                lookups = con.execute("SELECT count(*) FROM int_crm_by_email").fetchall()[0][0]
         assert con.execute("SELECT getvariable('prune_crm')").fetchall() == [(prune,)]
         return lookups, {name: select_table(con, t) for name, t in OUTCOME_TABLES.items()}
 
 
 def test_crm_pruning_changes_no_row(inputs: OutcomeInputs, out: dict[str, pa.Table]) -> None:
-    """01_crm prunes the CRM to the identifiers that can be asked only when the CRM
+    """int_identity_candidates prunes the CRM to the identifiers that can be asked only when the CRM
     outnumbers the asking rows (a cost choice). Forced either way, the tables are those of
     the automatic choice, row for row; pruning does drop CRM emails nobody asks."""
     pruned_lookups, pruned = _compute_forcing_crm_pruning(inputs, True)

@@ -1,3 +1,4 @@
+-- Grain: one row per journey started on a computed day.
 SELECT
     partition_date,
     journey_id,
@@ -35,5 +36,5 @@ SELECT
     is_churn_30d_final,
     is_churn_90d_final,
     us_to_ts(getvariable('as_of_us')) AS as_of
-FROM journeys_out
+FROM int_journeys
 ORDER BY partition_date, journey_id

@@ -1,9 +1,9 @@
--- Contacts: a root leg plus its transfer legs, with the customer key (resolve_identity).
+-- Grain: one row per contact: a root leg plus its transfer legs, with its customer key.
 -- A contact is placed in time by its first leg (started_us) and takes channel/queue/team
 -- from it; its final leg says who dispositioned it and what they claimed. Identifiers: the
 -- root leg's; a transfer leg's only where the root carries none of that kind. Missing
 -- queue/team/agent take the unassigned label (getvariable('unassigned')).
-CREATE OR REPLACE TEMP TABLE contacts AS
+CREATE OR REPLACE TEMP TABLE int_contacts AS
 WITH transfer_legs AS (
     SELECT
         leg_root.root_id AS contact_id,
@@ -19,8 +19,8 @@ WITH transfer_legs AS (
         arg_min(leg.customer_id, leg.queued_us) FILTER (WHERE NOT is_placeholder(leg.customer_id)) AS cid,
         arg_min(leg.customer_email, leg.queued_us) FILTER (WHERE NOT is_placeholder(leg.customer_email)) AS email,
         arg_min(leg.customer_phone, leg.queued_us) FILTER (WHERE NOT is_placeholder(leg.customer_phone)) AS phone
-    FROM leg_roots AS leg_root
-    JOIN legs AS leg ON leg.interaction_id = leg_root.leg_id
+    FROM int_leg_roots AS leg_root
+    JOIN int_legs AS leg ON leg.interaction_id = leg_root.leg_id
     GROUP BY leg_root.root_id
 ),
 roots AS (
@@ -30,9 +30,9 @@ roots AS (
         transfers.agent_id AS transfers_agent_id, transfers.team AS transfers_team,
         transfers.disposition AS transfers_disposition, transfers.case_id AS transfers_case_id,
         transfers.cid AS transfers_cid, transfers.email AS transfers_email, transfers.phone AS transfers_phone
-    FROM legs AS root
+    FROM int_legs AS root
     LEFT JOIN transfer_legs AS transfers ON transfers.contact_id = root.interaction_id
-    WHERE root.interaction_id NOT IN (SELECT leg_id FROM leg_roots)
+    WHERE root.interaction_id NOT IN (SELECT leg_id FROM int_leg_roots)
 ),
 unresolved_contacts AS (
     SELECT

@@ -1,3 +1,4 @@
+-- Grain: one row per computed day x journey outcome (resolved, unresolved).
 -- Churn and revenue of the ended identified journeys, resolved versus unresolved.
 WITH ended AS (
     SELECT
@@ -6,7 +7,7 @@ WITH ended AS (
         is_churned_within_30d,
         is_churned_within_90d,
         mrr_at_stake
-    FROM journeys_out
+    FROM int_journeys
     WHERE is_ended AND NOT is_anonymous
 ),
 by_outcome AS (
@@ -27,27 +28,23 @@ outcome_spine AS (
     SELECT computed_day.day, outcome.journey_outcome
     FROM days AS computed_day
     CROSS JOIN (VALUES ('resolved'), ('unresolved')) AS outcome (journey_outcome)
+),
+cells AS (
+    SELECT
+        outcome_spine.day AS partition_date,
+        outcome_spine.journey_outcome,
+        coalesce(by_outcome.journeys_ended, 0) AS journeys_ended,
+        coalesce(by_outcome.churned_30d, 0) AS churned_30d,
+        coalesce(by_outcome.churned_90d, 0) AS churned_90d,
+        coalesce(by_outcome.mrr_at_stake, 0) AS mrr_at_stake,
+        coalesce(by_outcome.mrr_churned_90d, 0) AS mrr_churned_90d,
+        day_status.is_churn_30d_final,
+        day_status.is_churn_90d_final,
+        us_to_ts(getvariable('as_of_us')) AS as_of
+    FROM outcome_spine
+    JOIN int_day_status AS day_status USING (day)
+    LEFT JOIN by_outcome USING (day, journey_outcome)
 )
-SELECT
-    outcome_spine.day AS partition_date,
-    outcome_spine.journey_outcome,
-    coalesce(by_outcome.journeys_ended, 0) AS journeys_ended,
-    coalesce(by_outcome.churned_30d, 0) AS churned_30d,
-    ratio(coalesce(by_outcome.churned_30d, 0), coalesce(by_outcome.journeys_ended, 0))
-        AS churn_30d_rate,
-    coalesce(by_outcome.churned_90d, 0) AS churned_90d,
-    ratio(coalesce(by_outcome.churned_90d, 0), coalesce(by_outcome.journeys_ended, 0))
-        AS churn_90d_rate,
-    coalesce(by_outcome.mrr_at_stake, 0) AS mrr_at_stake,
-    coalesce(by_outcome.mrr_churned_90d, 0) AS mrr_churned_90d,
-    day_status.is_final
-        AND getvariable('as_of_us') >= day_status.last_contact_ended_us + getvariable('churn_short_us')
-        AS is_churn_30d_final,
-    day_status.is_final
-        AND getvariable('as_of_us') >= day_status.last_contact_ended_us + getvariable('churn_long_us')
-        AS is_churn_90d_final,
-    us_to_ts(getvariable('as_of_us')) AS as_of
-FROM outcome_spine
-JOIN day_status USING (day)
-LEFT JOIN by_outcome USING (day, journey_outcome)
+-- The rates: ratio(numerator, denominator) of the cells' columns, generated from RATES.
+SELECT * FROM daily_churn_by_outcome_with_rates('cells')
 ORDER BY partition_date, journey_outcome

@@ -1,3 +1,4 @@
+-- Grain: one row per contact of a journey started on a computed day.
 SELECT
     journey.partition_date,
     contact.journey_id,
@@ -25,6 +26,6 @@ SELECT
     contact.is_really_resolved,
     journey.is_ended AS is_final,
     us_to_ts(getvariable('as_of_us')) AS as_of
-FROM contact_facts AS contact
-JOIN journeys_out AS journey USING (journey_id)
+FROM int_contact_facts AS contact
+JOIN int_journeys AS journey USING (journey_id)
 ORDER BY journey.partition_date, contact.journey_id, contact_seq

@@ -1,3 +1,4 @@
+-- Grain: one row per computed day x (from, to) pair of distinct channels.
 -- Channel pairs of the switches in ended identified journeys, on the day x pair spine.
 WITH journey_contacts_in_order AS (
     SELECT
@@ -7,7 +8,7 @@ WITH journey_contacts_in_order AS (
         lag(contact.channel) OVER (
             PARTITION BY contact.journey_id ORDER BY contact.started_us, contact.contact_id
         ) AS previous_channel
-    FROM contact_facts AS contact
+    FROM int_contact_facts AS contact
     WHERE contact.journey_id IS NOT NULL AND NOT contact.is_anonymous
 ),
 switches AS (
@@ -18,7 +19,7 @@ switches AS (
         count(*) AS channel_switches,
         count(DISTINCT journey.journey_id) AS journeys
     FROM journey_contacts_in_order AS contact
-    JOIN journeys_out AS journey USING (journey_id)
+    JOIN int_journeys AS journey USING (journey_id)
     WHERE contact.is_channel_switch AND journey.is_ended AND NOT journey.is_anonymous
     GROUP BY ALL
 ),
@@ -38,6 +39,6 @@ SELECT
     day_status.is_final,
     us_to_ts(getvariable('as_of_us')) AS as_of
 FROM pair_spine
-JOIN day_status USING (day)
+JOIN int_day_status AS day_status USING (day)
 LEFT JOIN switches USING (day, from_channel, to_channel)
 ORDER BY partition_date, from_channel, to_channel

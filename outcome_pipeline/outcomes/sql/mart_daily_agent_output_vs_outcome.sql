@@ -1,9 +1,10 @@
+-- Grain: one row per computed day x team x agent with handled legs or judged contacts.
 -- Handled legs with no agent count under the unassigned label, so the handled totals equal
 -- daily_outputs' per day and team.
 WITH handled_legs AS (
     SELECT day, team, coalesce(agent_id, getvariable('unassigned')) AS agent_id,
         legs_handled, handle_seconds_sum
-    FROM leg_daily
+    FROM int_leg_daily
     WHERE NOT is_queue_grain AND legs_handled > 0
 ),
 -- Judged: identified contacts an agent handled whose window has closed. Claim-based counts
@@ -22,7 +23,7 @@ contact_claims AS (
                 AND contact.is_followed_within_window
         ) AS false_resolutions,
         count(*) FILTER (WHERE contact.is_really_resolved) AS really_resolved_contacts
-    FROM contact_facts AS contact
+    FROM int_contact_facts AS contact
     JOIN days AS computed_day ON computed_day.day = contact.start_day
     WHERE NOT contact.is_anonymous AND contact.is_handled
     GROUP BY ALL
@@ -32,31 +33,25 @@ agent_days AS (
     UNION
     SELECT day, team, agent_id FROM contact_claims
 ),
-agent_metrics AS (
+agent_counts AS (
     SELECT
         agent_day.day, agent_day.team, agent_day.agent_id,
         coalesce(handled.legs_handled, 0) AS legs_handled,
         coalesce(handled.handle_seconds_sum, 0) AS handle_seconds_sum,
-        ratio(coalesce(handled.handle_seconds_sum, 0), coalesce(handled.legs_handled, 0))
-            AS aht_seconds,
         coalesce(claims.judged_contacts, 0) AS judged_contacts,
         nullif(claims.dispositioned_contacts, 0) AS dispositioned_contacts,
         CASE WHEN claims.dispositioned_contacts > 0 THEN claims.resolved_claims END
             AS resolved_claims,
-        ratio(claims.resolved_claims, nullif(claims.dispositioned_contacts, 0))
-            AS claimed_resolution_rate,
         CASE WHEN claims.dispositioned_contacts > 0 THEN claims.false_resolutions END
             AS false_resolutions,
-        ratio(
-            claims.false_resolutions,
-            CASE WHEN claims.dispositioned_contacts > 0 THEN claims.resolved_claims END
-        ) AS false_resolution_rate,
-        coalesce(claims.really_resolved_contacts, 0) AS really_resolved_contacts,
-        ratio(coalesce(claims.really_resolved_contacts, 0), coalesce(claims.judged_contacts, 0))
-            AS real_resolution_rate
+        coalesce(claims.really_resolved_contacts, 0) AS really_resolved_contacts
     FROM agent_days AS agent_day
     LEFT JOIN handled_legs AS handled USING (day, team, agent_id)
     LEFT JOIN contact_claims AS claims USING (day, team, agent_id)
+),
+-- The rates: ratio(numerator, denominator) of the counts, generated from RATES.
+agent_metrics AS (
+    SELECT * FROM daily_agent_output_vs_outcome_with_rates('agent_counts')
 )
 SELECT
     agent_metrics.day AS partition_date,

@@ -1,8 +1,9 @@
+-- Grain: one row per computed day x time-to-resolution bucket.
 -- Resolved identified journeys by time-to-resolution bucket (ttr_buckets: registered from
 -- distribution_tables.TTR_BUCKETS), on the day x bucket spine.
 WITH resolved AS (
     SELECT partition_date AS day, time_to_resolution_hours
-    FROM journeys_out
+    FROM int_journeys
     WHERE is_resolved AND NOT is_anonymous
 ),
 counted AS (
@@ -24,7 +25,7 @@ SELECT
     us_to_ts(getvariable('as_of_us')) AS as_of
 FROM days AS computed_day
 CROSS JOIN ttr_buckets AS bucket
-JOIN day_status ON day_status.day = computed_day.day
+JOIN int_day_status AS day_status ON day_status.day = computed_day.day
 LEFT JOIN counted
     ON counted.day = computed_day.day AND counted.bucket_order = bucket.bucket_order
 ORDER BY partition_date, bucket_order

@@ -1,5 +1,6 @@
--- Macros shared by every step: identifier normalisation, pseudonyms, safe ratios.
--- Identifier rules are defined here once; identity.py documents them and tests them.
+-- Macros shared by the relations and marts: identifier normalisation, pseudonyms, safe ratios,
+-- the latest-delivery rule. Not relations: defined once per session (identity.py), before any
+-- relation runs. Identifier rules are defined here once; identity.py documents and tests them.
 
 -- Values that identify nobody: blank, "anonymous", "unknown", "n/a", ... They never join
 -- two contacts. Argument: the value trimmed and lower-cased. (A regular expression, not an
@@ -26,12 +27,6 @@ CREATE OR REPLACE TEMP MACRO customer_id_ok(id_trimmed) AS
 CREATE OR REPLACE TEMP MACRO email_ok(email_lc) AS
     regexp_full_match(email_lc, '[^@\s]+@[^@\s]+\.[^@\s]+')
     AND NOT regexp_full_match(email_lc, '(0+|' || placeholder_pattern() || ')@.*');
-
--- For tests and ad-hoc use: the full rules on raw values.
-CREATE OR REPLACE TEMP MACRO norm_customer_id(value) AS
-    CASE WHEN value IS NOT NULL AND customer_id_ok(trim(value)) THEN trim(value) END;
-CREATE OR REPLACE TEMP MACRO norm_email(value) AS
-    CASE WHEN value IS NOT NULL AND email_ok(lower(trim(value))) THEN lower(trim(value)) END;
 
 -- Phone to E.164 digits (without "+"): a leading "+" keeps the digits as they are; a
 -- leading "00" is the international prefix (dropped); a leading "0" is a national trunk
@@ -86,13 +81,13 @@ CREATE OR REPLACE TEMP MACRO us_to_ts(us) AS make_timestamptz(us);
 -- phone > an id the CRM does not know (kept as delivered) > anonymous (NULL). Identifiers
 -- shared by several CRM customers match none of them (no super-clusters): they are hashed.
 -- Rows with a known CRM id skip the email/phone work; each step is computed once per row.
--- Needs crm_ids, crm_by_email and crm_by_phone (01_crm.sql).
+-- Reads int_crm_ids, int_crm_by_email and int_crm_by_phone (relations.py declares it).
 CREATE OR REPLACE TEMP MACRO resolve_identity(src) AS TABLE
 WITH trimmed AS (
     SELECT source_row.*, trim(source_row.cid) AS cid_t FROM query_table(src) AS source_row
 ),
 checked AS MATERIALIZED (
-    SELECT *, coalesce(cid_t IN (SELECT customer_id FROM crm_ids), false) AS known_cid
+    SELECT *, coalesce(cid_t IN (SELECT customer_id FROM int_crm_ids), false) AS known_cid
     FROM trimmed
 ),
 unknown AS (
@@ -136,14 +131,37 @@ SELECT
         ELSE 'anonymous'
     END AS match_rule
 FROM normalised
-LEFT JOIN crm_by_email AS email_owner ON email_owner.email_n = normalised.email_n
-LEFT JOIN crm_by_phone AS phone_owner ON phone_owner.phone_n = normalised.phone_n;
+LEFT JOIN int_crm_by_email AS email_owner ON email_owner.email_n = normalised.email_n
+LEFT JOIN int_crm_by_phone AS phone_owner ON phone_owner.phone_n = normalised.phone_n;
 
 -- Business day of an epoch-microsecond instant: plain arithmetic when the UTC offset is the
--- same over the whole run (compute.py checks), the ICU time zone conversion otherwise.
+-- same over the whole run (zoning.fixed_offset_us decides), the ICU time zone conversion otherwise.
 CREATE OR REPLACE TEMP MACRO local_day(us) AS
     CASE
         WHEN getvariable('fixed_offset_us') IS NOT NULL
             THEN DATE '1970-01-01' + ((us + getvariable('fixed_offset_us')) // 86400000000)::INTEGER
         ELSE make_timestamptz(us)::DATE
     END;
+
+-- At-least-once delivery: of the rows of relation `src` sharing `delivery_key` (a column, or
+-- a row of columns) the latest delivery wins: the latest updated_at, then the latest
+-- partition, file and line (the warehouse's stg_*_current views rank by the same order:
+-- warehouse/tables.py LATEST_DELIVERY_ORDER). Keys are unique in almost every row, so only
+-- the keys delivered more than once are ranked (sorting every row cost more for the same
+-- rows: benchmarks/PERFORMANCE.md, "SQL choices"); the rest stream through.
+-- redelivered_latest: the latest delivery of each key delivered more than once.
+CREATE OR REPLACE TEMP MACRO redelivered_latest(src, delivery_key) AS TABLE
+SELECT * FROM query_table(src)
+WHERE delivery_key IN (SELECT delivery_key FROM query_table(src) GROUP BY ALL HAVING count(*) > 1)
+QUALIFY row_number() OVER (
+    PARTITION BY delivery_key
+    ORDER BY updated_at DESC, partition_date DESC, source_file DESC, source_line DESC
+) = 1;
+
+-- latest_delivery: every key of `src` once, in its latest delivery.
+CREATE OR REPLACE TEMP MACRO latest_delivery(src, delivery_key) AS TABLE
+WITH redelivered AS MATERIALIZED (SELECT * FROM redelivered_latest(src, delivery_key))
+SELECT * FROM query_table(src)
+WHERE delivery_key NOT IN (SELECT delivery_key FROM redelivered)
+UNION ALL
+SELECT * FROM redelivered;
