@@ -412,7 +412,7 @@ def _known_columns_sql(o: CsvOptions, header: list[str]) -> str:
     sniffer would only re-read the file's start to find what is known: a fixed cost per
     file that dominates small files. Only a header DuckDB would name as written qualifies:
     it renames an empty name (``column1``) and a repeated one, case-insensitively
-    (``a_1``), and those files must keep the names the sniffer gives them.
+    (``a_1``); such a file keeps the sniffer, so it is read (or refused) as before.
     """
     if not o.header or not header or not all(header):
         return ""
