@@ -471,23 +471,3 @@ def outcome_fingerprint(url: str, schema: str) -> dict[str, dict[str, object]]:
     finally:
         wh.dispose()
     return out
-
-
-def analyze_staging(url: str, schema: str) -> dict[str, object]:
-    """PostgreSQL: ANALYZE the staging tables (the planner's row estimates), and whether the
-    server's autovacuum would have done it. DuckDB keeps its statistics as it writes: no-op."""
-    import sqlalchemy as sa
-
-    from outcome_pipeline.warehouse.tables import STAGING_TABLES
-
-    if not url.startswith("postgresql"):
-        return {}
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
-    try:
-        with engine.begin() as conn:
-            autovacuum = conn.exec_driver_sql("SHOW autovacuum").scalar()
-            for table in STAGING_TABLES.values():
-                conn.exec_driver_sql(f'ANALYZE "{schema}"."{table.name}"')
-    finally:
-        engine.dispose()
-    return {"autovacuum": autovacuum}

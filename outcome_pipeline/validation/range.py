@@ -132,8 +132,12 @@ def _bound_columns(
     rules = [next(r for r in plans[d].rules if r.name == name) for d in days]
     column_type = plans[days[0]].table.schema.field(rules[0].column).type
 
+    # Each day's value converted once, then gathered per row by position: converting one
+    # Python object per row was most of the range pass's helper-column cost.
+    positions = pa.array(np.repeat(np.arange(len(days), dtype=np.int64), sizes))
+
     def repeat(values: list[object]) -> pa.Array:
-        return pa.array(np.repeat(np.array(values, dtype=object), sizes).tolist(), column_type)
+        return pa.array(values, column_type).take(positions)
 
     lo, hi = f"__lo_{name}", f"__hi_{name}"
     return lo, hi, repeat([r.min_value for r in rules]), repeat([r.max_value for r in rules])

@@ -234,6 +234,25 @@ class Warehouse:
                 self.delete_window(conn, w.table, w.start, w.end, w.match)
                 self.insert_rows(conn, w.table, w.rows)
 
+    def analyze(self, tables: Sequence[TableDef]) -> None:
+        """PostgreSQL: refresh the planner's statistics of ``tables`` (no-op on DuckDB).
+
+        Called after a write commits: the pipeline cannot count on autovacuum (it may be off,
+        or not yet have run after a bulk load), and without statistics the planner takes a
+        freshly staged window for a few hundred rows and joins it by nested loop. Always, not
+        above a share of rows written: ANALYZE reads a fixed sample per table, and a rule on
+        the share would need the modifications accumulated since the last ANALYZE, or many
+        small daily loads would never trigger it. After the write's commit, one transaction per
+        table: inside the write's transaction ANALYZE's lock (one ANALYZE per table at a time)
+        would be held until the commit. DuckDB keeps its statistics as it writes.
+        """
+        if self.dialect != "postgresql":
+            return
+        with self.engine.connect() as conn:
+            for name in dict.fromkeys(t.name for t in tables):
+                with conn.begin():
+                    conn.exec_driver_sql(f"ANALYZE {self.qualified(name)}")
+
     def delete_window(
         self,
         conn: Connection,

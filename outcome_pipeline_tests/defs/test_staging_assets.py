@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -296,3 +297,46 @@ def test_staged_days_are_not_replaced_with_nothing(tmp_path: Path, warehouse_url
     assert materialize(root, url, schema, tags=allow).success
     days = {r["partition_date"].isoformat() for r in snapshot(url, schema)["stg_survey_responses"]}
     assert days == {"2024-02-01"}
+
+
+@pytest.mark.postgres
+def test_staging_leaves_postgres_statistics_of_what_it_wrote(tmp_path: Path, pg_url: str) -> None:
+    """The server here runs without autovacuum: only the pipeline's ANALYZE gives statistics."""
+    import sqlalchemy as sa
+
+    from outcome_pipeline_tests.conftest import _drop_schema
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    land(tmp_path, "2024-02-01", ["a", "b", "c"], bad=1)
+    try:
+        assert materialize(tmp_path, pg_url, schema, partition_key="2024-02-01").success
+        engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+        with engine.connect() as conn:
+            stats = dict(
+                conn.execute(
+                    sa.text(
+                        "SELECT c.relname, c.reltuples FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = :s AND c.relkind = 'r'"
+                    ),
+                    {"s": schema},
+                ).all()
+            )
+            analysed = {
+                r[0]
+                for r in conn.execute(
+                    sa.text(
+                        "SELECT relname FROM pg_stat_user_tables "
+                        "WHERE schemaname = :s AND last_analyze IS NOT NULL"
+                    ),
+                    {"s": schema},
+                )
+            }
+        engine.dispose()
+        # reltuples is -1 until a table is first analysed (or vacuumed).
+        assert stats["stg_survey_responses"] == 3
+        assert stats["quarantine_survey_responses"] == 1
+        assert stats["load_audit"] == 1
+        assert {"stg_survey_responses", "quarantine_survey_responses", "load_audit"} <= analysed
+    finally:
+        _drop_schema(pg_url, schema)

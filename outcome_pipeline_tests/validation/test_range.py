@@ -20,8 +20,8 @@ from outcome_pipeline.contracts import CONTRACTS
 from outcome_pipeline.ingest.stage import stage_day
 from outcome_pipeline.validation import gx_run
 from outcome_pipeline.validation import precheck as P
-from outcome_pipeline.validation.range import validate_range
-from outcome_pipeline.validation.validate import DayValidation, validate_day
+from outcome_pipeline.validation.range import _bound_columns, _day_dependent, validate_range
+from outcome_pipeline.validation.validate import DayValidation, _plan, validate_day
 
 START = date(2024, 3, 29)  # spans the DST change of 2024-03-31 in Europe/London
 DAYS = 4
@@ -136,3 +136,31 @@ def test_day_bounds_are_each_rows_own_day(validated_rows, monkeypatch) -> None:
     assert by_day[START + timedelta(1)].disagreements
     unique = [e for e in by_day[last].expectations if e.name == "interaction_id_unique"]
     assert [(e.success, e.unexpected_count) for e in unique] == [(False, 2)]
+
+
+def test_bound_columns_hold_each_rows_own_day_bounds(validated_rows) -> None:
+    """The helper columns, gathered per day, equal the bounds written out row by row: across
+    the DST change, with a day without rows among the others."""
+    contract = CONTRACTS["interactions"]
+    rows = dict(validated_rows["interactions"])
+    empty_day = START + timedelta(days=1)
+    rows[empty_day] = rows[empty_day].slice(0, 0)
+    days = sorted(rows)
+    plans = {d: _plan(rows[d], contract, d, TZ, None, None) for d in days}
+    varying = _day_dependent(plans)
+    assert varying  # the event-time bounds change with the day
+    sizes = [plans[d].table.num_rows for d in days]
+    assert 0 in sizes
+    for name in sorted(varying):
+        rules = [next(r for r in plans[d].rules if r.name == name) for d in days]
+        column_type = plans[days[0]].table.schema.field(rules[0].column).type
+        lo, hi, lo_values, hi_values = _bound_columns(days, plans, name, sizes)
+        assert (lo, hi) == (f"__lo_{name}", f"__hi_{name}")
+        for got, bound in ((lo_values, "min_value"), (hi_values, "max_value")):
+            per_row = [
+                getattr(r, bound) for r, n in zip(rules, sizes, strict=True) for _ in range(n)
+            ]
+            want = pa.array(per_row, column_type)
+            assert got.type == column_type
+            assert got.equals(want)
+            assert got.to_pylist() == per_row

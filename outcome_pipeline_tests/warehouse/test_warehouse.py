@@ -214,3 +214,20 @@ def test_a_warehouse_of_an_earlier_version_gains_the_new_columns(warehouse: Ware
     got = warehouse.read_table(EVENTS).select(EVENTS.column_names).to_pylist()
     assert got[0]["event_id"] == "e1" and got[0]["n"] is None and got[0]["flag"] is None
     assert got[1:] == fresh.select(EVENTS.column_names).to_pylist()
+
+
+def test_analyze_gives_postgres_statistics_and_leaves_duckdb_alone(warehouse: Warehouse) -> None:
+    warehouse.create_tables([EVENTS])
+    d1, d2 = date(2024, 1, 1), date(2024, 1, 2)
+    warehouse.replace_partitions([PartitionWrite(EVENTS, d1, d2, rows(d1, ["a", "b", "c"]))])
+    warehouse.analyze([EVENTS, EVENTS])  # a table named twice is analysed once
+    if warehouse.dialect != "postgresql":
+        assert warehouse.count("events") == 3
+        return
+    reltuples = warehouse.query(
+        "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = :s AND c.relname = 'events'",
+        {"s": warehouse.schema},
+    ).to_pylist()
+    # -1 until the table is first analysed; this server runs without autovacuum.
+    assert reltuples == [{"reltuples": 3.0}]

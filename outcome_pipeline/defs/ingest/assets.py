@@ -207,6 +207,8 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                         stage_pending()
                     pending.append(read)
                 stage_pending()
+            # Statistics of what was just staged, before anything reads it (Warehouse.analyze).
+            wh.analyze([staging, quarantine, QUARANTINE_FILES, LOAD_AUDIT, ROWS_NOT_COUNTED])
             checks = [
                 load_ok_check(staged_days, validations, validation.max_quarantine_share),
                 accounting_check(wh, contract, start, end),

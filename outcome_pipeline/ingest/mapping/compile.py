@@ -27,6 +27,7 @@ from outcome_pipeline.ingest.mapping.expr import (
     to_kind,
 )
 from outcome_pipeline.ingest.mapping.spec import (
+    CsvOptions,
     MappingError,
     MappingFile,
     Skip,
@@ -404,6 +405,23 @@ def first_line(m: CompiledMapping) -> tuple[int, int]:
     return 1, 0
 
 
+def _known_columns_sql(o: CsvOptions, header: list[str]) -> str:
+    """read_csv options that skip DuckDB's sniffer when the file's header is already known.
+
+    Every dialect option is set by the mapping and the caller has read the header, so the
+    sniffer would only re-read the file's start to find what is known: a fixed cost per
+    file that dominates small files. Only a header DuckDB would name as written qualifies:
+    it renames an empty name (``column1``) and a repeated one, case-insensitively
+    (``a_1``); such a file keeps the sniffer, so it is read (or refused) as before.
+    """
+    if not o.header or not header or not all(header):
+        return ""
+    if len({h.lower() for h in header}) < len(header):
+        return ""
+    columns = ", ".join(f"{lit(h)}: 'VARCHAR'" for h in header)
+    return f", auto_detect = false, columns = {{{columns}}}"
+
+
 def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tuple[str, str]:
     """CTEs ending in ``__rows`` (one row per record or list element) and the raw-record SQL."""
     src = m.spec.source
@@ -429,7 +447,8 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
             f"quote = {lit(o.quote)}, escape = {lit(o.escape)}, encoding = {lit(o.encoding)}, "
             f"filename = '{FILE_COL}', ignore_errors = true, {o.limits_sql()}"
             f"store_rejects = true, rejects_table = '__rejects', rejects_scan = '__reject_scans'"
-            f") WITH ORDINALITY),\n__rows AS (SELECT * EXCLUDE (__ord), '' AS {PATH_COL}, "
+            f"{_known_columns_sql(o, header)}) WITH ORDINALITY),\n"
+            f"__rows AS (SELECT * EXCLUDE (__ord), '' AS {PATH_COL}, "
             f"{numbered})"
         ), f"{raw}::VARCHAR"
     if src.format == "parquet":
