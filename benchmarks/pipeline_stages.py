@@ -132,7 +132,7 @@ def _stage_tables(landing: Path, day: date, validator: Any) -> list[Any]:
 
 def _write_staged(url: str, schema: str, staged: list[Any], day: date) -> int:
     """The staging asset's write: every table of the day in one transaction."""
-    from outcome_pipeline.ingest.stage import audit_row
+    from outcome_pipeline.ingest.stage_finish import audit_row
     from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
     from outcome_pipeline.warehouse.tables import (
         QUARANTINE_FILES,

@@ -27,9 +27,9 @@ from benchmarks.run import _drop_pg_schema
 
 # (label, file suffix, function): the stages of a range run, by the functions doing them.
 STAGES = (
-    ("staging: read + type + dedupe (per day)", "ingest/stage.py", "read_day"),
+    ("staging: read + type + dedupe (per day)", "ingest/stage_read.py", "read_day"),
     ("staging: validation (per range)", "validation/collector.py", "validate_days"),
-    ("staging: finish day (apply failures)", "ingest/stage.py", "finish_day"),
+    ("staging: finish day (apply failures)", "ingest/stage_finish.py", "finish_day"),
     ("warehouse: delete window", "warehouse/warehouse.py", "delete_window"),
     ("warehouse: insert rows", "warehouse/warehouse.py", "insert_rows"),
     ("staging: checks (accounting, references)", "defs/ingest/checks.py", "accounting_check"),

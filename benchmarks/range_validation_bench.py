@@ -18,7 +18,7 @@ from pathlib import Path
 
 def main(argv: list[str] | None = None) -> int:
     from outcome_pipeline.contracts import CONTRACTS
-    from outcome_pipeline.ingest.stage import read_day
+    from outcome_pipeline.ingest.stage_read import read_day
     from outcome_pipeline.validation import gx_run
     from outcome_pipeline.validation.range import validate_range
     from outcome_pipeline.validation.validate import validate_day

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from outcome_pipeline.contracts import CONTRACTS, FEEDS
 from outcome_pipeline.docs_gen.metrics import render_metrics
-from outcome_pipeline.ingest.native import identity_lineage
+from outcome_pipeline.ingest.native_identity import identity_lineage
 from outcome_pipeline.warehouse import ALL_TABLES
 from outcome_pipeline.warehouse.warehouse import sql_type
 

@@ -4,16 +4,18 @@ A native file (``<feed>/<day>/<table>[_<suffix>].{csv,jsonl,ndjson,parquet}[.gz|
 landing discovery names it) speaks its contract already, so its mapping is the identity:
 every contract column from the source field of the same name. That mapping is generated
 from the contract declaration (:mod:`outcome_pipeline.contracts.feeds`) when it is needed,
-never written by hand, so a contract column cannot drift from its mapping:
-:func:`identity_spec` gives it as data, :func:`identity_toml` as the TOML a vendor mapping
-would be, and :func:`identity_mapping` compiles it with the mapping engine's own compiler.
+never written by hand, so a contract column cannot drift from its mapping
+(:mod:`outcome_pipeline.ingest.native_identity`: as data, as the TOML a vendor mapping would
+be, and compiled with the mapping engine's own compiler).
 
 The engine reads the file (DuckDB's CSV, JSON and Parquet scanners, one query per file,
 record numbers and malformed records as for every mapping); what it gives is the file's
 fields as text, exactly the raw table the native reader gave
-(:class:`~outcome_pipeline.ingest.readers.RawFile`). Typing stays the contract's own step
+(:class:`~outcome_pipeline.ingest.raw_file.RawFile`). Typing stays the contract's own step
 (:func:`~outcome_pipeline.ingest.conform.conform`), shared with the native reader, which is
-what keeps the quarantine reason codes, messages and whitespace rules of native rows.
+what keeps the quarantine reason codes, messages and whitespace rules of native rows; the
+records the engine rejects are described in the reader's words
+(:mod:`outcome_pipeline.ingest.native_malformed`).
 
 Which reader runs is the ``OUTCOME_NATIVE_INGEST`` setting: ``reader`` (the default; the
 Arrow reader of :mod:`outcome_pipeline.ingest.readers`) or ``mapping`` (this module). The
@@ -23,10 +25,6 @@ default stays with the reader while the mapping engine is slower on native files
 
 from __future__ import annotations
 
-import csv
-import hashlib
-import io
-import json
 import os
 import tempfile
 from pathlib import Path
@@ -37,8 +35,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from outcome_pipeline.contracts import TableContract
-from outcome_pipeline.contracts.feeds import Column
 from outcome_pipeline.ingest.conform import LINE
+from outcome_pipeline.ingest.csv_reader import csv_header
 from outcome_pipeline.ingest.lines import (
     MAX_LINE_BYTES,
     LongLine,
@@ -47,29 +45,22 @@ from outcome_pipeline.ingest.lines import (
     open_bytes,
     truncated,
 )
-from outcome_pipeline.ingest.mapping.compile import CompiledMapping, _Compiler
+from outcome_pipeline.ingest.mapping.compile import CompiledMapping
 from outcome_pipeline.ingest.mapping.execute import MappedDay, map_files
-from outcome_pipeline.ingest.mapping.expr import TEXT, Compiled
-from outcome_pipeline.ingest.mapping.spec import MappingFile
-from outcome_pipeline.ingest.readers import (
+from outcome_pipeline.ingest.native_identity import identity_mapping, naive_ts
+from outcome_pipeline.ingest.native_malformed import malformed_lines
+from outcome_pipeline.ingest.raw_file import (
     LandingAccessError,
     LandingFileError,
     MalformedLine,
     RawFile,
-    _csv_header,
-    _empty_text_table,
-    _is_empty,
-    _malformed_jsonl,
+    empty_text_table,
+    is_empty,
 )
 
 SETTING = "OUTCOME_NATIVE_INGEST"
 READER, MAPPING = "reader", "mapping"
 MODES = (READER, MAPPING)
-# Lineage of a native row, where it is named (staging asset metadata, file reports):
-# ``native:<table>@<contract version>``. The staging column ``source_mapping`` stays NULL
-# for native rows (see docs/sources/README.md, "Native contracts").
-PREFIX = "native"
-_FORMAT_GLOBS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
 
 
 class NativeIngestSettingError(ValueError):
@@ -86,166 +77,6 @@ def native_ingest_mode(value: str | None = None) -> str:
             "contracts as identity mappings through the mapping engine)"
         )
     return mode
-
-
-def contract_version(contract: TableContract) -> str:
-    """A version of the contract's shape: changes when a column, its type or its
-    requiredness changes (descriptions do not count)."""
-    shape = "|".join(f"{c.name}:{c.type}:{int(c.required)}" for c in contract.columns)
-    return hashlib.sha256(f"{contract.name}|{contract.key}|{shape}".encode()).hexdigest()[:8]
-
-
-def identity_lineage(contract: TableContract) -> str:
-    return f"{PREFIX}:{contract.name}@{contract_version(contract)}"
-
-
-def identity_spec(
-    contract: TableContract, fmt: str, fields: tuple[str, ...] = (), max_line_bytes: int = 0
-) -> dict:
-    """The identity mapping of ``contract`` for files of ``fmt``, as mapping-file data.
-
-    ``fields``: the source fields a file has (header order); default the contract's
-    columns. Every field is carried through as text under its own name — contract columns
-    and the extra fields a file has beyond the contract (kept in ``extra_fields``).
-    ``max_line_bytes``: the longest CSV record to take (0: the engine's default).
-    """
-    fields = fields or tuple(contract.column_names)
-    spec: dict = {
-        "source": {
-            "name": f"native_{contract.name}",
-            "version": contract_version(contract),
-            "table": contract.name,
-            "feed": contract.feed,
-            "glob": f"{contract.name}*.{_FORMAT_GLOBS[fmt]}",
-            "format": fmt,
-            "description": f"The native {contract.name} contract as an identity mapping "
-            "(generated from outcome_pipeline/contracts/feeds.py).",
-        },
-        "columns": {name: {"field": name} for name in fields},
-    }
-    if max_line_bytes:
-        spec["source"]["csv"] = {"max_line_bytes": max_line_bytes}
-    return spec
-
-
-def identity_toml(contract: TableContract, fmt: str) -> str:
-    """The identity mapping as TOML text, the form a vendor mapping is written in."""
-    spec = identity_spec(contract, fmt)
-    lines = ["[source]"]
-    for key, value in spec["source"].items():
-        lines.append(f"{key} = {_toml_str(value)}")
-    lines += ["", "[columns]"]
-    lines += [f"{name} = {{field = {_toml_str(name)}}}" for name in spec["columns"]]
-    return "\n".join(lines) + "\n"
-
-
-def _toml_str(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _text_contract(
-    contract: TableContract, fields: tuple[str, ...], types: tuple[pa.DataType, ...] = ()
-) -> TableContract:
-    """What the engine fills for an identity mapping: each field as optional text (a
-    Parquet file's fields: as the file types them).
-
-    Types and requiredness are the contract's to apply afterwards (``conform``), so a bad
-    value costs its row with the contract's own message, never the engine's wording.
-    """
-    types = types or tuple(pa.string() for _ in fields)
-    return TableContract(
-        name=contract.name,
-        feed=contract.feed,
-        description=contract.description,
-        key=contract.key,
-        columns=tuple(Column(f, t, "") for f, t in zip(fields, types, strict=True)),
-        grain=contract.grain,
-        event_time=None,
-    )
-
-
-def identity_mapping(
-    contract: TableContract,
-    fmt: str,
-    fields: tuple[str, ...],
-    timezone: str = "UTC",
-    max_line_bytes: int = 0,
-    parquet_types: tuple[pa.DataType, ...] = (),
-) -> CompiledMapping:
-    """Compile the identity mapping of ``contract`` for a file of ``fmt`` with ``fields``
-    (compiled once per layout: a day's files mostly share one)."""
-    types = tuple(str(t) for t in parquet_types)
-    key = (contract.name, contract_version(contract), fmt, fields, timezone, max_line_bytes, types)
-    if key not in _COMPILED:
-        if len(_COMPILED) > 256:
-            _COMPILED.clear()
-        _COMPILED[key] = _compile_identity(
-            contract, fmt, fields, timezone, max_line_bytes, parquet_types
-        )
-    return _COMPILED[key]
-
-
-_COMPILED: dict[tuple[object, ...], CompiledMapping] = {}
-
-
-def _compile_identity(
-    contract: TableContract,
-    fmt: str,
-    fields: tuple[str, ...],
-    timezone: str,
-    max_line: int,
-    parquet_types: tuple[pa.DataType, ...],
-) -> CompiledMapping:
-    spec_data = identity_spec(contract, fmt, fields, max_line)
-    if fmt == "csv":
-        # A quoted empty field is text, as the reader reads it (kept so in extra_fields).
-        spec_data["source"].setdefault("csv", {})["quoted_nulls"] = False
-    spec = MappingFile.model_validate(spec_data)
-    compiler = _Compiler(spec, _text_contract(contract, fields), timezone)
-    # Each field verbatim: a ``{field = ...}`` expression trims and blanks to NULL, but which
-    # text is blank, and whether a text column keeps its spaces, is the contract's rule
-    # (``conform``), the same for native files whichever reader reads them.
-    columns = {f: Compiled(compiler.field_sql(f), TEXT, (), (f,)) for f in fields}
-    types: tuple[pa.DataType, ...] = ()
-    if fmt == "parquet":
-        # Parquet values keep their types: conform types them as the reader's do (a naive
-        # timestamp is business-local time), which text would not reproduce at a DST change.
-        types = tuple(_engine_type(t) for t in parquet_types)
-        columns = {
-            f: Compiled(_parquet_sql(f, t), TEXT, (), (f,))
-            for f, t in zip(fields, parquet_types, strict=True)
-        }
-    compiler.fields |= set(fields)
-    return CompiledMapping(
-        Path(f"<native {contract.name}.{fmt}>"),
-        spec,
-        _text_contract(contract, fields, types),
-        timezone,
-        columns,
-        compiler.fields,
-        compiler.json_paths,
-        compiler.structs,
-    )
-
-
-def _naive_ts(t: pa.DataType) -> bool:
-    return pa.types.is_timestamp(t) and t.tz is None
-
-
-def _engine_type(t: pa.DataType) -> pa.DataType:
-    """The type a Parquet column comes out of the identity mapping as."""
-    if _naive_ts(t):
-        return pa.int64()  # microseconds of local time: the engine would read it as UTC
-    if pa.types.is_timestamp(t):
-        return pa.timestamp("us", tz="UTC")
-    if pa.types.is_large_string(t) or pa.types.is_string(t) or pa.types.is_dictionary(t):
-        return pa.string()
-    return t
-
-
-def _parquet_sql(field: str, t: pa.DataType) -> str:
-    name = '"' + field.replace('"', '""') + '"'
-    return f"epoch_us({name})" if _naive_ts(t) else name
 
 
 def read_raw_mapped(
@@ -268,10 +99,10 @@ def read_raw_mapped(
     except PermissionError as exc:
         raise LandingAccessError(f"{path}: {exc.strerror or 'permission denied'}") from exc
     try:
-        if fmt in ("csv", "jsonl") and _is_empty(path, compression):
-            return RawFile(_empty_text_table(contract))
+        if fmt in ("csv", "jsonl") and is_empty(path, compression):
+            return RawFile(empty_text_table(contract))
         if fmt == "csv":
-            fields = tuple(_csv_header(path, compression))
+            fields = tuple(csv_header(path, compression))
         elif fmt == "parquet":
             schema = pq.read_schema(path)
             fields = tuple(schema.names)
@@ -314,7 +145,7 @@ def read_raw_mapped(
         raise LandingFileError(f"{path}: cannot be read as {fmt}: {error}")
     table = mapped.typed.select(list(ordered))
     for i, t in enumerate(types):
-        if _naive_ts(t):
+        if naive_ts(t):
             table = table.set_column(i, ordered[i], table[i].cast(pa.timestamp("us")))
     table = table.append_column(LINE, mapped.typed["_source_line"])
     rejects = mapped.rejects
@@ -322,7 +153,7 @@ def read_raw_mapped(
         lines = pa.array(sorted(oversized), pa.int64())
         table = table.filter(pc.invert(pc.is_in(table[LINE], value_set=lines)))
         rejects = rejects.filter(pc.invert(pc.is_in(rejects["source_line"], value_set=lines)))
-    malformed = _malformed(rejects, path, fmt, compression, fields, ordered)
+    malformed = malformed_lines(rejects, path, fmt, compression, fields, ordered)
     malformed += [
         MalformedLine(
             o.line,
@@ -400,82 +231,3 @@ def _keys_query(path: Path, compression: str | None, limit: int) -> tuple[str, .
     finally:
         con.close()
     return tuple(r[0] for r in rows)
-
-
-def _malformed(
-    rejects: pa.Table,
-    path: Path,
-    fmt: str,
-    compression: str | None,
-    header: tuple[str, ...],
-    ordered: tuple[str, ...],
-) -> list[MalformedLine]:
-    """The engine's rejected records of an identity mapping, in the reader's words.
-
-    An identity mapping types nothing, so a record it rejects is one that is not a record
-    at all (a CSV line with the wrong field count or bad bytes, a line that is not JSON).
-    """
-    if rejects.num_rows == 0:
-        return []
-    lines = rejects["source_line"].to_pylist()
-    if fmt == "jsonl":
-        return _malformed_jsonl(path, compression, set(lines))
-    codes = rejects["reason_code"].to_pylist()
-    encoding = {line for line, code in zip(lines, codes, strict=True) if code == "bad_encoding"}
-    bad_bytes = _csv_bad_encoding(path, compression, encoding, header, ordered)
-    out = []
-    for line, code, raw, message in zip(
-        lines, codes, rejects["raw_record"].to_pylist(), rejects["message"].to_pylist(), strict=True
-    ):
-        text = raw or ""
-        if code == "malformed_row":
-            fields = next(csv.reader(io.StringIO(text)), [])
-            out.append(
-                MalformedLine(
-                    line,
-                    truncated(text.encode()),
-                    f"expected {len(header)} fields, found {len(fields)}",
-                )
-            )
-        elif line in bad_bytes:
-            out.append(bad_bytes[line])
-        else:
-            out.append(MalformedLine(line, truncated(text.encode()), message or code, code))
-    return out
-
-
-def _csv_bad_encoding(
-    path: Path,
-    compression: str | None,
-    lines: set[int],
-    header: tuple[str, ...],
-    ordered: tuple[str, ...],
-) -> dict[int, MalformedLine]:
-    """CSV records holding bytes that are not UTF-8, described as the reader describes them:
-    the first such column (contract columns first), the record's fields as JSON."""
-    if not lines:
-        return {}
-    with open_bytes(path, compression) as fh:
-        text = fh.read().decode("utf-8", "surrogateescape")
-    out = {}
-    records = csv.reader(io.StringIO(text, newline=""))
-    next(records, None)  # the header
-    for number, record in enumerate(records, start=2):
-        if number not in lines or len(record) != len(header):
-            continue
-        by_name = {
-            name: value.encode("utf-8", "surrogateescape")
-            for name, value in zip(header, record, strict=True)
-        }
-        error = ""
-        for name in ordered:
-            try:
-                by_name[name].decode("utf-8")
-            except UnicodeDecodeError as exc:
-                error = f"column {name}: invalid UTF-8 ({exc.reason})"
-                break
-        shown = {n: by_name[n].decode("utf-8", "replace") or None for n in ordered}
-        out[number] = MalformedLine(
-            number, truncated(json.dumps(shown).encode()), error, "bad_encoding"
-        )
-    return out

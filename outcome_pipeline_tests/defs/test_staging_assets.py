@@ -20,7 +20,7 @@ from outcome_pipeline.defs.resources import (
 )
 from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.ingest.readiness import ALLOW_EMPTY_DAYS_TAG
-from outcome_pipeline.ingest.stage import StagedDay
+from outcome_pipeline.ingest.stage_finish import StagedDay
 from outcome_pipeline.warehouse import Warehouse
 from outcome_pipeline_tests.ingest.test_readers import RECORDS, write_csv, write_jsonl
 

@@ -16,7 +16,8 @@ from outcome_pipeline.contracts import CONTRACTS, FEEDS
 from outcome_pipeline.defs.automation.landing_watch import scan_landing
 from outcome_pipeline.ingest.landing import discover_day, landing_days, nearest_day
 from outcome_pipeline.ingest.lines import MAX_RAW_CHARS
-from outcome_pipeline.ingest.stage import StagedDay, stage_day
+from outcome_pipeline.ingest.stage import stage_day
+from outcome_pipeline.ingest.stage_finish import StagedDay
 from outcome_pipeline_tests.ingest.test_readers import RECORDS, write_jsonl
 from outcome_pipeline_tests.ingest.test_readers import write_csv as _write_csv
 

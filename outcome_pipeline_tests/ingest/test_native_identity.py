@@ -23,16 +23,15 @@ import pytest
 from outcome_pipeline.contracts import CONTRACTS
 from outcome_pipeline.ingest.mapping import compile_mapping
 from outcome_pipeline.ingest.mapping.spec import MappingFile
-from outcome_pipeline.ingest.native import (
-    SETTING,
-    NativeIngestSettingError,
+from outcome_pipeline.ingest.native import SETTING, NativeIngestSettingError, native_ingest_mode
+from outcome_pipeline.ingest.native_identity import (
     contract_version,
     identity_lineage,
     identity_spec,
     identity_toml,
-    native_ingest_mode,
 )
-from outcome_pipeline.ingest.stage import StagedDay, audit_row, stage_day
+from outcome_pipeline.ingest.stage import stage_day
+from outcome_pipeline.ingest.stage_finish import StagedDay, audit_row
 
 SURVEYS = CONTRACTS["survey_responses"]
 DAY = date(2024, 3, 31)

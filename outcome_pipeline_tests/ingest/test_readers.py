@@ -12,7 +12,8 @@ import pytest
 
 from outcome_pipeline.contracts import CONTRACTS
 from outcome_pipeline.ingest.conform import conform
-from outcome_pipeline.ingest.readers import LandingFileError, read_landing_file, read_raw
+from outcome_pipeline.ingest.raw_file import LandingFileError
+from outcome_pipeline.ingest.readers import read_landing_file, read_raw
 
 SURVEYS = CONTRACTS["survey_responses"]
 COLS = SURVEYS.column_names

@@ -60,7 +60,7 @@ def test_rows_of_a_day_before_the_first_partition_are_counted(tmp_path: Path) ->
     """A row delivered on the first partition day whose event time is on the day before is
     staged (and late) but belongs to no computed day: load_audit counts it, so it does not
     vanish without a word."""
-    from outcome_pipeline.ingest.stage import audit_row
+    from outcome_pipeline.ingest.stage_finish import audit_row
 
     f = folder(tmp_path)
     before = dict(RECORDS[1], response_id="b", responded_at="2024-03-30T22:59:00Z")

@@ -26,7 +26,8 @@ import sqlalchemy as sa
 
 from outcome_pipeline.contracts import CONTRACTS
 from outcome_pipeline.generator import GeneratorConfig, generate
-from outcome_pipeline.ingest.stage import audit_row, stage_day
+from outcome_pipeline.ingest.stage import stage_day
+from outcome_pipeline.ingest.stage_finish import audit_row
 from outcome_pipeline.outcomes import (
     HISTORY_INPUTS,
     OutcomeConfig,

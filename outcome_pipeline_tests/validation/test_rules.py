@@ -14,7 +14,7 @@ import pyarrow as pa
 import pytest
 
 from outcome_pipeline.contracts import CONTRACTS
-from outcome_pipeline.ingest.stage import count_late_rows
+from outcome_pipeline.ingest.stage_finish import count_late_rows
 from outcome_pipeline.validation import REASON_CODES, day_bounds, rules_for, validate_day
 from outcome_pipeline.validation.messages import safe_value
 from outcome_pipeline_tests.validation.fixtures import (

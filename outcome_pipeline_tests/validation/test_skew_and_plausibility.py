@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from outcome_pipeline.contracts import CONTRACTS
-from outcome_pipeline.ingest.stage import audit_row, stage_day
+from outcome_pipeline.ingest.stage import stage_day
+from outcome_pipeline.ingest.stage_finish import audit_row
 from outcome_pipeline.validation import rules as R
 from outcome_pipeline.validation import validate as validate_module
 from outcome_pipeline.validation import validate_day

@@ -32,7 +32,7 @@ from outcome_pipeline.defs.resources import (
     WarehouseResource,
 )
 from outcome_pipeline.ingest.mapping import CompiledMapping, for_table, load_sources
-from outcome_pipeline.ingest.readers import LandingAccessError
+from outcome_pipeline.ingest.raw_file import LandingAccessError
 from outcome_pipeline.ingest.readiness import (
     ALLOW_EMPTY_DAYS_TAG,
     DAY_TABLE,
@@ -40,7 +40,8 @@ from outcome_pipeline.ingest.readiness import (
     day_has_files,
     landing_refusal,
 )
-from outcome_pipeline.ingest.stage import ReadDay, StagedDay, audit_row, finish_day, read_day
+from outcome_pipeline.ingest.stage_finish import StagedDay, audit_row, finish_day
+from outcome_pipeline.ingest.stage_read import ReadDay, read_day
 from outcome_pipeline.validation import write_data_docs
 from outcome_pipeline.validation.collector import ROWS_PER_GX_PASS, DayValidations
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse

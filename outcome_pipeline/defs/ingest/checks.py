@@ -11,7 +11,7 @@ from datetime import date
 import dagster as dg
 
 from outcome_pipeline.contracts import CONTRACTS, TableContract
-from outcome_pipeline.ingest.stage import StagedDay
+from outcome_pipeline.ingest.stage_finish import StagedDay
 from outcome_pipeline.validation.collector import DayValidations
 from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
 from outcome_pipeline.warehouse.tables import QUARANTINE_TABLES, STAGING_TABLES

@@ -1,0 +1,150 @@
+"""Read a CSV landing file as text columns with its line numbers (the header is line 1).
+
+Columns are read as binary first, so a stray non-UTF-8 byte costs its row, not the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from outcome_pipeline.contracts import TableContract
+from outcome_pipeline.ingest.lines import MAX_LINE_BYTES, block_size_for_rows, open_bytes, truncated
+from outcome_pipeline.ingest.raw_file import (
+    LINE,
+    LandingFileError,
+    MalformedLine,
+    RawFile,
+    arrow_source,
+)
+
+
+def read_csv(path: Path, contract: TableContract, compression: str | None) -> RawFile:
+    header = csv_header(path, compression)
+    # Contract columns first, then columns the contract does not know (kept, not typed).
+    present = [c for c in contract.column_names if c in header]
+    present += [c for c in header if c not in contract.column_names]
+    bad: list[pacsv.InvalidRow] = []
+
+    def on_invalid(row: pacsv.InvalidRow) -> str:
+        bad.append(row)
+        return "skip"
+
+    block = block_size_for_rows(path, compression, pacsv.ReadOptions().block_size)
+
+    def read(use_threads: bool) -> pa.Table:
+        bad.clear()
+        return pacsv.read_csv(
+            arrow_source(path, compression),
+            read_options=pacsv.ReadOptions(use_threads=use_threads, block_size=block),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                # Binary first: a stray non-UTF-8 byte must cost one row, not the file.
+                column_types={name: pa.binary() for name in header},
+                include_columns=present,
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+
+    try:
+        table = read(use_threads=True)
+    except pa.ArrowInvalid as exc:
+        if "straddling" not in str(exc):
+            raise
+        raise LandingFileError(
+            f"{path}: a row is longer than {MAX_LINE_BYTES} bytes, more than any record of "
+            "a feed; the file cannot be split into rows safely, so none is staged",
+            reason="oversized_line",
+        ) from exc
+    if bad:
+        # Physical line numbers are only known to the single-threaded reader.
+        table = read(use_threads=False)
+    malformed = [
+        MalformedLine(
+            row.number or -1,
+            truncated(row.text.encode()),
+            f"expected {row.expected_columns} fields, found {row.actual_columns}",
+        )
+        for row in bad
+    ]
+    skipped = {m.line for m in malformed}
+    lines = _lines_excluding(table.num_rows, first=2, skipped=skipped)
+    table, enc_bad = _decode_utf8(table, lines)
+    malformed.extend(enc_bad)
+    return RawFile(
+        table=table,
+        missing_columns=[c for c in contract.column_names if c not in header],
+        extra_columns=[c for c in header if c not in contract.column_names],
+        malformed=sorted(malformed, key=lambda m: m.line),
+    )
+
+
+def csv_header(path: Path, compression: str | None) -> list[str]:
+    with open_bytes(path, compression) as fh:
+        first = fh.readline(MAX_LINE_BYTES)
+    if not first.strip():
+        return []
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise LandingFileError(f"{path}: header is not UTF-8: {exc}") from exc
+    header = next(csv.reader([text.rstrip("\r\n")]))
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(header, start=1):
+        positions.setdefault(name, []).append(i)
+    twice = {n: p for n, p in positions.items() if len(p) > 1}
+    if twice:
+        # Which copy holds the truth is unknowable: the file is quarantined, not guessed at.
+        shown = "; ".join(f"{n!r} in columns {', '.join(map(str, p))}" for n, p in twice.items())
+        raise LandingFileError(
+            f"{path}: the header names a column more than once ({shown}); "
+            "fix the export so that each column appears once",
+            reason="duplicate_column",
+        )
+    return header
+
+
+def _lines_excluding(n: int, first: int, skipped: set[int]) -> pa.Array:
+    if not skipped:
+        return pa.array(range(first, first + n), pa.int64())
+    out, line = [], first
+    while len(out) < n:
+        if line not in skipped:
+            out.append(line)
+        line += 1
+    return pa.array(out, pa.int64())
+
+
+def _decode_utf8(table: pa.Table, lines: pa.Array) -> tuple[pa.Table, list[MalformedLine]]:
+    """Binary → string columns; rows holding invalid UTF-8 become malformed lines."""
+    bad_rows: dict[int, str] = {}
+    for name in table.column_names:
+        col = table[name].combine_chunks()
+        try:
+            col.cast(pa.string())
+        except pa.ArrowInvalid:
+            for i, value in enumerate(col.to_pylist()):
+                if value is None:
+                    continue
+                try:
+                    value.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    bad_rows.setdefault(i, f"column {name}: invalid UTF-8 ({exc.reason})")
+    malformed = []
+    if bad_rows:
+        keep = pa.array([i not in bad_rows for i in range(table.num_rows)])
+        for i, err in sorted(bad_rows.items()):
+            raw = {n: table[n][i].as_py() for n in table.column_names}
+            text = json.dumps({k: v.decode("utf-8", "replace") if v else v for k, v in raw.items()})
+            malformed.append(
+                MalformedLine(lines[i].as_py(), truncated(text.encode()), err, "bad_encoding")
+            )
+        table, lines = table.filter(keep), lines.filter(keep)
+    columns = [table[n].cast(pa.string()) for n in table.column_names]
+    out = pa.table(columns, names=table.column_names).append_column(LINE, lines)
+    return out, malformed
