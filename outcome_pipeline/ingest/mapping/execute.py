@@ -18,16 +18,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from outcome_pipeline.contracts.feeds import TS
+from outcome_pipeline.contracts.staging import QUARANTINE_SCHEMA
 from outcome_pipeline.ingest.landing import COMPRESSIONS, LandingPathError, day_folder
 from outcome_pipeline.ingest.lines import open_bytes
-from outcome_pipeline.ingest.mapping.compile import (
+from outcome_pipeline.ingest.mapping.compile import CompiledMapping
+from outcome_pipeline.ingest.mapping.query import (
     CODES_COL,
     FILE_COL,
     LINE_COL,
     MESSAGE_COL,
     PATH_COL,
     RAW_COL,
-    CompiledMapping,
     first_line,
 )
 from outcome_pipeline.ingest.mapping.result_lineage import (
@@ -36,15 +37,9 @@ from outcome_pipeline.ingest.mapping.result_lineage import (
     with_raw_lines,
 )
 
+# A rejected row as the quarantine keeps it, less what staging adds (the day, the run).
 REJECT_SCHEMA = pa.schema(
-    [
-        ("source_file", pa.string()),
-        ("source_line", pa.int64()),
-        ("record_key", pa.string()),
-        ("reason_code", pa.string()),
-        ("message", pa.string()),
-        ("raw_record", pa.string()),
-    ]
+    [f for f in QUARANTINE_SCHEMA if f.name not in ("partition_date", "run_id")]
 )
 
 

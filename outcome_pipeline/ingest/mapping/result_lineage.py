@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from outcome_pipeline.ingest.mapping.compile import CODES_COL, FILE_COL, LINE_COL, RAW_COL
+from outcome_pipeline.ingest.mapping.query import CODES_COL, FILE_COL, LINE_COL, RAW_COL
 
 
 def with_file(result: pa.Table, path: str) -> pa.Table:
