@@ -50,10 +50,10 @@ from outcome_pipeline.ingest.mapping.execute import MappedDay, map_files
 from outcome_pipeline.ingest.native_identity import identity_mapping, naive_ts
 from outcome_pipeline.ingest.native_malformed import malformed_lines
 from outcome_pipeline.ingest.raw_file import (
-    LandingAccessError,
     LandingFileError,
     MalformedLine,
     RawFile,
+    check_access,
     empty_text_table,
     is_empty,
 )
@@ -93,11 +93,7 @@ def read_raw_mapped(
     required column, raises :class:`LandingFileError` with the reader's reason code.
     """
     relative = relative or str(path)
-    try:
-        with open(path, "rb"):
-            pass
-    except PermissionError as exc:
-        raise LandingAccessError(f"{path}: {exc.strerror or 'permission denied'}") from exc
+    check_access(path)
     try:
         if fmt in ("csv", "jsonl") and is_empty(path, compression):
             return RawFile(empty_text_table(contract))

@@ -50,6 +50,19 @@ class RawFile:
     malformed: list[MalformedLine] = field(default_factory=list)
 
 
+def check_access(path: Path) -> None:
+    """Raise :class:`LandingAccessError` if ``path`` cannot be opened for reading.
+
+    Checked before any reader runs: a permission problem is the operator's to fix (not the
+    file's fault), so it must not be quarantined as an unreadable file.
+    """
+    try:
+        with open(path, "rb"):
+            pass
+    except PermissionError as exc:
+        raise LandingAccessError(f"{path}: {exc.strerror or 'permission denied'}") from exc
+
+
 def is_empty(path: Path, compression: str | None) -> bool:
     if compression is None:
         return path.stat().st_size == 0

@@ -26,9 +26,9 @@ from outcome_pipeline.ingest.jsonl_reader import read_jsonl
 from outcome_pipeline.ingest.raw_file import (
     FILE,
     LINE,
-    LandingAccessError,
     LandingFileError,
     RawFile,
+    check_access,
     empty_text_table,
     is_empty,
 )
@@ -44,11 +44,7 @@ def read_raw(
     are reported and left out.
     """
     fmt = fmt or path.suffix.lstrip(".")
-    try:
-        with open(path, "rb"):
-            pass
-    except PermissionError as exc:
-        raise LandingAccessError(f"{path}: {exc.strerror or 'permission denied'}") from exc
+    check_access(path)
     try:
         if fmt in ("csv", "jsonl") and is_empty(path, compression):
             # Text exports of a day with nothing to say are often empty files: zero rows.
