@@ -24,6 +24,7 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
+from benchmarks import pipeline_range as pr
 from benchmarks import pipeline_stages as ps
 from benchmarks.measure import run_child, scale_label
 from benchmarks.run import machine
@@ -32,7 +33,7 @@ LEAD_DAYS = 10  # generated before the first outcome day: W + 2 of lookback, and
 
 
 def _child(args: argparse.Namespace) -> int:
-    ok, error = ps.outcome_range(
+    ok, error = pr.outcome_range(
         args.landing, args.url, args.schema, args.workdir, args.first, args.last, args.as_of
     )
     if not ok:
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         for kind, url, schema in targets:
             t0 = time.perf_counter()
             if not args.no_stage:
-                ps.stage_days_unvalidated(landing, url, schema, days)
+                pr.stage_days_unvalidated(landing, url, schema, days)
             staging_s[kind] = round(time.perf_counter() - t0, 1)
             for r in args.ranges:
                 first = as_of - timedelta(days=r - 1)

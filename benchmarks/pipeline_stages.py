@@ -119,7 +119,7 @@ class _TimedValidator:
             self.peak_rss = max(self.peak_rss, self._peak())
 
 
-def _stage_tables(landing: Path, day: date, validator: Any) -> list[Any]:
+def stage_tables(landing: Path, day: date, validator: Any) -> list[Any]:
     from outcome_pipeline.contracts import CONTRACTS
     from outcome_pipeline.ingest.stage import stage_day
 
@@ -130,7 +130,7 @@ def _stage_tables(landing: Path, day: date, validator: Any) -> list[Any]:
     ]
 
 
-def _write_staged(url: str, schema: str, staged: list[Any], day: date) -> int:
+def write_staged(url: str, schema: str, staged: list[Any], day: date) -> int:
     """The staging asset's write: every table of the day in one transaction."""
     from outcome_pipeline.ingest.stage_finish import audit_row
     from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
@@ -175,7 +175,7 @@ def stage_days(landing: Path, url: str, schema: str, days: list[date]) -> None:
     from outcome_pipeline.validation.collector import DayValidations
 
     for day in days:
-        _write_staged(url, schema, _stage_tables(landing, day, DayValidations(TIMEZONE)), day)
+        write_staged(url, schema, stage_tables(landing, day, DayValidations(TIMEZONE)), day)
 
 
 def _compute_split(
@@ -284,7 +284,7 @@ def run_day(
 
     validator = _TimedValidator(DayValidations(TIMEZONE), rss_peak, rss_reset)
     with measure("read + type + dedupe", "pipeline") as read:
-        staged = _stage_tables(landing, day, validator)
+        staged = stage_tables(landing, day, validator)
     read.seconds -= validator.seconds
     read.rows = sum(s.rows_read for s in staged)
     read.note = "peak RSS includes validation (interleaved per table)"
@@ -296,7 +296,7 @@ def run_day(
     rows["quarantined"] = sum(s.rows_quarantined for s in staged)
 
     with measure("warehouse write (staging)", "pipeline", rows=rows["staged"]):
-        _write_staged(url, schema, staged, day)
+        write_staged(url, schema, staged, day)
     del staged
 
     cfg = OutcomeConfig.from_env(timezone=TIMEZONE, repeat_window_days=REPEAT_WINDOW_DAYS)
@@ -377,97 +377,3 @@ def pipeline_figures(tables: dict[str, pa.Table], day: date) -> dict[str, int]:
         "journeys_started": total("journeys_started"),
         "multi_contact_journeys": int(pc.sum(pc.greater(journeys["contacts"], 1)).as_py() or 0),
     }
-
-
-# -- range runs of the outcome asset (benchmarks/chunk_bench.py) ------------------------------
-
-
-def stage_days_unvalidated(landing: Path, url: str, schema: str, days: list[date]) -> None:
-    """Stage and write whole days without the row validator (the input of range runs)."""
-    for day in days:
-        _write_staged(url, schema, _stage_tables(landing, day, None), day)
-
-
-def outcome_range(
-    landing: Path, url: str, schema: str, workdir: Path, first: date, last: date, as_of: date
-) -> tuple[bool, str]:
-    """The outcome asset alone over [first, last] as ONE in-process run at as_of (the run
-    tag), as a single-run range backfill runs it; chunking from ``OUTCOME_CHUNK_DAYS``."""
-    return materialize_range("outcomes", landing, url, schema, workdir, first, last, as_of)
-
-
-def materialize_range(
-    what: str,
-    landing: Path,
-    url: str,
-    schema: str,
-    workdir: Path,
-    first: date,
-    last: date,
-    as_of: date | None = None,
-) -> tuple[bool, str]:
-    """One in-process Dagster run over the partition range [first, last], as one run of a
-    range backfill executes it: ``what`` = "staging" (the five staging assets, validated per
-    range) or "outcomes" (the outcome asset, chunked by ``OUTCOME_CHUNK_DAYS``, at ``as_of``
-    when given, else the latest staged day as the asset decides)."""
-    import dagster as dg
-
-    from outcome_pipeline.cli.run import RANGE_END, RANGE_START, _first_error
-    from outcome_pipeline.defs.ingest.assets import staging_assets
-    from outcome_pipeline.defs.outcomes.assets import AS_OF_TAG, outcome_tables
-    from outcome_pipeline.defs.resources import (
-        LandingResource,
-        ValidationResource,
-        WarehouseResource,
-    )
-
-    selected = {"staging": staging_assets, "outcomes": [outcome_tables]}[what]
-    tags = {RANGE_START: first.isoformat(), RANGE_END: last.isoformat()}
-    if as_of is not None:
-        tags[AS_OF_TAG] = as_of.isoformat()
-    with dg.DagsterInstance.ephemeral() as instance:
-        result = dg.materialize(
-            [*staging_assets, outcome_tables],
-            selection=[dg.AssetKey(k.path) for a in selected for k in a.keys],
-            tags=tags,
-            resources={
-                "warehouse": WarehouseResource(url=url, schema_name=schema),
-                "landing": LandingResource(root=str(landing), timezone=TIMEZONE),
-                "validation": ValidationResource(data_docs_dir=str(workdir / "docs")),
-            },
-            instance=instance,
-            raise_on_error=False,
-        )
-        return result.success, "" if result.success else _first_error(result)
-
-
-def profile_fields(profile: str) -> dict[str, Any]:
-    """The generator fields of a named profile (``generator.config.PROFILES``)."""
-    from outcome_pipeline.generator.config import PROFILES
-
-    return dict(PROFILES[profile])
-
-
-def outcome_fingerprint(url: str, schema: str) -> dict[str, dict[str, object]]:
-    """Per outcome table: row count and an order-independent hash of every row, computed in
-    the warehouse (a year of journeys is not read out). Two warehouses holding the same rows
-    give the same fingerprint; compare within one dialect only (text forms differ)."""
-    from outcome_pipeline.outcomes import OUTCOME_TABLES
-    from outcome_pipeline.warehouse import Warehouse
-
-    wh = Warehouse(url, schema)
-    out: dict[str, dict[str, object]] = {}
-    try:
-        for name, table in OUTCOME_TABLES.items():
-            cols = ", ".join(f'"{c.name}"' for c in table.columns)
-            if wh.dialect == "duckdb":
-                digest = f"sum(hash({cols})::HUGEINT)::VARCHAR"
-            else:
-                digest = f"sum(hashtextextended(ROW({cols})::text, 0))::text"
-            row = wh.query(
-                f"SELECT count(*) AS n, {digest} AS h FROM {wh.qualified(name)}"
-            ).to_pylist()[0]
-            out[name] = {"rows": int(row["n"]), "hash": row["h"]}
-    finally:
-        wh.dispose()
-    return out

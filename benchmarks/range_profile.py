@@ -21,7 +21,7 @@ import sys
 from datetime import date, timedelta
 from pathlib import Path
 
-from benchmarks import pipeline_stages as ps
+from benchmarks import pipeline_range as pr
 from benchmarks.measure import Recorder, RssSampler
 from benchmarks.run import _drop_pg_schema
 
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             profile = cProfile.Profile()
             with RssSampler() as sampler, Recorder(sampler).stage(what, "pipeline") as stage:
                 profile.enable()
-                ok, error = ps.materialize_range(
+                ok, error = pr.materialize_range(
                     what, args.landing, url, schema, args.workdir, first, last, last
                 )
                 profile.disable()

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.scale import _runs, headline, main, ok, windows
+from benchmarks.scale import main, ok, windows
+from benchmarks.scale_report import headline, runs_label
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -60,8 +61,8 @@ def test_windows_are_disjoint_and_cover_the_range() -> None:
     ]
     assert windows(days, 1) == [(days[0], days[10])]
     # A cap on concurrent outcome runs shows in the report's rows.
-    assert _runs({"concurrent_runs": 4, "outcome_runs_at_once": 2}) == "4 (outcomes 2)"
-    assert _runs({"concurrent_runs": 2, "outcome_runs_at_once": 2}) == "2"
+    assert runs_label({"concurrent_runs": 4, "outcome_runs_at_once": 2}) == "4 (outcomes 2)"
+    assert runs_label({"concurrent_runs": 2, "outcome_runs_at_once": 2}) == "2"
 
 
 def test_one_row_per_warehouse_and_concurrency(report) -> None:
@@ -101,9 +102,9 @@ def test_fingerprints_tell_different_outputs_apart(report) -> None:
     result, _ = report
     configs = [json.loads(json.dumps(c)) for c in result["configs"][:2]]
     configs[1]["fingerprint"]["journeys"]["hash"] = "0"
-    from benchmarks.scale import _compare
+    from benchmarks.scale_report import compare
 
-    _compare(configs)
+    compare(configs)
     assert configs[1]["equal_to_one_run"] is False
     assert not ok({"configs": configs})
 
