@@ -133,7 +133,7 @@ def stage_tables(landing: Path, day: date, validator: Any) -> list[Any]:
 def write_staged(url: str, schema: str, staged: list[Any], day: date) -> int:
     """The staging asset's write: every table of the day in one transaction."""
     from outcome_pipeline.ingest.stage_finish import audit_row
-    from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
+    from outcome_pipeline.warehouse import LOAD_AUDIT, PartitionWrite, Warehouse
     from outcome_pipeline.warehouse.tables import (
         QUARANTINE_FILES,
         QUARANTINE_TABLES,
@@ -152,19 +152,19 @@ def write_staged(url: str, schema: str, staged: list[Any], day: date) -> int:
             ]
         )
         start, end = day, day + timedelta(days=1)
-        with wh.begin() as conn:
-            for result in staged:
-                feed = (("feed", result.table),)
-                staging = STAGING_TABLES[result.table]
-                quarantine = QUARANTINE_TABLES[result.table]
-                wh.delete_window(conn, staging, start, end)
-                wh.delete_window(conn, quarantine, start, end)
-                wh.delete_window(conn, QUARANTINE_FILES, start, end, feed)
-                wh.delete_window(conn, LOAD_AUDIT, start, end, feed)
-                rows += wh.insert_rows(conn, staging, result.staged)
-                wh.insert_rows(conn, quarantine, result.quarantined)
-                wh.insert_rows(conn, QUARANTINE_FILES, result.rejected_files)
-                wh.insert_rows(conn, LOAD_AUDIT, pa.Table.from_pylist([audit_row(result)]))
+        writes: list[PartitionWrite] = []
+        for result in staged:
+            feed = (("feed", result.table),)
+            writes += [
+                PartitionWrite(STAGING_TABLES[result.table], start, end, result.staged),
+                PartitionWrite(QUARANTINE_TABLES[result.table], start, end, result.quarantined),
+                PartitionWrite(QUARANTINE_FILES, start, end, result.rejected_files, feed),
+                PartitionWrite(
+                    LOAD_AUDIT, start, end, pa.Table.from_pylist([audit_row(result)]), feed
+                ),
+            ]
+            rows += result.staged.num_rows
+        wh.replace_partitions(writes)
     finally:
         wh.dispose()
     return rows

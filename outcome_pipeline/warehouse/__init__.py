@@ -4,6 +4,7 @@ from outcome_pipeline.warehouse.tables import ALL_TABLES, LOAD_AUDIT, TableDef
 from outcome_pipeline.warehouse.warehouse import (
     DEFAULT_SCHEMA,
     DEFAULT_URL,
+    PartitionWindow,
     PartitionWrite,
     Warehouse,
 )
@@ -13,6 +14,7 @@ __all__ = [
     "DEFAULT_SCHEMA",
     "DEFAULT_URL",
     "LOAD_AUDIT",
+    "PartitionWindow",
     "PartitionWrite",
     "TableDef",
     "Warehouse",

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
@@ -49,6 +50,17 @@ DEFAULT_SCHEMA = "outcome"
 
 
 @dataclass(frozen=True)
+class PartitionWindow:
+    """``table``'s rows with partition_column in [start, end) (and the ``match`` equalities)."""
+
+    table: TableDef
+    start: date
+    end: date
+    # Extra equality filter for tables shared by several writers (e.g. load_audit by feed).
+    match: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
 class PartitionWrite:
     """Replace ``table``'s rows with partition_column in [start, end) by ``rows``."""
 
@@ -58,6 +70,22 @@ class PartitionWrite:
     rows: pa.Table
     # Extra equality filter for tables shared by several writers (e.g. load_audit by feed).
     match: tuple[tuple[str, str], ...] = ()
+
+
+def _refuse_overlaps(windows: Sequence[PartitionWindow]) -> None:
+    # All deletes run before any insert: an overlapping second window of a table would have
+    # deleted what the first one's rows replace, had they been written one after the other.
+    by_table: dict[tuple[str, tuple[tuple[str, str], ...]], list[PartitionWindow]] = {}
+    for w in windows:
+        by_table.setdefault((w.table.name, w.match), []).append(w)
+    for (name, _), group in by_table.items():
+        group.sort(key=lambda w: w.start)
+        for before, after in itertools.pairwise(group):
+            if after.start < before.end:
+                raise ValueError(
+                    f"overlapping windows of {name}: [{before.start}, {before.end}) and "
+                    f"[{after.start}, {after.end})"
+                )
 
 
 def sql_type(t: pa.DataType, dialect: str) -> str:
@@ -227,12 +255,34 @@ class Warehouse:
 
     # -- writes -------------------------------------------------------------------------
 
-    def replace_partitions(self, writes: Sequence[PartitionWrite]) -> None:
-        """Delete each write's window and insert its rows, all in one transaction."""
+    @contextmanager
+    def replacing(
+        self, windows: Sequence[PartitionWindow]
+    ) -> Iterator[Callable[[TableDef, pa.Table], int]]:
+        """The one way partitions are written: one transaction that deletes each window and
+        yields ``insert(table, rows)`` for the rows replacing them, called as often as the
+        caller streams rows (staging inserts day by day). Commits when the block ends; any
+        exception rolls the deletes back, so a failed run leaves every window as it was.
+        """
+        _refuse_overlaps(windows)
         with self.begin() as conn:
-            for w in writes:
+            for w in windows:
                 self.delete_window(conn, w.table, w.start, w.end, w.match)
-                self.insert_rows(conn, w.table, w.rows)
+            targets = {w.table.name: w.table for w in windows}
+
+            def insert(t: TableDef, rows: pa.Table) -> int:
+                if t.name not in targets:
+                    raise ValueError(f"{t.name}: no window of it is being replaced")
+                return self.insert_rows(conn, t, rows)
+
+            yield insert
+
+    def replace_partitions(self, writes: Sequence[PartitionWrite]) -> None:
+        """Replace each write's window by its rows, all in one transaction."""
+        windows = [PartitionWindow(w.table, w.start, w.end, w.match) for w in writes]
+        with self.replacing(windows) as insert:
+            for w in writes:
+                insert(w.table, w.rows)
 
     def analyze(self, tables: Sequence[TableDef]) -> None:
         """PostgreSQL: refresh the planner's statistics of ``tables`` (no-op on DuckDB).

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from outcome_pipeline.errors import ConfigError
-from outcome_pipeline.warehouse import PartitionWrite, TableDef, Warehouse
+from outcome_pipeline.warehouse import PartitionWindow, PartitionWrite, TableDef, Warehouse
 from outcome_pipeline.warehouse.tables import ColumnDef, check_identifier
 
 EVENTS = TableDef(
@@ -84,6 +84,31 @@ def test_failed_write_leaves_previous_partition_intact(warehouse: Warehouse) -> 
         warehouse.insert_rows(conn, EVENTS, rows(d1, ["x", "y", "z"]))
         raise RuntimeError("injected crash between insert and commit")
     assert warehouse.read_table(EVENTS).equals(before)
+
+
+def test_streamed_partition_writes_replace_the_window_or_nothing(warehouse: Warehouse) -> None:
+    """``replacing``: rows streamed in several inserts replace the window in one transaction;
+    a failure after some inserts leaves the previous rows; a write outside its windows and
+    overlapping windows of one table are refused."""
+    warehouse.create_tables([EVENTS])
+    d1, d2, d3 = date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3)
+    warehouse.replace_partitions([PartitionWrite(EVENTS, d1, d3, rows(d1, ["old"]))])
+    with warehouse.replacing([PartitionWindow(EVENTS, d1, d3)]) as insert:
+        insert(EVENTS, rows(d1, ["a"]))
+        insert(EVENTS, rows(d2, ["b", "c"]))
+    assert sorted(warehouse.read_table(EVENTS)["event_id"].to_pylist()) == ["a", "b", "c"]
+    window = [PartitionWindow(EVENTS, d1, d3)]
+    with pytest.raises(RuntimeError, match="crash"), warehouse.replacing(window) as insert:
+        insert(EVENTS, rows(d1, ["x"]))
+        raise RuntimeError("crash")
+    assert sorted(warehouse.read_table(EVENTS)["event_id"].to_pylist()) == ["a", "b", "c"]
+    other = TableDef(name="others", comment="Grain: test.", columns=EVENTS.columns)
+    with pytest.raises(ValueError, match="no window"), warehouse.replacing(window) as insert:
+        insert(other, rows(d1, ["y"]))
+    overlapping = [PartitionWindow(EVENTS, d1, d3), PartitionWindow(EVENTS, d2, d3)]
+    with pytest.raises(ValueError, match="overlapping windows"), warehouse.replacing(overlapping):
+        pass
+    assert sorted(warehouse.read_table(EVENTS)["event_id"].to_pylist()) == ["a", "b", "c"]
 
 
 def test_text_round_trips_through_the_bulk_path(warehouse: Warehouse) -> None:

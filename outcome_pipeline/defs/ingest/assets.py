@@ -44,7 +44,7 @@ from outcome_pipeline.ingest.stage_finish import StagedDay, audit_row, finish_da
 from outcome_pipeline.ingest.stage_read import ReadDay, read_day
 from outcome_pipeline.validation import write_data_docs
 from outcome_pipeline.validation.collector import ROWS_PER_GX_PASS, DayValidations
-from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
+from outcome_pipeline.warehouse import LOAD_AUDIT, PartitionWindow, Warehouse
 from outcome_pipeline.warehouse.tables import (
     QUARANTINE_FILES,
     QUARANTINE_TABLES,
@@ -153,12 +153,14 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
             _refuse_empty_days(context, wh, landing, contract, days, sources)
             # One transaction for the whole window: a failure on any day leaves every
             # day of the window as it was before the run.
-            with wh.begin() as conn:
-                wh.delete_window(conn, staging, start, end)
-                wh.delete_window(conn, quarantine, start, end)
-                wh.delete_window(conn, QUARANTINE_FILES, start, end, feed)
-                wh.delete_window(conn, LOAD_AUDIT, start, end, feed)
-                wh.delete_window(conn, ROWS_NOT_COUNTED, start, end, feed)
+            windows = [
+                PartitionWindow(staging, start, end),
+                PartitionWindow(quarantine, start, end),
+                PartitionWindow(QUARANTINE_FILES, start, end, feed),
+                PartitionWindow(LOAD_AUDIT, start, end, feed),
+                PartitionWindow(ROWS_NOT_COUNTED, start, end, feed),
+            ]
+            with wh.replacing(windows) as insert:
                 # Days are read one by one and validated together (one GX pass for up to
                 # ROWS_PER_GX_PASS rows: GX's cost per call is paid per pass, not per day),
                 # then staged in day order.
@@ -173,11 +175,11 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                             read, failures.get(read.day), daily_partitions.start.date()
                         )
                         _log_day(context, result, landing)
-                        wh.insert_rows(conn, staging, result.staged)
-                        wh.insert_rows(conn, quarantine, result.quarantined)
-                        wh.insert_rows(conn, QUARANTINE_FILES, result.rejected_files)
-                        wh.insert_rows(conn, LOAD_AUDIT, pa.Table.from_pylist([audit_row(result)]))
-                        wh.insert_rows(conn, ROWS_NOT_COUNTED, result.not_counted)
+                        insert(staging, result.staged)
+                        insert(quarantine, result.quarantined)
+                        insert(QUARANTINE_FILES, result.rejected_files)
+                        insert(LOAD_AUDIT, pa.Table.from_pylist([audit_row(result)]))
+                        insert(ROWS_NOT_COUNTED, result.not_counted)
                         staged_days.append(_counts_only(result))
                     pending.clear()
 
