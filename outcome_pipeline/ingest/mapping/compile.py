@@ -82,6 +82,9 @@ class CompiledMapping:
     structs: dict[str, dict] = field(default_factory=dict)  # base -> parsed structure
     # (condition, reason code, message SQL) of each [[skip]] rule, in file order.
     skips: list[tuple[str, str, str]] = field(default_factory=list)
+    # Values computed once per row before the columns (expr.value): SQL -> name, in the
+    # order they were compiled (a value names only values before it).
+    values: dict[str, str] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -156,6 +159,7 @@ def compile_mapping(path: Path, business_timezone: str) -> CompiledMapping:
         compiler.json_paths,
         compiler.structs,
         skips,
+        compiler.values,
     )
 
 
@@ -171,6 +175,14 @@ class _Compiler:
         self.aliases = [u.alias for u in spec.unnest]
         self.structs: dict[str, dict] = {}  # base -> JSON structure aggregates read
         self.typed = typed_aliases(spec)
+        self.values: dict[str, str] = {}  # SQL -> name (see expr.value)
+
+    def hoist(self, sql: str) -> str:
+        if sql in self.values.values():
+            return sql  # already a value
+        if sql not in self.values:
+            self.values[sql] = ident(f"__v{len(self.values) + 1}")
+        return self.values[sql]
 
     def all(self) -> dict[str, Compiled]:
         for name in self.spec.columns:
@@ -201,6 +213,7 @@ class _Compiler:
             column_name=name,
             pii=pii,
             json_struct=self.json_struct if self.spec.source.format in ("json", "jsonl") else None,
+            hoist=self.hoist,
         )
         if is_let:
             ctx.column_name = name
@@ -228,6 +241,7 @@ class _Compiler:
             self.timezone,
             column_name=f"skip {index + 1}",
             json_struct=self.json_struct if self.spec.source.format in ("json", "jsonl") else None,
+            hoist=self.hoist,
         )
         when = compile_expr(rule.when, key, ctx)
         if when.kind != BOOL:

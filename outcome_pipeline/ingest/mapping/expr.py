@@ -64,6 +64,21 @@ class Context:
     # that element parsed once into a STRUCT holding those fields (None: not an alias).
     # Called with None fields to ask whether a name is an alias. None when not JSON.
     json_struct: Callable[[str, dict | None], str | None] | None = None
+    # Computes a value once per row before the columns (see :func:`value`); None: inline.
+    hoist: Callable[[str], str] | None = None
+
+
+def value(sql: str, ctx: Context) -> str:
+    """``sql`` as a value computed once per row, in a step before the columns.
+
+    A mapping reads one value in many places (a day in every time of a call log, a ``let``
+    in four columns, a parsed value in its column and in its check). DuckDB shares repeated
+    subexpressions, but not inside CASE (short-circuiting), where most of them sit: inlined,
+    each use parsed the text and converted the zone again. Only whole values that cannot
+    fail are hoisted (a trimmed field, a ``try_`` parse, a zone conversion, a column), so
+    computing one for every row changes no result.
+    """
+    return ctx.hoist(sql) if ctx.hoist else sql
 
 
 def lit(value: Any) -> str:
@@ -136,10 +151,10 @@ def compile_expr(value: Any, key: tuple[str, ...], ctx: Context) -> Compiled:
 
 def _field(path: str, null_if: tuple[Any, ...], ctx: Context) -> Compiled:
     ctx.used_fields.add(path)
-    sql = f"nullif(trim({ctx.field_sql(path)}), '')"
+    sql = value(f"nullif(trim({ctx.field_sql(path)}), '')", ctx)
     if null_if:
         empty = ", ".join(lit(str(v)) for v in null_if)
-        sql = f"CASE WHEN {sql} IN ({empty}) THEN NULL ELSE {sql} END"
+        sql = value(f"CASE WHEN {sql} IN ({empty}) THEN NULL ELSE {sql} END", ctx)
     return Compiled(sql, TEXT, fields=(path,))
 
 
@@ -183,6 +198,7 @@ def _c_concat(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
 
 def _parsed(raw: Compiled, sql: str, kind: str, what: str, ctx: Context) -> Compiled:
     names = ", ".join(raw.fields) or "value"
+    sql = value(sql, ctx)  # the column and its check read the one parse
     check = Check(
         f"({raw.sql}) IS NOT NULL AND ({sql}) IS NULL",
         "bad_type",
@@ -255,7 +271,7 @@ def _c_column(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
         raise ExprError((*key, "column"), "column names another contract column")
     ref = ctx.column(name, (*key, "column"))
     # The referenced column's own checks already run on that column; do not repeat them.
-    return Compiled(ref.sql, ref.kind, (), ref.fields)
+    return Compiled(value(ref.sql, ctx), ref.kind, (), ref.fields)
 
 
 def _c_if(v: dict, key: tuple[str, ...], ctx: Context) -> Compiled:
@@ -315,7 +331,7 @@ def to_kind(c: Compiled, kind: str, key: tuple[str, ...], ctx: Context) -> Compi
         raise ExprError(key, f"cannot use a {c.kind} as {kind}")
     if kind == INT:
         # 12.0 is a whole number; 12.5 is not.
-        d = f"try_cast({c.sql} AS DOUBLE)"
+        d = value(f"try_cast({c.sql} AS DOUBLE)", ctx)
         sql = f"CASE WHEN {d} = round({d}) THEN CAST({d} AS BIGINT) END"
         return _parsed(c, sql, INT, "a whole number", ctx)
     return _parsed(c, f"try_cast({c.sql} AS DOUBLE)", FLOAT, "a number", ctx)

@@ -7,6 +7,7 @@ of files; the caller (:mod:`.execute`) splits its Arrow result by the reason col
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 from outcome_pipeline.ingest.mapping.expr import ExprError, lit
@@ -27,9 +28,13 @@ def ident(name: str) -> str:
 def mapping_query(m: CompiledMapping, files: list[str], header: list[str]) -> str:
     """The whole mapping as one SELECT over ``files`` (see :meth:`CompiledMapping.query`)."""
     source, raw = _source_sql(m, files, header)
+    values, last = _value_ctes(m.values)
     # Mapped columns are computed under private names first: a source field may carry
-    # the same name as the contract column it fills (identity mappings).
-    cols = ",\n  ".join(f"{c.sql} AS {ident('__c_' + n)}" for n, c in m.columns.items())
+    # the same name as the contract column it fills (identity mappings). A column already
+    # computed as a value (another column reads it) is that value.
+    cols = ",\n  ".join(
+        f"{m.values.get(c.sql, c.sql)} AS {ident('__c_' + n)}" for n, c in m.columns.items()
+    )
     items = _checks(m)
     fired = _fired(items)
     required = _required(m)
@@ -51,15 +56,37 @@ def mapping_query(m: CompiledMapping, files: list[str], header: list[str]) -> st
     # Most rows map: a cheap boolean says which do not, and only those build their
     # reasons, their messages and their raw record (what quarantine keeps).
     return (
-        f"WITH {source},\n__mapped AS (SELECT *,\n  {cols},\n  {fired} AS __chk,\n"
+        f"WITH {source},{values}\n__mapped AS (SELECT *,\n  {cols},\n  {fired} AS __chk,\n"
         f"  {skip} AS __skip\n"
-        f"FROM __rows),\n__checked AS (SELECT *, {bad} AS __bad FROM __mapped)\n"
+        f"FROM {last}),\n__checked AS (SELECT *, {bad} AS __bad FROM __mapped)\n"
         f"SELECT {', '.join(lead)}, {out},\n"
         f"  CASE WHEN __bad THEN {codes} END AS {CODES_COL},\n"
         f"  CASE WHEN __bad THEN nullif(array_to_string({messages}, '; '), '') END "
         f"AS {MESSAGE_COL},\n"
         f"  CASE WHEN __bad THEN {raw} END AS {RAW_COL}\nFROM __checked"
     )
+
+
+def _value_ctes(values: dict[str, str]) -> tuple[str, str]:
+    """CTEs computing the hoisted values (expr.value) after ``__rows``, and the last CTE.
+
+    A value goes in the step after the last value it reads (one step per depth, not per
+    value: each step is a projection over every row).
+    """
+    depth: dict[str, int] = {}
+    steps: list[list[str]] = []
+    for sql, name in values.items():
+        reads = re.findall(r'"__v\d+"', sql)
+        d = 1 + max((depth.get(r, 0) for r in reads), default=0)
+        depth[name] = d
+        if len(steps) < d:
+            steps.append([])
+        steps[d - 1].append(f"{sql} AS {name}")
+    ctes, prev = "", "__rows"
+    for i, step in enumerate(steps, start=1):
+        ctes += f"\n__values{i} AS (SELECT *, {', '.join(step)} FROM {prev}),"
+        prev = f"__values{i}"
+    return ctes, prev
 
 
 def typed_aliases(spec: MappingFile) -> set[str]:
