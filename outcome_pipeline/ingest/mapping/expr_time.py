@@ -22,7 +22,6 @@ from outcome_pipeline.ingest.mapping.expr import (
     value,
 )
 
-
 # The days whose UTC offsets are looked up instead of asked of ICU per row (see zoned).
 _FIRST_DAY, _DAYS = "2000-01-01", 25_000  # to 2068-06
 
