@@ -46,6 +46,11 @@ def read_csv(path: Path, contract: TableContract, compression: str | None) -> Ra
                 # Binary first: a stray non-UTF-8 byte must cost one row, not the file.
                 column_types={name: pa.binary() for name in header},
                 include_columns=present,
+                # Only an empty field is missing. Arrow's default markers (NA, N/A, NULL,
+                # nan, …) are values in a contact-center export: an agent or queue "NA", a
+                # region NA (North America). DuckDB's reader, hence every mapping, keeps
+                # them too; in a typed column they are then a bad value, not a silent NULL.
+                null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=False,
             ),

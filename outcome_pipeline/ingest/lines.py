@@ -100,3 +100,22 @@ def block_size_for_rows(path: Path, compression: str | None, default: int) -> in
     if longest == 0 or longest > MAX_LINE_BYTES:
         return default
     return 1 << (longest + 1).bit_length()  # quoted line breaks aside, a row fits
+
+
+def unclosed_quote(file: str, line: int, raw: str) -> str:
+    """The reason for a CSV record whose quoted value is never closed.
+
+    ``raw`` is what the reader kept from that record on: the quote swallows the rest of the
+    file, so every line after it is lost as records. DuckDB says "Value with unterminated
+    quote found." (no file, nothing about the lost lines); re-counted as fields, the rest of
+    the file reads as a record of the right length ("expected 7 fields, found 7").
+    """
+    rest = raw.rstrip("\r\n").count("\n") + 1
+    return (
+        f"{file}, line {line}: a quoted value opens in this record and is never closed, so "
+        f"the {rest} line(s) from here to the end of the file are not read as records; "
+        f"{UNCLOSED_TAIL}"
+    )
+
+
+UNCLOSED_TAIL = "fix the quoting and land the file again"

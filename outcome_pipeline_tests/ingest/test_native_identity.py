@@ -243,8 +243,8 @@ def test_bad_bytes_and_odd_lines_are_quarantined_in_the_readers_words(tmp_path: 
 
 
 def test_the_identity_path_keeps_text_that_looks_like_a_null_marker(tmp_path: Path) -> None:
-    """A region `NA` (North America) is a value: the identity mapping stages it. (The Arrow
-    reader turns unquoted NA / N/A / NULL / nan into NULL: a difference left to decide.)"""
+    """A region `NA` (North America) is a value: the identity mapping stages it (so does
+    the Arrow reader since it reads only an empty field as NULL: test_csv_text.py)."""
     f = tmp_path / "crm" / DAY.isoformat()
     f.mkdir(parents=True)
     times = "2024-01-01T00:00:00Z,2024-03-31T00:00:00Z"

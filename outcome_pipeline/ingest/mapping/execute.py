@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from outcome_pipeline.contracts.feeds import TS
 from outcome_pipeline.contracts.staging import QUARANTINE_SCHEMA
 from outcome_pipeline.ingest.landing import COMPRESSIONS, LandingPathError, day_folder
-from outcome_pipeline.ingest.lines import open_bytes
+from outcome_pipeline.ingest.lines import open_bytes, unclosed_quote
 from outcome_pipeline.ingest.mapping.compile import CompiledMapping
 from outcome_pipeline.ingest.mapping.query import (
     CODES_COL,
@@ -220,11 +220,21 @@ def _csv_rejects(con: duckdb.DuckDBPyConnection, rel_of: dict[str, str]) -> pa.T
             "source_line": t["line"].cast(pa.int64()),
             "record_key": pa.nulls(t.num_rows, pa.string()),
             "reason_code": ["bad_encoding" if "ENCODING" in k else "malformed_row" for k in kinds],
-            "message": t["msg"].cast(pa.string()),
+            "message": _reject_messages(t, rel_of),
             "raw_record": t["raw"].cast(pa.string()),
         },
         schema=REJECT_SCHEMA,
     )
+
+
+def _reject_messages(t: pa.Table, rel_of: dict[str, str]) -> list[str | None]:
+    """DuckDB's message for each line it could not split, unless it says too little."""
+    out = []
+    for f, line, raw, kind, msg in zip(*(t[c].to_pylist() for c in t.column_names), strict=True):
+        if kind == "UNQUOTED VALUE" and "unterminated quote" in (msg or ""):
+            msg = unclosed_quote(rel_of.get(f, f), line, raw or "")
+        out.append(msg)
+    return out
 
 
 def _split(

@@ -1,0 +1,86 @@
+"""CSV text the readers must agree on: values that look like null markers, and a quote that
+is never closed."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from outcome_pipeline.contracts import CONTRACTS
+from outcome_pipeline.ingest.mapping import SHIPPED_DIR, compile_mapping, map_day
+from outcome_pipeline.ingest.stage import stage_day
+from outcome_pipeline_tests.ingest.mapping.fixtures import BANK_HEADER, BANK_ROWS
+
+DAY = date(2024, 3, 31)
+TIMES = "2024-01-01T00:00:00Z,2024-03-31T00:00:00Z"
+MARKERS = ["NA", "N/A", "NULL", "null", "nan", "NaN", "#N/A", "None"]
+
+
+@pytest.mark.parametrize("native_ingest", ["reader", "mapping"])
+def test_null_markers_are_values_and_only_an_empty_field_is_missing(
+    tmp_path: Path, native_ingest: str
+) -> None:
+    """A queue or agent named "NA", a region NA (North America): both native paths and the
+    vendor mappings keep the text; an empty field is missing. (The Arrow reader used to
+    read Arrow's default null markers as NULL, the mapping engine kept them.)"""
+    f = tmp_path / "crm" / DAY.isoformat()
+    f.mkdir(parents=True)
+    rows = [f"c{i},{m},{TIMES}" for i, m in enumerate(MARKERS)] + [f"cx,,{TIMES}"]
+    (f / "customers.csv").write_text("customer_id,region,created_at,updated_at\n" + "\n".join(rows))
+    day = stage_day(tmp_path, CONTRACTS["customers"], DAY, "UTC", native_ingest=native_ingest)
+    ids, regions = day.staged["customer_id"].to_pylist(), day.staged["region"].to_pylist()
+    staged = dict(zip(ids, regions, strict=True))
+    assert staged == {**{f"c{i}": m for i, m in enumerate(MARKERS)}, "cx": None}
+    assert day.quarantined.num_rows == 0
+
+
+def test_a_vendor_mapping_keeps_an_agent_and_a_queue_named_na(tmp_path: Path) -> None:
+    folder = tmp_path / "bank_call_log" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    row = BANK_ROWS[0].format(d="240331").replace("\tPS\t", "\tNA\t").replace("MICHAL", "NA")
+    (folder / "calls.txt").write_text(f"{BANK_HEADER}\n{row}\n")
+    m = compile_mapping(SHIPPED_DIR / "bank_call_log.toml", "UTC")
+    out = map_day(tmp_path, m, DAY)
+    assert out.typed.select(["queue", "agent_id"]).to_pylist() == [
+        {"queue": "NA", "agent_id": "NA"}
+    ]
+
+
+@pytest.mark.parametrize("native_ingest", ["mapping", "vendor"])
+def test_an_unclosed_quote_is_named_with_its_file_and_line(
+    tmp_path: Path, native_ingest: str
+) -> None:
+    """A quote opened in the last field of line 3 and never closed swallows the rest of the
+    file. DuckDB's reason was "Value with unterminated quote found." (vendor mappings) and,
+    re-counted as fields, "expected 4 fields, found 4" (the identity path): now the reason
+    names the file, the line and the lines lost."""
+    f = tmp_path / "crm" / DAY.isoformat()
+    f.mkdir(parents=True)
+    (f / "customers.csv").write_text(
+        "customer_id,region,created_at,updated_at\n"
+        f"c1,EU,{TIMES}\n"
+        'c2,EU,2024-01-01T00:00:00Z,"2024-03-31T00:00:00Z\n'
+        f"c3,US,{TIMES}\nc4,US,{TIMES}\n"
+    )
+    if native_ingest == "vendor":
+        mapping = tmp_path / "crm.toml"
+        mapping.write_text(
+            '[source]\nname = "crm_csv"\nversion = "1"\ntable = "customers"\nfeed = "crm"\n'
+            'glob = "*.csv"\nformat = "csv"\n[columns]\ncustomer_id = "customer_id"\n'
+            'region = "region"\ncreated_at = "created_at"\nupdated_at = "updated_at"\n'
+        )
+        out = map_day(tmp_path, compile_mapping(mapping, "UTC"), DAY)
+        staged, rejects = out.typed, out.rejects
+    else:
+        day = stage_day(tmp_path, CONTRACTS["customers"], DAY, "UTC", native_ingest="mapping")
+        staged, rejects = day.staged, day.quarantined
+    assert staged["customer_id"].to_pylist() == ["c1"]
+    (reject,) = rejects.to_pylist()
+    assert (reject["source_line"], reject["reason_code"]) == (3, "malformed_row")
+    assert reject["message"] == (
+        "crm/2024-03-31/customers.csv, line 3: a quoted value opens in this record and is "
+        "never closed, so the 3 line(s) from here to the end of the file are not read as "
+        "records; fix the quoting and land the file again"
+    )
