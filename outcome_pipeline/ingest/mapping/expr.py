@@ -151,7 +151,12 @@ def compile_expr(value: Any, key: tuple[str, ...], ctx: Context) -> Compiled:
 
 def _field(path: str, null_if: tuple[Any, ...], ctx: Context) -> Compiled:
     ctx.used_fields.add(path)
-    sql = value(f"nullif(trim({ctx.field_sql(path)}), '')", ctx)
+    x = value(ctx.field_sql(path), ctx)
+    # trim() writes a new string even when there is nothing to trim (~0.1 µs a value above
+    # 12 bytes); a value that neither starts nor ends with a space is its own trim.
+    sql = value(
+        f"nullif(CASE WHEN {x} LIKE ' %' OR {x} LIKE '% ' THEN trim({x}) ELSE {x} END, '')", ctx
+    )
     if null_if:
         empty = ", ".join(lit(str(v)) for v in null_if)
         sql = value(f"CASE WHEN {sql} IN ({empty}) THEN NULL ELSE {sql} END", ctx)

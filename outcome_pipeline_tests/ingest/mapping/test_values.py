@@ -3,10 +3,13 @@ both must give exactly what the inlined expressions and ICU gave."""
 
 from __future__ import annotations
 
+from datetime import date
+from pathlib import Path
+
 import duckdb
 import pytest
 
-from outcome_pipeline.ingest.mapping import SHIPPED_DIR, compile_mapping
+from outcome_pipeline.ingest.mapping import SHIPPED_DIR, compile_mapping, map_day
 from outcome_pipeline.ingest.mapping.expr import Context
 from outcome_pipeline.ingest.mapping.expr_time import zoned
 
@@ -60,4 +63,22 @@ def test_a_value_read_in_many_places_is_computed_once() -> None:
     m = compile_mapping(SHIPPED_DIR / "bank_call_log.toml", "Europe/London")
     sql = m.query(["/x/calls.txt"], [])
     assert sql.count('try_strptime("__v') == 6  # the day and five times of day, once each
-    assert sql.count("nullif(trim(CAST(\"date\" AS VARCHAR)), '')") == 1
+    assert sql.count('CAST("date" AS VARCHAR) AS') == 1  # read once
+
+
+def test_a_field_is_trimmed_of_spaces_only_and_empty_is_missing(tmp_path: Path) -> None:
+    """The trim is skipped when a value neither starts nor ends with a space: the same text."""
+    texts = ["  a b ", "a ", " a", "a", "", "   ", "\ta\t", " long value of more than 12 bytes "]
+    folder = tmp_path / "crm" / "2024-01-02"
+    folder.mkdir(parents=True)
+    times = "2024-01-01T00:00:00Z,2024-01-02T00:00:00Z"
+    rows = [f'c{i},"{t}",{times}' for i, t in enumerate(texts)]
+    (folder / "c.csv").write_text("id,region,created_at,updated_at\n" + "\n".join(rows) + "\n")
+    mapping = tmp_path / "crm.toml"
+    mapping.write_text(
+        '[source]\nname = "crm_csv"\nversion = "1"\ntable = "customers"\nfeed = "crm"\n'
+        'glob = "*.csv"\nformat = "csv"\n[columns]\ncustomer_id = "id"\nregion = "region"\n'
+        'created_at = "created_at"\nupdated_at = "updated_at"\n'
+    )
+    out = map_day(tmp_path, compile_mapping(mapping, "UTC"), date(2024, 1, 2))
+    assert out.typed["region"].to_pylist() == [t.strip(" ") or None for t in texts]
