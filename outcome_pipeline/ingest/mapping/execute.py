@@ -14,6 +14,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -148,7 +149,9 @@ def _run(
     rel_of = {str(p): r for p, r in group}
     sql = mapping.query([str(p) for p, _ in group], header)
     if limit is not None:
-        sql += f"\nLIMIT {int(limit)}"
+        # CSV lines after the header that are not records are dropped after the query.
+        skip = first_line(mapping)[1] if mapping.fmt == "csv" and len(group) == 1 else 0
+        sql += f"\nLIMIT {int(limit) + skip}"
     con = duckdb.connect()
     try:
         con.execute("SET TimeZone = 'UTC'")
@@ -164,7 +167,9 @@ def _run(
             error = f"cannot be read as {mapping.fmt} by {mapping.path.name}: {exc}"
             out.bad_files.extend((r, f"{r}: {error}") for _, r in group)
             return
-        if len(group) > 1 and mapping.fmt != "parquet":
+        if mapping.fmt == "csv":
+            result = number_csv_records(result, *first_line(mapping), several=len(group) > 1)
+        elif len(group) > 1 and mapping.fmt != "parquet":
             result = lines_per_file(result, *first_line(mapping))
         result = with_file(result, str(group[0][0]))
         if mapping.fmt == "jsonl":
@@ -177,6 +182,19 @@ def _run(
     if malformed.num_rows:
         result = skip_malformed_lines(result, malformed, rel_of)
     _split(out, result, malformed, rel_of, [r for _, r in group])
+
+
+def number_csv_records(result: pa.Table, first: int, skip: int, several: bool) -> pa.Table:
+    """Number a CSV query's records from their position: the scan's order, which the query
+    keeps. Record k of a file is line ``first + k - 1`` (lines DuckDB could not split are
+    not records; :func:`skip_malformed_lines` moves the numbers past them afterwards), and
+    its first ``skip`` records are dropped (lines after a header that are not records)."""
+    at = result.column_names.index(LINE_COL)
+    position = pa.array(np.arange(1, result.num_rows + 1, dtype=np.int64))
+    if several:
+        return lines_per_file(result.set_column(at, LINE_COL, position), first, skip)
+    result = result.set_column(at, LINE_COL, pc.add(position, first - 1))
+    return result.slice(skip) if skip else result
 
 
 def lines_per_file(result: pa.Table, first: int, skip: int) -> pa.Table:

@@ -208,24 +208,18 @@ def _source_sql(m: CompiledMapping, files: list[str], header: list[str]) -> tupl
             if header
             else "NULL"
         )
-        first, skip = first_line(m)
-        # One file: its records are numbered by the scan. Several: the scan numbers records
-        # across the set, and the caller renumbers them per file (a window partitioned by
-        # file would hold the whole set in memory; see execute.lines_per_file).
-        numbered = (
-            f"__ord + {first - 1} AS {LINE_COL} FROM __records WHERE __ord > {skip}"
-            if len(files) == 1
-            else f"__ord AS {LINE_COL} FROM __records"
-        )
+        # No WITH ORDINALITY: DuckDB's streaming window (the ordinal) is not a parallel
+        # operator, so it held the scan and every expression after it to one thread. The
+        # result keeps the scan's order (insertion order is preserved), and the caller
+        # numbers the records by their position (see execute.number_csv_records).
         return (
-            f"__records AS (SELECT *, ordinality AS __ord FROM read_csv({_files(files)}, "
+            f"__rows AS (SELECT *, '' AS {PATH_COL}, CAST(NULL AS BIGINT) AS {LINE_COL} "
+            f"FROM read_csv({_files(files)}, "
             f"all_varchar = true, header = {lit(o.header)}, delim = {lit(o.delimiter)}, "
             f"quote = {lit(o.quote)}, escape = {lit(o.escape)}, encoding = {lit(o.encoding)}, "
             f"filename = '{FILE_COL}', ignore_errors = true, {o.limits_sql()}"
             f"store_rejects = true, rejects_table = '__rejects', rejects_scan = '__reject_scans'"
-            f"{_known_columns_sql(o, header)}) WITH ORDINALITY),\n"
-            f"__rows AS (SELECT * EXCLUDE (__ord), '' AS {PATH_COL}, "
-            f"{numbered})"
+            f"{_known_columns_sql(o, header)}))"
         ), f"{raw}::VARCHAR"
     if src.format == "parquet":
         raw = (
