@@ -142,3 +142,39 @@ def test_a_csv_whose_header_is_known_is_read_without_the_sniffer_unless_duckdb_r
     assert [r["case_id"] for r in out.typed.to_pylist()] == ["5001"]
     (reject,) = out.rejects.to_pylist()
     assert (reject["source_line"], reject["reason_code"]) == (3, "malformed_row")
+
+
+@pytest.mark.slow
+def test_records_of_a_large_csv_read_in_parallel_keep_their_line_numbers(tmp_path: Path) -> None:
+    """The scan runs on several threads and records are numbered by their position in the
+    result: each row's number must still be its line (ids here are the line numbers), past
+    lines DuckDB could not split and a quoted newline."""
+    folder = tmp_path / "crm" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    times = "2024-01-01T00:00:00Z,2024-01-02T00:00:00Z"
+    lines = ["id,region,created_at,updated_at"]
+    short = {1_000, 250_001, 599_999}
+    for n in range(2, 700_002):
+        if n in short:
+            lines.append(f"c{n},cut short")
+        elif n == 400_000:
+            lines.append(f'c{n},"two\nlines",{times}')  # one record over lines 400000-400001
+        elif n != 400_001:
+            lines.append(f"c{n},EU,{times}")
+    (folder / "c.csv").write_text("\n".join(lines) + "\n")
+    mapping = tmp_path / "crm.toml"
+    mapping.write_text(
+        '[source]\nname = "crm_csv"\nversion = "1"\ntable = "customers"\nfeed = "crm"\n'
+        'glob = "*.csv"\nformat = "csv"\n[columns]\ncustomer_id = "id"\nregion = "region"\n'
+        'created_at = "created_at"\nupdated_at = "updated_at"\n'
+    )
+    out = map_day(tmp_path, compile_mapping(mapping, "UTC"), DAY)
+    ids = out.typed["customer_id"].to_pylist()
+    numbers = out.typed["_source_line"].to_pylist()
+    after_newline = [(i, n) for i, n in zip(ids, numbers, strict=True) if int(i[1:]) > 400_001]
+    assert all(int(i[1:]) == n for i, n in zip(ids, numbers, strict=True) if int(i[1:]) <= 400_000)
+    # Past the quoted newline a record's number counts records, not lines (as before).
+    assert all(int(i[1:]) == n + 1 for i, n in after_newline)
+    assert numbers == sorted(numbers) and len(ids) == 700_000 - 1 - len(short)
+    # DuckDB numbers the lines it could not split the same way.
+    assert out.rejects["source_line"].to_pylist() == [1_000, 250_001, 599_998]
