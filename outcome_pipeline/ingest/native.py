@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.ingest.conform import LINE
 from outcome_pipeline.ingest.csv_reader import csv_header
+from outcome_pipeline.ingest.duck import cursor
 from outcome_pipeline.ingest.lines import (
     MAX_LINE_BYTES,
     LongLine,
@@ -214,9 +215,7 @@ def _jsonl_keys(path: Path, compression: str | None) -> tuple[str, ...]:
 
 
 def _keys_query(path: Path, compression: str | None, limit: int) -> tuple[str, ...]:
-    con = duckdb.connect()
-    try:
-        con.execute("SET enable_progress_bar = false")
+    with cursor() as con:
         rows = con.sql(
             "SELECT k FROM (SELECT unnest(json_keys(json)) AS k, ordinality AS o "
             "FROM read_json_objects($path, format='newline_delimited', ignore_errors=true, "
@@ -224,6 +223,4 @@ def _keys_query(path: Path, compression: str | None, limit: int) -> tuple[str, .
             "GROUP BY k ORDER BY min(o), k",
             params={"path": str(path), "compression": compression or "none", "limit": limit},
         ).fetchall()
-    finally:
-        con.close()
     return tuple(r[0] for r in rows)

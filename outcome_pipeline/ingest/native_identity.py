@@ -163,6 +163,7 @@ def _compile_identity(
         compiler.fields,
         compiler.json_paths,
         compiler.structs,
+        identity=True,
     )
 
 

@@ -82,6 +82,9 @@ class CompiledMapping:
     structs: dict[str, dict] = field(default_factory=dict)  # base -> parsed structure
     # (condition, reason code, message SQL) of each [[skip]] rule, in file order.
     skips: list[tuple[str, str, str]] = field(default_factory=list)
+    # Every column is its source field unchanged (a native contract's identity mapping):
+    # a Parquet file then needs no query (see execute.read_parquet_identity).
+    identity: bool = False
 
     @property
     def name(self) -> str:
