@@ -8,10 +8,12 @@ never written by hand, so a contract column cannot drift from its mapping
 (:mod:`outcome_pipeline.ingest.native_identity`: as data, as the TOML a vendor mapping would
 be, and compiled with the mapping engine's own compiler).
 
-The engine reads the file (DuckDB's CSV, JSON and Parquet scanners, one query per file,
-record numbers and malformed records as for every mapping); what it gives is the file's
-fields as text, exactly the raw table the native reader gave
-(:class:`~outcome_pipeline.ingest.raw_file.RawFile`). Typing stays the contract's own step
+The engine reads the file (DuckDB's CSV and JSON scanners, one query per file on a cursor
+of the process's one database, record numbers and malformed records as for every mapping;
+a Parquet file, which an identity mapping cannot reject a record of, straight into Arrow by
+pyarrow, no query); what it gives is the file's fields as text, exactly the raw table the
+native reader gave (:class:`~outcome_pipeline.ingest.raw_file.RawFile`). Typing stays the
+contract's own step
 (:func:`~outcome_pipeline.ingest.conform.conform`), shared with the native reader, which is
 what keeps the quarantine reason codes, messages and whitespace rules of native rows; the
 records the engine rejects are described in the reader's words
