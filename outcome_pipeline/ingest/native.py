@@ -217,7 +217,7 @@ def _jsonl_keys(path: Path, compression: str | None) -> tuple[str, ...]:
 
 
 def _keys_query(path: Path, compression: str | None, limit: int) -> tuple[str, ...]:
-    with cursor() as con:
+    with cursor(path.stat().st_size) as con:
         rows = con.sql(
             "SELECT k FROM (SELECT unnest(json_keys(json)) AS k, ordinality AS o "
             "FROM read_json_objects($path, format='newline_delimited', ignore_errors=true, "

@@ -64,3 +64,18 @@ def test_cursors_of_the_shared_database_keep_their_own_tables() -> None:
         assert (
             again.sql("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchall()[0][0] == 0
         )
+
+
+def test_a_large_read_gets_a_database_of_its_own() -> None:
+    """Its memory goes back when it closes, rather than staying with the shared database."""
+    from outcome_pipeline.ingest.duck import OWN_DATABASE_BYTES
+
+    with cursor() as shared:
+        shared.execute("CREATE TABLE t_shared AS SELECT 1 AS x")
+        try:
+            with cursor(OWN_DATABASE_BYTES + 1) as own:
+                tables = own.sql("SELECT count(*) FROM duckdb_tables()").fetchall()[0][0]
+                assert tables == 0
+                assert own.sql("SELECT current_setting('TimeZone')").fetchall()[0][0] == "UTC"
+        finally:
+            shared.execute("DROP TABLE t_shared")

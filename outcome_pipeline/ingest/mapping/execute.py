@@ -160,7 +160,7 @@ def _run(
     sql = mapping.query([str(p) for p, _ in group], header)
     if limit is not None:
         sql += f"\nLIMIT {int(limit)}"
-    with cursor() as con:
+    with cursor(sum(p.stat().st_size for p, _ in group)) as con:
         try:
             result = con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
