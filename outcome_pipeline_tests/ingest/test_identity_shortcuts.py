@@ -22,7 +22,7 @@ def test_an_identity_mapping_reads_parquet_as_its_query_would(tmp_path: Path) ->
         pa.table(
             {
                 "response_id": pa.array(["p1", "p2"]).dictionary_encode(),
-                "survey_type": pa.array(["nps", None], pa.large_string()),
+                "survey_type": pa.array(["csat", None], pa.large_string()),
                 "score": pa.array([9, None], pa.int32()),
                 # Nanoseconds, naive (business-local) and with a zone, as exports write them.
                 "sent_at": pa.array([u * 1000 + 7 for u in us], pa.timestamp("ns")),
