@@ -8,7 +8,8 @@ Data and warehouse:
 - ``OUTCOME_NATIVE_INGEST`` (``reader``): what reads the native contract files. ``reader``:
   the Arrow reader; ``mapping``: the contracts' identity mappings through the source mapping
   engine, one ingest path for native and vendor files (same rows, reasons and messages;
-  slower today, see ``docs/sources/README.md``). Read by staging when it runs.
+  still about 10–25 % slower on a staging run, mostly the JSON lines keys pass, see
+  ``benchmarks/PERFORMANCE.md``). Read by staging when it runs.
 - ``OUTCOME_WAREHOUSE_URL`` (``duckdb:///data/warehouse.duckdb``): SQLAlchemy URL of the
   warehouse; a secret when it holds a password (passed to Dagster as an ``EnvVar``).
 - ``OUTCOME_WAREHOUSE_SCHEMA`` (``outcome``): schema holding every table.

@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from outcome_pipeline.ingest.mapping import CompiledMapping, MappedDay, map_day, map_files
+from outcome_pipeline.ingest.mapping import (
+    CompiledMapping,
+    MappedDay,
+    MappingError,
+    compile_mapping,
+    map_day,
+    map_files,
+)
 from outcome_pipeline.ingest.mapping.execute import day_files
 from outcome_pipeline.ingest.mapping.registry import compile_all, mapping_files
 
@@ -75,10 +82,44 @@ def check(folder: Path | None, landing: Path, timezone: str) -> int:
         )
     if not compiled and not errors:
         print(f"no mapping files (*.toml) in {folder}")
+    failed = _check_native(timezone) or failed
     for rel, globs in _unclaimed(landing, compiled):
         print(f"error: {rel} is read by no mapping (this feed folder's globs: {globs})")
         failed = True
     return 1 if failed else 0
+
+
+def _check_native(timezone: str) -> bool:
+    """The native contracts' identity mappings, generated from the contracts: each compiled
+    from its TOML text by the compiler every mapping file goes through. True if one fails
+    (a contract the mapping language cannot express)."""
+    from outcome_pipeline.contracts import CONTRACTS
+    from outcome_pipeline.ingest.native_identity import (
+        NATIVE_FORMATS,
+        identity_lineage,
+        identity_toml,
+    )
+
+    failed = False
+    for table, contract in sorted(CONTRACTS.items()):
+        problems, columns = [], 0
+        for fmt in NATIVE_FORMATS:
+            path = Path(f"<native {table}.{fmt}>")
+            try:
+                m = compile_mapping(path, timezone, identity_toml(contract, fmt))
+            except MappingError as exc:
+                problems.append(str(exc))
+                continue
+            columns = len(m.columns)
+        for problem in problems:
+            print(f"error: {problem}")
+        failed = failed or bool(problems)
+        status = "error" if problems else "ok"
+        print(
+            f"{status:<5} native {table}: {identity_lineage(contract)} -> {table} "
+            f"({columns} columns; {', '.join(NATIVE_FORMATS)}), generated from the contract"
+        )
+    return failed
 
 
 def _unclaimed(landing: Path, compiled: list[CompiledMapping]) -> list[tuple[str, str]]:

@@ -90,18 +90,15 @@ def pack_extra_columns(table: pa.Table, contract: TableContract) -> pa.Array:
     extra = [c for c in table.column_names if c not in contract.column_names and c != LINE]
     if not extra:
         return pa.nulls(table.num_rows, pa.string())
-    import duckdb
+    from outcome_pipeline.ingest.duck import cursor
 
-    con = duckdb.connect()
-    try:
+    with cursor() as con:
         con.register("extra_rows", table.select(extra))
         fields = ", ".join(
             '"' + c.replace('"', '""') + '" := "' + c.replace('"', '""') + '"' for c in extra
         )
         packed = con.sql(f"SELECT to_json(struct_pack({fields}))::VARCHAR AS j FROM extra_rows")
         return packed.to_arrow_table()["j"].combine_chunks()
-    finally:
-        con.close()
 
 
 def _rejects(table: pa.Table, rows: np.ndarray, messages: dict[int, list[str]]) -> pa.Table:

@@ -8,10 +8,12 @@ never written by hand, so a contract column cannot drift from its mapping
 (:mod:`outcome_pipeline.ingest.native_identity`: as data, as the TOML a vendor mapping would
 be, and compiled with the mapping engine's own compiler).
 
-The engine reads the file (DuckDB's CSV, JSON and Parquet scanners, one query per file,
-record numbers and malformed records as for every mapping); what it gives is the file's
-fields as text, exactly the raw table the native reader gave
-(:class:`~outcome_pipeline.ingest.raw_file.RawFile`). Typing stays the contract's own step
+The engine reads the file (DuckDB's CSV and JSON scanners, one query per file on a cursor
+of the process's one database, record numbers and malformed records as for every mapping;
+a Parquet file, which an identity mapping cannot reject a record of, straight into Arrow by
+pyarrow, no query); what it gives is the file's fields as text, exactly the raw table the
+native reader gave (:class:`~outcome_pipeline.ingest.raw_file.RawFile`). Typing stays the
+contract's own step
 (:func:`~outcome_pipeline.ingest.conform.conform`), shared with the native reader, which is
 what keeps the quarantine reason codes, messages and whitespace rules of native rows; the
 records the engine rejects are described in the reader's words
@@ -37,6 +39,7 @@ import pyarrow.parquet as pq
 from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.ingest.conform import LINE
 from outcome_pipeline.ingest.csv_reader import csv_header
+from outcome_pipeline.ingest.duck import cursor
 from outcome_pipeline.ingest.lines import (
     MAX_LINE_BYTES,
     LongLine,
@@ -214,9 +217,7 @@ def _jsonl_keys(path: Path, compression: str | None) -> tuple[str, ...]:
 
 
 def _keys_query(path: Path, compression: str | None, limit: int) -> tuple[str, ...]:
-    con = duckdb.connect()
-    try:
-        con.execute("SET enable_progress_bar = false")
+    with cursor(path.stat().st_size) as con:
         rows = con.sql(
             "SELECT k FROM (SELECT unnest(json_keys(json)) AS k, ordinality AS o "
             "FROM read_json_objects($path, format='newline_delimited', ignore_errors=true, "
@@ -224,6 +225,4 @@ def _keys_query(path: Path, compression: str | None, limit: int) -> tuple[str, .
             "GROUP BY k ORDER BY min(o), k",
             params={"path": str(path), "compression": compression or "none", "limit": limit},
         ).fetchall()
-    finally:
-        con.close()
     return tuple(r[0] for r in rows)

@@ -15,8 +15,7 @@ import pyarrow as pa
 
 from outcome_pipeline.contracts import TableContract
 from outcome_pipeline.contracts.feeds import Column
-from outcome_pipeline.ingest.mapping.compile import CompiledMapping, _Compiler
-from outcome_pipeline.ingest.mapping.expr import TEXT, Compiled
+from outcome_pipeline.ingest.mapping import CompiledMapping, compile_verbatim
 from outcome_pipeline.ingest.mapping.spec import MappingFile
 
 # Lineage of a native row, where it is named (staging asset metadata, file reports):
@@ -24,6 +23,7 @@ from outcome_pipeline.ingest.mapping.spec import MappingFile
 # for native rows (see docs/sources/README.md, "Native contracts").
 PREFIX = "native"
 _FORMAT_GLOBS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}
+NATIVE_FORMATS = tuple(_FORMAT_GLOBS)
 
 
 def contract_version(contract: TableContract) -> str:
@@ -139,30 +139,22 @@ def _compile_identity(
         # A quoted empty field is text, as the reader reads it (kept so in extra_fields).
         spec_data["source"].setdefault("csv", {})["quoted_nulls"] = False
     spec = MappingFile.model_validate(spec_data)
-    compiler = _Compiler(spec, _text_contract(contract, fields), timezone)
+    path = Path(f"<native {contract.name}.{fmt}>")
     # Each field verbatim: a ``{field = ...}`` expression trims and blanks to NULL, but which
     # text is blank, and whether a text column keeps its spaces, is the contract's rule
     # (``conform``), the same for native files whichever reader reads them.
-    columns = {f: Compiled(compiler.field_sql(f), TEXT, (), (f,)) for f in fields}
-    types: tuple[pa.DataType, ...] = ()
-    if fmt == "parquet":
-        # Parquet values keep their types: conform types them as the reader's do (a naive
-        # timestamp is business-local time), which text would not reproduce at a DST change.
-        types = tuple(_engine_type(t) for t in parquet_types)
-        columns = {
-            f: Compiled(_parquet_sql(f, t), TEXT, (), (f,))
-            for f, t in zip(fields, parquet_types, strict=True)
-        }
-    compiler.fields |= set(fields)
-    return CompiledMapping(
-        Path(f"<native {contract.name}.{fmt}>"),
+    if fmt != "parquet":
+        return compile_verbatim(path, spec, _text_contract(contract, fields), timezone)
+    # Parquet values keep their types: conform types them as the reader's do (a naive
+    # timestamp is business-local time), which text would not reproduce at a DST change.
+    by_field = dict(zip(fields, parquet_types, strict=True))
+    types = tuple(_engine_type(t) for t in parquet_types)
+    return compile_verbatim(
+        path,
         spec,
         _text_contract(contract, fields, types),
         timezone,
-        columns,
-        compiler.fields,
-        compiler.json_paths,
-        compiler.structs,
+        lambda f, _: _parquet_sql(f, by_field[f]),
     )
 
 

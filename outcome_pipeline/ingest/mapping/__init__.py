@@ -5,7 +5,11 @@ Pure (no Dagster): :mod:`spec` reads and checks a mapping file, :mod:`expr` (wit
 over a day's files, :mod:`registry` loads the sources folder.
 """
 
-from outcome_pipeline.ingest.mapping.compile import CompiledMapping, compile_mapping
+from outcome_pipeline.ingest.mapping.compile import (
+    CompiledMapping,
+    compile_mapping,
+    compile_verbatim,
+)
 from outcome_pipeline.ingest.mapping.execute import MappedDay, day_files, map_day, map_files
 from outcome_pipeline.ingest.mapping.registry import (
     SHIPPED_DIR,
@@ -22,6 +26,7 @@ __all__ = [
     "MappingError",
     "SourcesError",
     "compile_mapping",
+    "compile_verbatim",
     "day_files",
     "for_table",
     "load_sources",

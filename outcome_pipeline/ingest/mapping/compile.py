@@ -8,6 +8,7 @@ row in Python: the caller splits the one Arrow result by the reason column.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +86,9 @@ class CompiledMapping:
     # Values computed once per row before the columns (expr.value): SQL -> name, in the
     # order they were compiled (a value names only values before it).
     values: dict[str, str] = field(default_factory=dict)
+    # Every column is its source field unchanged (a native contract's identity mapping):
+    # a Parquet file then needs no query (see execute.read_parquet_identity).
+    identity: bool = False
 
     @property
     def name(self) -> str:
@@ -113,9 +117,12 @@ class CompiledMapping:
         return mapping_query(self, files, header or [])
 
 
-def compile_mapping(path: Path, business_timezone: str) -> CompiledMapping:
-    """Load, check and compile one mapping file; raise :class:`MappingError` on any mistake."""
-    spec, text = load_mapping_file(path)
+def compile_mapping(path: Path, business_timezone: str, text: str | None = None) -> CompiledMapping:
+    """Load, check and compile one mapping file; raise :class:`MappingError` on any mistake.
+
+    ``text``: the mapping's TOML when it is generated rather than read from ``path``.
+    """
+    spec, text = load_mapping_file(path, text)
     src = spec.source
     name = str(path)
     if src.table not in CONTRACTS:
@@ -160,6 +167,38 @@ def compile_mapping(path: Path, business_timezone: str) -> CompiledMapping:
         compiler.structs,
         skips,
         compiler.values,
+    )
+
+
+def compile_verbatim(
+    path: Path,
+    spec: MappingFile,
+    contract: TableContract,
+    timezone: str,
+    wrap: Callable[[str, str], str] | None = None,
+) -> CompiledMapping:
+    """A mapping whose every column of ``contract`` is the source field of the same name,
+    verbatim: no trimming, no blank to NULL, no type or check (a generated identity mapping,
+    whose caller applies the contract's own typing afterwards).
+
+    Fields are read as the compiler reads them for ``spec``'s format; ``wrap(field, sql)``
+    may replace a field's SQL (a Parquet column kept in its own type).
+    """
+    compiler = _Compiler(spec, contract, timezone)
+    columns = {}
+    for name in contract.column_names:
+        sql = compiler.field_sql(name)
+        columns[name] = Compiled(wrap(name, sql) if wrap else sql, TEXT, (), (name,))
+    return CompiledMapping(
+        path,
+        spec,
+        contract,
+        timezone,
+        columns,
+        compiler.fields | set(columns),
+        compiler.json_paths,
+        compiler.structs,
+        identity=True,
     )
 
 

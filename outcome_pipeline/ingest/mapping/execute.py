@@ -17,9 +17,11 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from outcome_pipeline.contracts.feeds import TS
 from outcome_pipeline.contracts.staging import QUARANTINE_SCHEMA
+from outcome_pipeline.ingest.duck import cursor
 from outcome_pipeline.ingest.landing import COMPRESSIONS, LandingPathError, day_folder
 from outcome_pipeline.ingest.lines import open_bytes, unclosed_quote
 from outcome_pipeline.ingest.mapping.compile import CompiledMapping
@@ -87,8 +89,6 @@ def source_header(path: Path, mapping: CompiledMapping) -> list[str]:
     """Column names of a CSV or Parquet file (empty for JSON: fields may be absent per record)."""
     src = mapping.spec.source
     if src.format == "parquet":
-        import pyarrow.parquet as pq
-
         return pq.read_schema(path).names
     if src.format != "csv":
         return []
@@ -147,15 +147,22 @@ def _run(
 ) -> None:
     mapping = out.mapping
     rel_of = {str(p): r for p, r in group}
+    if mapping.identity and mapping.fmt == "parquet":
+        for path, rel in group:
+            try:
+                result = read_parquet_identity(mapping, path, limit)
+            except (OSError, pa.ArrowException) as exc:
+                error = f"cannot be read as parquet by {mapping.path.name}: {exc}"
+                out.bad_files.append((rel, f"{rel}: {error}"))
+                continue
+            _split(out, result, REJECT_SCHEMA.empty_table(), {str(path): rel}, [rel])
+        return
     sql = mapping.query([str(p) for p, _ in group], header)
     if limit is not None:
         # CSV lines after the header that are not records are dropped after the query.
         skip = first_line(mapping)[1] if mapping.fmt == "csv" and len(group) == 1 else 0
         sql += f"\nLIMIT {int(limit) + skip}"
-    con = duckdb.connect()
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET enable_progress_bar = false")
+    with cursor(sum(p.stat().st_size for p, _ in group)) as con:
         try:
             result = con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
@@ -177,8 +184,6 @@ def _run(
         malformed = (
             _csv_rejects(con, rel_of) if mapping.fmt == "csv" else REJECT_SCHEMA.empty_table()
         )
-    finally:
-        con.close()
     if malformed.num_rows:
         result = skip_malformed_lines(result, malformed, rel_of)
     _split(out, result, malformed, rel_of, [r for _, r in group])
@@ -214,6 +219,33 @@ def lines_per_file(result: pa.Table, first: int, skip: int) -> pa.Table:
         result.column_names.index(LINE_COL), LINE_COL, pc.add(nth, first - 1)
     )
     return result.filter(pc.greater(nth, skip)) if skip else result
+
+
+def read_parquet_identity(mapping: CompiledMapping, path: Path, limit: int | None) -> pa.Table:
+    """What the query of an identity mapping gives for one Parquet file, read by pyarrow
+    straight into Arrow: DuckDB's scan would only copy the columns into its vectors and back,
+    and no record of a Parquet file can be rejected when nothing is typed or checked.
+
+    The columns come as the mapping's contract types them (text for any string, timestamps
+    with a zone in UTC microseconds, without one as their microseconds), as the scan gave.
+    """
+    table = pq.read_table(path, columns=list(mapping.columns))
+    if limit is not None:
+        table = table.slice(0, limit)
+    n = table.num_rows
+    cols: dict[str, pa.ChunkedArray | pa.Array] = {
+        LINE_COL: pa.array(np.arange(1, n + 1, dtype=np.int64))
+    }
+    for c in mapping.contract.columns:
+        col = table[c.name]
+        if pa.types.is_timestamp(col.type):
+            col = pc.cast(col, pa.timestamp("us", tz=col.type.tz), safe=False)
+            col = col.cast(pa.int64()) if pa.types.is_integer(c.type) else col
+        cols[c.name] = col if col.type == c.type else pc.cast(col, c.type)
+    cols[CODES_COL] = pa.nulls(n, pa.list_(pa.string()))
+    cols[MESSAGE_COL] = pa.nulls(n, pa.string())
+    cols[RAW_COL] = pa.nulls(n, pa.string())
+    return with_file(pa.table(cols), str(path))
 
 
 def map_day(root: Path, mapping: CompiledMapping, day: date) -> MappedDay:

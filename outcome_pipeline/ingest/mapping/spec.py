@@ -114,13 +114,18 @@ class MappingFile(_Strict):
     columns: dict[str, Any]
 
 
-def load_mapping_file(path: Path) -> tuple[MappingFile, str]:
-    """Parse and schema-check one mapping file; return the model and the file's text."""
+def load_mapping_file(path: Path, text: str | None = None) -> tuple[MappingFile, str]:
+    """Parse and schema-check one mapping file; return the model and the file's text.
+
+    ``text``: the file's text when it exists only in memory (a generated mapping), else
+    the file is read.
+    """
     name = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise MappingError(name, "", f"cannot be read: {exc}") from None
+    if text is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise MappingError(name, "", f"cannot be read: {exc}") from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -157,3 +157,26 @@ def test_check_names_a_landed_file_no_mapping_reads(env, capsys) -> None:
 def test_preview_of_a_day_without_files_says_so(env, capsys) -> None:
     assert main(["sources", "preview", "bank_call_log", "--day", "2024-01-03"]) == 1
     assert "no files matching '*.txt' under" in capsys.readouterr().out
+
+
+def test_check_lists_the_native_identity_mappings(env, capsys, monkeypatch) -> None:
+    """The native contracts are mappings too: generated, and compiled by the same code."""
+    from outcome_pipeline.contracts import CONTRACTS
+    from outcome_pipeline.ingest import native_identity
+    from outcome_pipeline.ingest.native_identity import identity_lineage
+
+    assert main(["sources", "check"]) == 0
+    out = capsys.readouterr().out
+    for table, contract in CONTRACTS.items():
+        line = f"ok    native {table}: {identity_lineage(contract)} -> {table} "
+        assert line + f"({len(contract.columns)} columns; csv, jsonl, parquet)" in out
+    # A generated mapping the compiler refuses is an error like any mapping file's.
+    real = native_identity.identity_toml
+    monkeypatch.setattr(
+        native_identity,
+        "identity_toml",
+        lambda c, fmt: real(c, fmt).replace('format = "jsonl"', 'format = "xml"'),
+    )
+    assert main(["sources", "check"]) == 1
+    out = capsys.readouterr().out
+    assert "error: <native interactions.jsonl>" in out and "error native interactions:" in out
