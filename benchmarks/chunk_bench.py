@@ -3,7 +3,8 @@
 Generates ``--days`` + 10 days of skewed feeds, stages them (without the row validator: only
 the outcome run is measured) into DuckDB and, with ``--pg-url``, PostgreSQL, then runs the
 outcome asset alone over the last R days of each ``--ranges`` at as_of = the last day, once
-per ``--chunk-days`` value (``OUTCOME_CHUNK_DAYS``; 0 = one chunk, the unchunked run). Each
+per ``--chunk-days`` value (``OUTCOME_CHUNK_DAYS``; 0 = one chunk, the unchunked run; -1 =
+unset, C sized from ``OUTCOME_CHUNK_ROWS`` as the pipeline does by default). Each
 run is a fresh child process (Dagster in process, ephemeral instance): its wall time from
 launch and its own peak RSS (``wait4``), imports included.
 
@@ -89,7 +90,10 @@ def main(argv: list[str] | None = None) -> int:
             for r in args.ranges:
                 first = as_of - timedelta(days=r - 1)
                 for c in args.chunk_days:
-                    env = {**os.environ, "OUTCOME_CHUNK_DAYS": str(c or 100_000)}
+                    env = dict(os.environ)
+                    env.pop("OUTCOME_CHUNK_DAYS", None)
+                    if c >= 0:
+                        env["OUTCOME_CHUNK_DAYS"] = str(c or 100_000)
                     child = run_child(
                         [
                             sys.executable,
@@ -116,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                     run = {
                         "warehouse": kind,
                         "range_days": r,
-                        "chunk_days": c or None,
+                        "chunk_days": "rows" if c < 0 else (c or None),
                         "seconds": round(child.seconds, 1),
                         "peak_rss_mib": round(child.peak_rss_mib),
                         "success": child.returncode == 0,
