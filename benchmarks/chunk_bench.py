@@ -55,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-duckdb", action="store_true", help="PostgreSQL only (--pg-url)")
     p.add_argument("--name", default=None, help="report file stem (default chunks_<n>)")
     p.add_argument("--no-stage", action="store_true", help="the workdir is staged already")
+    p.add_argument(
+        "--pg-schema",
+        default=None,
+        help="PostgreSQL schema (default bench_chunks_<pid>, dropped at the end); a given "
+        "one is kept, so that --no-stage can reuse it",
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     for name in ("landing", "url", "schema", "first", "last", "as_of"):
         p.add_argument(f"--{name.replace('_', '-')}", help=argparse.SUPPRESS)
@@ -78,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         [] if args.no_duckdb else [("duckdb", f"duckdb:///{work / 'warehouse.duckdb'}", "outcome")]
     )
     if args.pg_url:
-        targets.append(("postgresql", args.pg_url, f"bench_chunks_{os.getpid()}"))
+        targets.append(("postgresql", args.pg_url, args.pg_schema or f"bench_chunks_{os.getpid()}"))
     runs: list[dict[str, object]] = []
     staging_s: dict[str, float] = {}
     try:
@@ -130,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(json.dumps(run), flush=True)
                     runs.append(run)
     finally:
-        if args.pg_url:
+        if args.pg_url and not args.pg_schema:
             from benchmarks.run import _drop_pg_schema
 
             _drop_pg_schema(args.pg_url, targets[-1][2])
