@@ -128,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
                         "range_days": r,
                         "chunk_days": "rows" if c < 0 else (c or None),
                         "seconds": round(child.seconds, 1),
+                        "cpu_seconds": round(child.cpu_seconds, 1),
+                        "load_average": [round(x, 2) for x in os.getloadavg()],
                         "peak_rss_mib": round(child.peak_rss_mib),
                         "success": child.returncode == 0,
                     }
@@ -155,15 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"# Outcome range runs, chunked and not: {args.interactions_per_day:,} interactions/day",
         "",
-        f"as_of {as_of}; each run a fresh process (wall time from launch, own peak RSS).",
+        f"as_of {as_of}; each run a fresh process (wall time from launch, own CPU and peak RSS).",
         "",
-        "| warehouse | range (days) | chunk (days) | wall (s) | peak RSS (MiB) | ok |",
-        "|---|---:|---:|---:|---:|---|",
+        "| warehouse | range (days) | chunk (days) | wall (s) | CPU (s) | peak RSS (MiB) | "
+        "load (1/5/15 min, at the end) | ok |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for run in runs:
         lines.append(
             f"| {run['warehouse']} | {run['range_days']} | {run['chunk_days'] or 'none'} | "
-            f"{run['seconds']} | {run['peak_rss_mib']} | {'yes' if run['success'] else 'NO'} |"
+            f"{run['seconds']} | {run['cpu_seconds']} | {run['peak_rss_mib']} | "
+            f"{'/'.join(map(str, run['load_average']))} | {'yes' if run['success'] else 'NO'} |"
         )
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
