@@ -13,7 +13,7 @@ from outcome_pipeline.outcomes.chunks import (
 from outcome_pipeline.settings import DEFAULT_CHUNK_ROWS, Settings
 
 TAIL = 1 + 30 + 7  # 1 + H + W at the defaults
-BUDGET = 12_000_000
+BUDGET = 12_000_000  # not the default: the figures below read easily
 
 
 def test_c_fills_the_budget_less_the_days_read_past_the_chunk() -> None:
@@ -44,7 +44,7 @@ def test_a_short_range_is_one_chunk() -> None:
 
 
 def test_a_budget_below_the_horizon_stops_at_the_work_floor() -> None:
-    """At 1M/day the 12M budget is under the 39 days any chunk reads: C = 1 would read 39
+    """At 1M/day a 12M budget is under the 39 days any chunk reads: C = 1 would read 39
     days per day computed; the floor keeps the work within MAX_WORK_FACTOR x one run's."""
     floor = min_chunk_days(TAIL)
     assert floor == 26  # ceil(38 / 1.5)
@@ -67,6 +67,8 @@ def test_the_override_wins_and_unknown_volume_falls_back() -> None:
 def test_the_settings_default_to_the_budget() -> None:
     s = Settings.from_env({})
     assert s.chunk_days is None and s.chunk_rows == DEFAULT_CHUNK_ROWS
+    # At 100k/day the default budget makes a 31-day backfill run (the default) one chunk.
+    assert chunk_size(365, TAIL, DEFAULT_CHUNK_ROWS, 100_000).days == 32
     s = Settings.from_env({"OUTCOME_CHUNK_DAYS": "90", "OUTCOME_CHUNK_ROWS": "5000000"})
     assert (s.chunk_days, s.chunk_rows) == (90, 5_000_000)
     assert Settings.from_env({"OUTCOME_CHUNK_DAYS": " "}).chunk_days is None
