@@ -3,7 +3,8 @@
 Generates ``--days`` + 10 days of skewed feeds, stages them (without the row validator: only
 the outcome run is measured) into DuckDB and, with ``--pg-url``, PostgreSQL, then runs the
 outcome asset alone over the last R days of each ``--ranges`` at as_of = the last day, once
-per ``--chunk-days`` value (``OUTCOME_CHUNK_DAYS``; 0 = one chunk, the unchunked run). Each
+per ``--chunk-days`` value (``OUTCOME_CHUNK_DAYS``; 0 = one chunk, the unchunked run; -1 =
+unset, C sized from ``OUTCOME_CHUNK_ROWS`` as the pipeline does by default). Each
 run is a fresh child process (Dagster in process, ephemeral instance): its wall time from
 launch and its own peak RSS (``wait4``), imports included.
 
@@ -54,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-duckdb", action="store_true", help="PostgreSQL only (--pg-url)")
     p.add_argument("--name", default=None, help="report file stem (default chunks_<n>)")
     p.add_argument("--no-stage", action="store_true", help="the workdir is staged already")
+    p.add_argument(
+        "--pg-schema",
+        default=None,
+        help="PostgreSQL schema (default bench_chunks_<pid>, dropped at the end); a given "
+        "one is kept, so that --no-stage can reuse it",
+    )
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     for name in ("landing", "url", "schema", "first", "last", "as_of"):
         p.add_argument(f"--{name.replace('_', '-')}", help=argparse.SUPPRESS)
@@ -77,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         [] if args.no_duckdb else [("duckdb", f"duckdb:///{work / 'warehouse.duckdb'}", "outcome")]
     )
     if args.pg_url:
-        targets.append(("postgresql", args.pg_url, f"bench_chunks_{os.getpid()}"))
+        targets.append(("postgresql", args.pg_url, args.pg_schema or f"bench_chunks_{os.getpid()}"))
     runs: list[dict[str, object]] = []
     staging_s: dict[str, float] = {}
     try:
@@ -89,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
             for r in args.ranges:
                 first = as_of - timedelta(days=r - 1)
                 for c in args.chunk_days:
-                    env = {**os.environ, "OUTCOME_CHUNK_DAYS": str(c or 100_000)}
+                    env = dict(os.environ)
+                    env.pop("OUTCOME_CHUNK_DAYS", None)
+                    if c >= 0:
+                        env["OUTCOME_CHUNK_DAYS"] = str(c or 100_000)
                     child = run_child(
                         [
                             sys.executable,
@@ -116,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
                     run = {
                         "warehouse": kind,
                         "range_days": r,
-                        "chunk_days": c or None,
+                        "chunk_days": "rows" if c < 0 else (c or None),
                         "seconds": round(child.seconds, 1),
+                        "cpu_seconds": round(child.cpu_seconds, 1),
+                        "load_average": [round(x, 2) for x in os.getloadavg()],
                         "peak_rss_mib": round(child.peak_rss_mib),
                         "success": child.returncode == 0,
                     }
@@ -126,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(json.dumps(run), flush=True)
                     runs.append(run)
     finally:
-        if args.pg_url:
+        if args.pg_url and not args.pg_schema:
             from benchmarks.run import _drop_pg_schema
 
             _drop_pg_schema(args.pg_url, targets[-1][2])
@@ -145,15 +157,17 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         f"# Outcome range runs, chunked and not: {args.interactions_per_day:,} interactions/day",
         "",
-        f"as_of {as_of}; each run a fresh process (wall time from launch, own peak RSS).",
+        f"as_of {as_of}; each run a fresh process (wall time from launch, own CPU and peak RSS).",
         "",
-        "| warehouse | range (days) | chunk (days) | wall (s) | peak RSS (MiB) | ok |",
-        "|---|---:|---:|---:|---:|---|",
+        "| warehouse | range (days) | chunk (days) | wall (s) | CPU (s) | peak RSS (MiB) | "
+        "load (1/5/15 min, at the end) | ok |",
+        "|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for run in runs:
         lines.append(
             f"| {run['warehouse']} | {run['range_days']} | {run['chunk_days'] or 'none'} | "
-            f"{run['seconds']} | {run['peak_rss_mib']} | {'yes' if run['success'] else 'NO'} |"
+            f"{run['seconds']} | {run['cpu_seconds']} | {run['peak_rss_mib']} | "
+            f"{'/'.join(map(str, run['load_average']))} | {'yes' if run['success'] else 'NO'} |"
         )
     stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -141,10 +141,13 @@ class ChildRun:
     returncode: int
     peak_rss_mib: float
     output: str
+    # user + system CPU of the process and its threads (wait4): on a shared machine a steadier
+    # measure of work than wall time. A PostgreSQL server's own CPU is not in it.
+    cpu_seconds: float = 0.0
 
 
 def run_child(argv: list[str], env: dict[str, str], cwd: str | None = None) -> ChildRun:
-    """Run a command to completion: wall time from launch, its own peak RSS (wait4)."""
+    """Run a command to completion: wall time from launch, its own peak RSS and CPU (wait4)."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -156,7 +159,8 @@ def run_child(argv: list[str], env: dict[str, str], cwd: str | None = None) -> C
     proc.returncode = os.waitstatus_to_exitcode(status)
     proc.stdout.close()
     # ru_maxrss is in KiB on Linux.
-    return ChildRun(seconds, proc.returncode, usage.ru_maxrss / 1024, output)
+    cpu = usage.ru_utime + usage.ru_stime
+    return ChildRun(seconds, proc.returncode, usage.ru_maxrss / 1024, output, cpu)
 
 
 def scale_label(n: int) -> str:

@@ -15,9 +15,19 @@ from benchmarks import pipeline_stages as ps
 
 
 def stage_days_unvalidated(landing: Path, url: str, schema: str, days: list[date]) -> None:
-    """Stage and write whole days without the row validator (the input of range runs)."""
+    """Stage and write whole days without the row validator (the input of range runs), then
+    ANALYZE them on PostgreSQL as the staging asset does after its writes (without statistics
+    the outcome run's context query is a nested loop that grows with the square of a window)."""
+    from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
+    from outcome_pipeline.warehouse.tables import STAGING_TABLES
+
     for day in days:
         ps.write_staged(url, schema, ps.stage_tables(landing, day, None), day)
+    wh = Warehouse(url, schema)
+    try:
+        wh.analyze([*STAGING_TABLES.values(), LOAD_AUDIT])
+    finally:
+        wh.dispose()
 
 
 def outcome_range(

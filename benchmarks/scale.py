@@ -6,8 +6,8 @@ into a fresh warehouse: the range is cut into disjoint day windows (N equal wind
 
 1. **staging**: every window's staging run (the five staging assets over the window, one
    Dagster run in its own process, validated per range), at most N processes at once;
-2. **outcomes**: every window's outcome run (the outcome asset over the window, chunked by
-   ``OUTCOME_CHUNK_DAYS``, at as_of = the last day), at most N at once.
+2. **outcomes**: every window's outcome run (the outcome asset over the window, chunked as the
+   pipeline chunks it, or by ``--chunk-days``, at as_of = the last day), at most N at once.
 
 Outcome runs start once every staging run is done: the outcome asset of a window reads
 staged days up to 1 + H + W days past its end, so Dagster launches it only after the next
@@ -103,7 +103,10 @@ def run_phase(
 ) -> dict[str, object]:
     """Every window's run of ``what``, at most ``runs`` processes at once (a run queue with
     a concurrency limit): phase wall time, and each run's own wall time and peak RSS."""
-    env = {**os.environ, "OUTCOME_CHUNK_DAYS": str(args.chunk_days)}
+    env = dict(os.environ)
+    env.pop("OUTCOME_CHUNK_DAYS", None)
+    if args.chunk_days:  # else C from OUTCOME_CHUNK_ROWS, the pipeline's default
+        env["OUTCOME_CHUNK_DAYS"] = str(args.chunk_days)
     if args.compute_memory_limit:
         env["OUTCOME_COMPUTE_MEMORY_LIMIT"] = args.compute_memory_limit
     t0 = time.perf_counter()
@@ -291,7 +294,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=0,
         help="at most this many outcome runs at once (0: as --runs), as a tag limit would",
     )
-    p.add_argument("--chunk-days", type=int, default=30, help="OUTCOME_CHUNK_DAYS")
+    p.add_argument(
+        "--chunk-days",
+        type=int,
+        default=0,
+        help="OUTCOME_CHUNK_DAYS (0: unset, C sized from OUTCOME_CHUNK_ROWS as by default)",
+    )
     p.add_argument("--pg-url", default=None, help="also PostgreSQL (a schema per config)")
     p.add_argument(
         "--compute-memory-limit",

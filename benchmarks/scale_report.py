@@ -17,7 +17,7 @@ def markdown(report: dict[str, object]) -> str:
         "",
         f"- machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM; run {m['date']}",
         f"- data: profile {a['profile']}, customers capped at {a['max_customers']:,}, "
-        f"seed {a['seed']}, from {a['start']}; OUTCOME_CHUNK_DAYS={a['chunk_days']}, "
+        f"seed {a['seed']}, from {a['start']}; OUTCOME_CHUNK_DAYS={a['chunk_days'] or 'unset'}, "
         f"OUTCOME_COMPUTE_MEMORY_LIMIT={a.get('compute_memory_limit') or 'default'}; "
         f"windows of {a['days_per_run'] or 'days / runs'} days",
         f"- limit (raw DuckDB SQL, no validation): {lim.get('seconds_per_day', '–')} s/day "

@@ -28,9 +28,15 @@ Data and warehouse:
 - ``OUTCOME_COMPUTE_MEMORY_LIMIT`` (empty: 50 % of physical memory): memory cap of the DuckDB
   session computing the outcome tables (``6GB``, ``512MiB`` or ``40%``); past it the engine
   spills to a temporary directory instead of exhausting the machine.
-- ``OUTCOME_CHUNK_DAYS`` (``30``): a range run of the outcome tables is computed and written
-  in chunks of at most this many days, each in its own engine session and transaction, so
-  its peak memory does not grow with the range (the tables are the same).
+- ``OUTCOME_CHUNK_ROWS`` (``7000000``) / ``OUTCOME_CHUNK_DAYS`` (empty: from the rows): a
+  range run of the outcome tables is computed and written in chunks of C days, each in its
+  own engine session and transaction, so its peak memory does not grow with the range (the
+  tables are the same). A chunk reads C + 1 + H + W days of contacts, so C is sized from a
+  row budget for them: C = OUTCOME_CHUNK_ROWS / staged interactions per day (``load_audit``,
+  around the range) - (1 + H + W), at least (1 + H + W) / 1.5 (the work stays within 2.5x
+  one run's), at most the range (``outcomes/chunks.py``, ``chunk_size``). At 100k/day and
+  the defaults that is 32 days (a 31-day backfill run is one chunk). ``OUTCOME_CHUNK_DAYS``
+  sets C outright.
 - ``OUTCOME_PSEUDONYM_KEY``: HMAC key of the customer pseudonyms (read by
   :func:`outcome_pipeline.outcomes.pseudonym_key_from_env`, never stored here).
 
@@ -79,7 +85,11 @@ DEFAULT_NIGHTLY_HOUR = 2
 DEFAULT_NIGHTLY_MINUTE = 30
 DEFAULT_HORIZON_DAYS = 35
 DEFAULT_LOG_DIR = "data/logs"
-DEFAULT_CHUNK_DAYS = 30
+# Interactions a chunk's main zone may hold (C + 1 + H + W days of them). Peak RSS of an
+# outcome run measured ~1 GiB per million zone rows (DuckDB, 20k and 100k/day): 7M keeps it
+# where the former fixed C = 30 had it at 100k/day (~6.6 GiB) with C = 32 there, and larger
+# chunks (less repeated work) below that volume. benchmarks/PERFORMANCE.md, "Chunk size".
+DEFAULT_CHUNK_ROWS = 7_000_000
 DEFAULT_REPORT_DIR = "data/report"
 DEFAULT_REPORT_DAYS = 28
 # A month per backfill run: long enough that per-run costs (process start, the outcome input's
@@ -220,7 +230,8 @@ class Settings:
     retry_delay_seconds: float = 10.0
     freshness_deadline_cron: str = "0 6 * * *"
     compute_memory_limit: str = ""
-    chunk_days: int = DEFAULT_CHUNK_DAYS
+    chunk_days: int | None = None  # None: sized from chunk_rows (outcomes/chunks.py)
+    chunk_rows: int = DEFAULT_CHUNK_ROWS
     sources_dir: str = ""
     log_dir: str = DEFAULT_LOG_DIR
     report_dir: str = DEFAULT_REPORT_DIR
@@ -280,7 +291,13 @@ class Settings:
             ),
             chunk_days=r.get(
                 "OUTCOME_CHUNK_DAYS",
-                str(DEFAULT_CHUNK_DAYS),
+                "",
+                lambda t: _at_least_one(t) if t.strip() else None,
+                "a whole number of 1 or more, or empty (sized from OUTCOME_CHUNK_ROWS)",
+            ),
+            chunk_rows=r.get(
+                "OUTCOME_CHUNK_ROWS",
+                str(DEFAULT_CHUNK_ROWS),
                 _at_least_one,
                 "a whole number of 1 or more",
             ),

@@ -45,6 +45,8 @@ def closed_port() -> int:
         ("OUTCOME_RESTATE_HORIZON_DAYS", "x"),
         ("OUTCOME_FRESHNESS_DEADLINE_CRON", "at six"),
         ("OUTCOME_BACKFILL_DAYS_PER_RUN", "0"),
+        ("OUTCOME_CHUNK_DAYS", "0"),
+        ("OUTCOME_CHUNK_ROWS", "12M"),
     ],
 )
 def test_a_malformed_setting_is_a_config_error_naming_it(name: str, value: str) -> None:

@@ -27,7 +27,7 @@ from outcome_pipeline.generator import GeneratorConfig, generate
 from outcome_pipeline.generator.config import SKEWED
 from outcome_pipeline.ingest.stage import stage_day
 from outcome_pipeline.outcomes import OUTCOME_TABLES
-from outcome_pipeline.warehouse import Warehouse
+from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
 from outcome_pipeline.warehouse.tables import STAGING_TABLES
 from outcome_pipeline_tests.conftest import _drop_schema
 
@@ -166,3 +166,71 @@ def test_a_failed_chunk_keeps_the_chunks_before_it_and_names_them(
     assert "chunks written and kept: 2024-03-22..2024-03-26" in message
     assert "not computed: 2024-04-01..2024-04-02" in message
     assert "engine broke" in message
+
+
+def test_without_chunk_days_the_chunks_are_sized_from_the_staged_rows(
+    staged, horizon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No OUTCOME_CHUNK_DAYS: C = OUTCOME_CHUNK_ROWS / (interactions/day in load_audit) -
+    (1 + H + W). A budget of 26 days' rows gives C = 26 - 15 = 11: chunks of 11 and 1 day."""
+    url = f"duckdb:///{tmp_path}/w.duckdb"
+    _warehouse(url, "outcome", staged)
+    per_day = pa.TableGroupBy(staged["interactions"], "partition_date").aggregate(
+        [("partition_date", "count")]
+    )
+    counts = dict(
+        zip(
+            per_day["partition_date"].to_pylist(),
+            per_day["partition_date_count"].to_pylist(),
+            strict=True,
+        )
+    )
+    wh = Warehouse(url, "outcome")
+    try:
+        wh.create_tables([LOAD_AUDIT])  # as the asset does
+        assert outcome_assets.staged_rows_per_day(wh, START, LAST) is None
+        audit = {c.name: [0] * len(counts) for c in LOAD_AUDIT.columns}
+        audit |= {
+            "partition_date": list(counts),
+            "feed": ["interactions"] * len(counts),
+            "files": [1] * len(counts),
+            "rows_staged": list(counts.values()),
+        }
+        with wh.begin() as conn:
+            wh.insert_rows(conn, LOAD_AUDIT, pa.table(audit))
+        # The window the asset reads: the margin day to the last zone's end (here as_of).
+        window = [d for d in counts if FIRST - timedelta(days=1) <= d <= AS_OF_DAY]
+        mean = sum(counts[d] for d in window) / len(window)
+        assert outcome_assets.staged_rows_per_day(
+            wh, FIRST - timedelta(days=1), AS_OF_DAY
+        ) == pytest.approx(mean)
+    finally:
+        wh.dispose()
+    monkeypatch.delenv("OUTCOME_CHUNK_DAYS", raising=False)
+    monkeypatch.setenv("OUTCOME_CHUNK_ROWS", str(int(mean * 26.5)))
+    compute = outcome_assets.compute_outcomes
+    calls: list[list[date]] = []
+
+    def recorded(inputs, days, *args, **kwargs):
+        calls.append(days)
+        return compute(inputs, days, *args, **kwargs)
+
+    monkeypatch.setattr(outcome_assets, "compute_outcomes", recorded)
+    result = dg.materialize(
+        [*staging_assets, outcome_tables],
+        selection=OUTCOMES,
+        tags={
+            "dagster/asset_partition_range_start": FIRST.isoformat(),
+            "dagster/asset_partition_range_end": LAST.isoformat(),
+            AS_OF_TAG: AS_OF_DAY.isoformat(),
+        },
+        resources={
+            "warehouse": WarehouseResource(url=url, schema_name="outcome"),
+            "landing": LandingResource(root=str(tmp_path / "landing"), timezone=TZ),
+            "validation": ValidationResource(data_docs_dir=str(tmp_path / "docs")),
+        },
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    assert result.success
+    assert [(c[0], c[-1]) for c in calls] == [(FIRST, date(2024, 4, 1)), (LAST, LAST)]

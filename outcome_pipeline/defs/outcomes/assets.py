@@ -1,11 +1,11 @@
 """Journeys and the daily outcome/output tables: one multi-asset over the staged feeds.
 
 The tables are computed together (one pass of DuckDB SQL over the staged rows, see
-``outcome_pipeline/outcomes``) and written together: a range run in chunks of at most
-``OUTCOME_CHUNK_DAYS`` days (``outcomes/chunks.py``), one engine session and one transaction
-per chunk. The as-of time is data, not the clock (``outcomes/as_of.py``): the end of the
-latest business day for which interactions files were read, or the `outcome/as_of` run tag
-(YYYY-MM-DD).
+``outcome_pipeline/outcomes``) and written together: a range run in chunks of C days
+(``outcomes/chunks.py``, C sized from a row budget by ``chunk_size``), one engine session and
+one transaction per chunk. The as-of time is data, not the clock (``outcomes/as_of.py``): the
+end of the latest business day for which interactions files were read, or the
+`outcome/as_of` run tag (YYYY-MM-DD).
 """
 
 from datetime import UTC, date, datetime, timedelta
@@ -39,7 +39,12 @@ from outcome_pipeline.outcomes import (
 from outcome_pipeline.outcomes.as_of import as_of_day as resolve_as_of_day
 from outcome_pipeline.outcomes.as_of import plan_as_of
 from outcome_pipeline.outcomes.audit import OUTCOME_AUDIT, audit_rows
-from outcome_pipeline.outcomes.chunks import describe_chunks, failed_range_message, plan_chunks
+from outcome_pipeline.outcomes.chunks import (
+    chunk_size,
+    describe_chunks,
+    failed_range_message,
+    plan_chunks,
+)
 from outcome_pipeline.outcomes.day_summary import rows_per_day, summary_markdown
 from outcome_pipeline.outcomes.maturity import (
     churn_final_on,
@@ -104,6 +109,21 @@ def latest_staged_day(wh: Warehouse, not_after: date | None = None) -> date | No
         {} if not_after is None else {"not_after": not_after},
     ).to_pylist()
     return rows[0]["d"] if rows else None
+
+
+def staged_rows_per_day(wh: Warehouse, first: date, last: date) -> float | None:
+    """Mean interactions staged per day over the days ``first``..``last`` that have a
+    ``load_audit`` row (None if none has): the volume a chunk's main zone is sized by. A small
+    query on the audit table, not a scan of the staged rows."""
+    rows = wh.query(
+        f"SELECT count(DISTINCT partition_date) AS n, sum(rows_staged) AS r "
+        f"FROM {wh.qualified(LOAD_AUDIT.name)} WHERE feed = 'interactions' "
+        "AND partition_date BETWEEN :first AND :last",
+        {"first": first, "last": last},
+    ).to_pylist()
+    if not rows or not rows[0]["n"]:
+        return None
+    return float(rows[0]["r"] or 0) / rows[0]["n"]
 
 
 def read_inputs(wh: Warehouse, window: InputWindow, z: Zones) -> OutcomeInputs:
@@ -206,10 +226,26 @@ def outcome_tables(
         if plan.instant is not None:
             env = Settings.from_env()
             as_of = plan.instant
-            chunks = plan_chunks(days, env.chunk_days)
+            # C from the volume the range's chunks read: their margin day to the last main
+            # zone's end (capped at as_of), in load_audit.
+            tail = 1 + cfg.max_journey_days + cfg.repeat_window_days
+            size = chunk_size(
+                (days[-1] - days[0]).days + 1,
+                tail,
+                env.chunk_rows,
+                None
+                if env.chunk_days is not None
+                else staged_rows_per_day(
+                    wh,
+                    days[0] - timedelta(days=1),
+                    min(days[-1] + timedelta(days=tail), as_of_day or days[-1]),
+                ),
+                env.chunk_days,
+            )
+            chunks = plan_chunks(days, size.days)
             context.log.info(
                 f"as_of {as_of.isoformat()}; {len(days)} day(s) in {len(chunks)} chunk(s) of at "
-                f"most {env.chunk_days} days: {describe_chunks(chunks)}"
+                f"most {size.days} days ({size.why}): {describe_chunks(chunks)}"
             )
             # One engine session and one transaction per chunk: peak memory follows the chunk,
             # and a failure keeps the chunks before it (rerunning them is harmless).
