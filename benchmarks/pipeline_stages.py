@@ -15,7 +15,8 @@ Stages of one business day, mirroring what the Dagster assets do for a one-day r
 - ``warehouse read (inputs)``: what the outcome asset reads before computing
   (``outcome_inputs``): from a DuckDB warehouse nothing is copied out (the engine session
   attaches the file and scans it in place, inside ``identity + journeys``); from PostgreSQL
-  the staged window as Arrow (``read_inputs``);
+  nothing either: the engine session streams the rows into its tables (``StreamedInputs``,
+  also inside ``identity + journeys``);
 - ``identity + journeys`` and ``daily tables``: ``compute_outcomes`` in two halves (CRM/legs/
   contacts/journeys/links steps and the journey-grain selects; then the daily step and the
   daily selects). If the step runner (``outcomes/steps.py``) changes, the split falls back to
@@ -308,19 +309,18 @@ def run_day(
             as_of = day_end(max(latest, day), TIMEZONE)
             window, z = input_window(day, day, as_of, cfg), zones([day], cfg)
             inputs = outcome_inputs(wh, window, z)
-        # Rows of the window (untimed): counted in the warehouse when read in place.
+        # Rows of the window (untimed): counted in the warehouse (neither input kind copies
+        # them out before the engine session reads them).
         counts = {
-            name: (
-                wh.count_select(sql)
-                if isinstance(inputs, AttachedInputs)
-                else getattr(inputs, name).num_rows
-            )
+            name: wh.count_select(sql)
             for name, sql in input_selects(wh.qualified, window, z).items()
             if name in _INPUTS
         }
         rd.rows = sum(counts.values())
         if isinstance(inputs, AttachedInputs):
             rd.note = "DuckDB file attached to the engine session: scanned in place, not copied"
+        else:
+            rd.note = "streamed into the engine session (inside identity + journeys), not here"
         rows["window_interactions"] = counts["interactions"]
         tables = _compute_split(
             inputs, [day], as_of, cfg, measure, rows["window_interactions"], by_relation

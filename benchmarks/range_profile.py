@@ -34,7 +34,11 @@ STAGES = (
     ("warehouse: insert rows", "warehouse/warehouse.py", "insert_rows"),
     ("staging: checks (accounting, references)", "defs/ingest/checks.py", "accounting_check"),
     ("staging: references check", "defs/ingest/checks.py", "references_check"),
-    ("outcomes: read inputs (PostgreSQL)", "defs/outcomes/assets.py", "read_inputs"),
+    (
+        "outcomes: stream inputs into the session (PostgreSQL)",
+        "outcomes/compute.py",
+        "_stream_inputs",
+    ),
     ("outcomes: compute (engine session)", "outcomes/compute.py", "compute_outcomes"),
     ("outcomes: compute, SQL steps", "outcomes/compute.py", "_run_step"),
     ("outcomes: compute, select tables out", "outcomes/compute.py", "_select"),

@@ -18,6 +18,7 @@ from outcome_pipeline.outcomes.inputs import (
     CONTEXT_SCHEMA,
     AttachedInputs,
     OutcomeInputs,
+    StreamedInputs,
     input_schema,
 )
 from outcome_pipeline.outcomes.tables import LIFETIME_VIEW_SQL, OUTCOME_TABLES, RATES
@@ -35,6 +36,7 @@ __all__ = [
     "InputWindow",
     "OutcomeConfig",
     "OutcomeInputs",
+    "StreamedInputs",
     "Zones",
     "compute_outcomes",
     "context_sql",

@@ -1,7 +1,8 @@
 """``compute_outcomes``: staged feeds in, the six outcome tables out (pure, no Dagster).
 
 Engine: an in-memory DuckDB session (``engine.py``). The inputs (``inputs.py``) are
-registered as Arrow tables (zero copy) or read in place from an attached warehouse file, the
+registered as Arrow tables (zero copy), read in place from an attached warehouse file, or
+streamed out of the warehouse into session tables (PostgreSQL), the
 run's parameters are set as session variables, the intermediate relations are built in the
 order ``relations.py`` declares (``steps.py``: ``sql/int_*.sql``, each dropped after its last
 reader), the marts (``sql/mart_*.sql``) select the tables, and each result is checked against
@@ -35,6 +36,7 @@ from outcome_pipeline.outcomes.inputs import (
     FEEDS,
     AttachedInputs,
     OutcomeInputs,
+    StreamedInputs,
     conform_input,
     from_partition,
     input_schema,
@@ -68,6 +70,28 @@ def _attach_inputs(con: duckdb.DuckDBPyConnection, inputs: AttachedInputs) -> No
     _check_relation(con, "in_context", CONTEXT_SCHEMA)
 
 
+def _stream_inputs(con: duckdb.DuckDBPyConnection, inputs: StreamedInputs) -> None:
+    """Fill the ``in_*`` session tables from the warehouse, chunk by chunk.
+
+    Each chunk is inserted as it arrives and then dropped: Python holds one chunk, the
+    session's buffer manager the rows (under the memory cap, spilling past it; DuckDB 2.0
+    spills in-memory tables too). Checked like the attached relations.
+    """
+    for name in (*FEEDS, "context"):
+        schema = CONTEXT_SCHEMA if name == "context" else input_schema(name)
+        table = f"in_{name}"
+        con.register("stream_empty", schema.empty_table())
+        con.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM stream_empty")
+        con.unregister("stream_empty")
+        for chunk in inputs.read(inputs.selects[name], schema):
+            con.register("stream_chunk", chunk)
+            con.execute(f"INSERT INTO {table} SELECT * FROM stream_chunk")
+            con.unregister("stream_chunk")
+        _check_relation(con, table, schema)
+    # The interactions select starts at the margin day already (input_selects).
+    con.execute("CREATE TEMP VIEW in_interactions_main AS SELECT * FROM in_interactions")
+
+
 def _check_relation(con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema) -> None:
     got = con.sql(f"SELECT * FROM {name} LIMIT 0").to_arrow_table().schema
     # DuckDB labels TIMESTAMPTZ with the session's TimeZone: the same instants, any label.
@@ -82,11 +106,15 @@ def _check_relation(con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema
 
 
 def _register_inputs(
-    con: duckdb.DuckDBPyConnection, inputs: OutcomeInputs | AttachedInputs, z: Zones
+    con: duckdb.DuckDBPyConnection,
+    inputs: OutcomeInputs | AttachedInputs | StreamedInputs,
+    z: Zones,
 ) -> None:
     """The ``in_*`` relations the steps read, the context zone reduced (``in_context``)."""
     if isinstance(inputs, AttachedInputs):
         _attach_inputs(con, inputs)
+    elif isinstance(inputs, StreamedInputs):
+        _stream_inputs(con, inputs)
     else:
         tables = {name: conform_input(name, getattr(inputs, name)) for name in FEEDS}
         for name, table in tables.items():
@@ -116,7 +144,7 @@ def _register_inputs(
 
 def prepare_session(
     con: duckdb.DuckDBPyConnection,
-    inputs: OutcomeInputs | AttachedInputs,
+    inputs: OutcomeInputs | AttachedInputs | StreamedInputs,
     days: list[date],
     as_of: datetime,
     cfg: OutcomeConfig,
@@ -181,7 +209,7 @@ def prepare_session(
 
 
 def compute_outcomes(
-    inputs: OutcomeInputs | AttachedInputs,
+    inputs: OutcomeInputs | AttachedInputs | StreamedInputs,
     days: list[date],
     as_of: datetime,
     cfg: OutcomeConfig | None = None,
@@ -194,8 +222,9 @@ def compute_outcomes(
     Returns one Arrow table per name in ``OUTCOME_TABLES``, with exactly the TableDef's
     columns and types and only rows whose ``partition_date`` is in ``days``. Inputs must
     cover :func:`~outcome_pipeline.outcomes.config.input_window` of the days: Arrow tables
-    (:class:`OutcomeInputs`), or the staged tables of a DuckDB warehouse file read in place
-    (:class:`AttachedInputs`); both give the same rows.
+    (:class:`OutcomeInputs`), the staged tables of a DuckDB warehouse file read in place
+    (:class:`AttachedInputs`), or the warehouse's rows streamed into the session
+    (:class:`StreamedInputs`); all give the same rows.
     ``memory_limit``: the engine's memory cap (:func:`engine_memory_limit`).
     ``bound_main_zone``: stop the main zone at the last day's end + H + W (the default; False
     reads contacts up to as_of, which gives the same rows: for the equivalence test).

@@ -1,9 +1,10 @@
-"""What ``compute_outcomes`` reads: the staged feeds, as Arrow tables or in place in a DuckDB
-warehouse file, and only the staging columns some step reads."""
+"""What ``compute_outcomes`` reads: the staged feeds, as Arrow tables, in place in a DuckDB
+warehouse file or streamed out of another warehouse (PostgreSQL), and only the staging columns
+some step reads."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 
@@ -56,6 +57,21 @@ class AttachedInputs:
 
     database: str
     selects: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class StreamedInputs:
+    """The inputs streamed out of a warehouse (PostgreSQL) into tables of the engine session.
+
+    ``read(selects[name], schema)`` yields the rows of each SELECT (:func:`input_selects`,
+    plus ``context``) as Arrow tables of a few MB (``Warehouse.read_batches``); each is
+    inserted into the session table ``in_<name>`` as it comes, so Python holds one chunk at a
+    time and the tables sit in the engine's buffer manager, under the session's memory cap
+    (spilled to its temporary folder past it), as the attached DuckDB file's scans do.
+    """
+
+    selects: Mapping[str, str]
+    read: Callable[[str, pa.Schema], Iterator[pa.Table]]
 
 
 # What a later contact needs of the context zone: each identifier triple's latest first-leg

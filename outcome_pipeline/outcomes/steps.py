@@ -13,7 +13,7 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-from outcome_pipeline.outcomes.inputs import AttachedInputs, OutcomeInputs
+from outcome_pipeline.outcomes.inputs import AttachedInputs, OutcomeInputs, StreamedInputs
 from outcome_pipeline.outcomes.relations import (
     MATERIALISED,
     RELATIONS,
@@ -48,7 +48,9 @@ def rate_macros_sql() -> str:
 
 
 def run_relation(
-    con: duckdb.DuckDBPyConnection, relation: Relation | str, inputs: OutcomeInputs | AttachedInputs
+    con: duckdb.DuckDBPyConnection,
+    relation: Relation | str,
+    inputs: OutcomeInputs | AttachedInputs | StreamedInputs,
 ) -> None:
     """Build ``relation`` (``sql/<name>.sql``), then drop what no later relation or mart reads."""
     if isinstance(relation, str):
@@ -57,11 +59,14 @@ def run_relation(
     for name in expiring_after()[relation.name]:
         if name in _BY_NAME:
             con.execute(f"DROP {'VIEW' if _BY_NAME[name].is_view else 'TABLE'} {name}")
-        elif isinstance(inputs, AttachedInputs) and name.removeprefix("in_") in MATERIALISED:
+        elif not isinstance(inputs, OutcomeInputs) and name.removeprefix("in_") in MATERIALISED:
+            # A session table (attached or streamed inputs), not a registered Arrow table.
             con.execute(f"DROP TABLE {name}")
 
 
-def build_relations(con: duckdb.DuckDBPyConnection, inputs: OutcomeInputs | AttachedInputs) -> None:
+def build_relations(
+    con: duckdb.DuckDBPyConnection, inputs: OutcomeInputs | AttachedInputs | StreamedInputs
+) -> None:
     """Every relation of RELATIONS, in order."""
     for relation in RELATIONS:
         run_relation(con, relation, inputs)

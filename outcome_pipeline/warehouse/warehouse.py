@@ -13,7 +13,6 @@ take turns (``locks.py``: a writer lock per DuckDB file, claims per day on Postg
 from __future__ import annotations
 
 import hashlib
-import io
 import itertools
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy.engine import Connection, Engine
@@ -36,6 +34,7 @@ from outcome_pipeline.warehouse.pg_copy import (
     binary_chunks,
     binary_column_order,
 )
+from outcome_pipeline.warehouse.pg_read import copy_out_tables
 from outcome_pipeline.warehouse.settings import warehouse_schema, warehouse_url
 from outcome_pipeline.warehouse.tables import (
     ALL_TABLES,
@@ -47,6 +46,8 @@ from outcome_pipeline.warehouse.tables import (
 _KNOWN = {t.name: t for t in ALL_TABLES}
 DEFAULT_URL = "duckdb:///data/warehouse.duckdb"
 DEFAULT_SCHEMA = "outcome"
+# Rows per Arrow batch read out of a DuckDB warehouse (read_batches).
+_DUCKDB_BATCH_ROWS = 122_880
 
 
 @dataclass(frozen=True)
@@ -398,40 +399,30 @@ class Warehouse:
         return self.query(sql, params)
 
     def read_arrow(self, sql: str, schema: pa.Schema) -> pa.Table:
-        """Run a trusted SELECT (no bind parameters) and return its rows as Arrow, in bulk.
+        """Run a trusted SELECT (no bind parameters) and return its rows as Arrow, in bulk
+        (:meth:`read_batches` joined)."""
+        return pa.concat_tables([schema.empty_table(), *self.read_batches(sql, schema)])
 
-        DuckDB hands Arrow over directly; PostgreSQL streams ``COPY (...) TO STDOUT`` as CSV
-        that Arrow parses with the given schema — no Python object per row on either path.
+    def read_batches(self, sql: str, schema: pa.Schema) -> Iterator[pa.Table]:
+        """The rows of a trusted SELECT (no bind parameters) as ``schema`` tables of a few MB
+        each, streamed: a caller that consumes them as they come holds one at a time.
+
+        DuckDB hands Arrow record batches over directly; PostgreSQL streams ``COPY (...) TO
+        STDOUT`` as CSV that Arrow parses chunk by chunk (``pg_read.copy_out_tables``) — no
+        Python object per row on either path. A connection is held until the generator ends.
         """
         with self.engine.connect() as conn:
             raw = conn.connection.driver_connection
             if self.dialect == "duckdb":
-                table = raw.sql(sql).to_arrow_table()
-                return table.rename_columns(schema.names).cast(schema)
-            buf = io.BytesIO()
+                reader = raw.sql(sql).to_arrow_reader(_DUCKDB_BATCH_ROWS)
+                for batch in reader:
+                    table = pa.Table.from_batches([batch])
+                    yield table.rename_columns(schema.names).cast(schema)
+                return
             with raw.cursor() as cur:
                 cur.execute("SET TIME ZONE 'UTC'")
-                with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER)") as copy:
-                    for block in copy:
-                        buf.write(block)
+                yield from copy_out_tables(cur, sql, schema)
             conn.rollback()
-        if buf.tell() == 0:
-            return schema.empty_table()
-        buf.seek(0)
-        return pacsv.read_csv(
-            buf,
-            convert_options=pacsv.ConvertOptions(
-                column_types=schema,
-                true_values=["t", "true"],
-                false_values=["f", "false"],
-                # PostgreSQL writes NULL as an empty unquoted field and quotes an empty
-                # string; only that is NULL (Arrow's default list also has "NULL", "NA",
-                # "nan", ... which are values here).
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=False,
-            ),
-        ).cast(schema)
 
     def query(self, sql: str, params: dict | None = None) -> pa.Table:
         with self.engine.connect() as conn:

@@ -1,8 +1,10 @@
-"""Inputs read in place from a DuckDB warehouse file give the tables the Arrow path gives.
+"""Inputs read in place from a DuckDB warehouse file, or streamed out of PostgreSQL into the
+engine session, give the tables the Arrow path gives.
 
-The outcome asset attaches a DuckDB warehouse to the engine session (``AttachedInputs``)
-instead of reading the staged window out as Arrow; PostgreSQL still hands Arrow over. Same
-staged rows, same SELECTs (``input_selects``): every table must be equal row for row.
+The outcome asset attaches a DuckDB warehouse to the engine session (``AttachedInputs``) and
+streams PostgreSQL's rows into session tables chunk by chunk (``StreamedInputs``) instead of
+reading the staged window out as whole Arrow tables. Same staged rows, same SELECTs
+(``input_selects``): every table must be equal row for row.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from outcome_pipeline.outcomes import (
     AttachedInputs,
     OutcomeConfig,
     OutcomeInputs,
+    StreamedInputs,
     compute_outcomes,
     input_schema,
     input_selects,
     input_window,
     zones,
 )
-from outcome_pipeline.warehouse import Warehouse
+from outcome_pipeline.warehouse import Warehouse, pg_read
 from outcome_pipeline.warehouse.tables import STAGING_TABLES
 
 TZ = "Europe/London"
@@ -127,6 +130,28 @@ def test_postgresql_arrow_read_gives_the_same_tables(
     wh = _load(pg_url, schema, staged)
     try:
         _assert_same(compute_outcomes(_read_out(wh), DAYS, AS_OF, CFG), arrow_out)
+    finally:
+        with wh.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        wh.dispose()
+
+
+@pytest.mark.postgres
+def test_postgresql_streamed_in_chunks_gives_the_same_tables(
+    staged: dict[str, pa.Table],
+    arrow_out: dict[str, pa.Table],
+    pg_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What the asset does on PostgreSQL: every input streamed into session tables, here in
+    chunks of ~64 KB (many per input) and under a small memory cap."""
+    monkeypatch.setattr(pg_read, "COPY_OUT_BYTES", 64 << 10)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    wh = _load(pg_url, schema, staged)
+    try:
+        window = input_window(DAYS[0], DAYS[-1], AS_OF, CFG)
+        inputs = StreamedInputs(input_selects(wh.qualified, window, _zones()), wh.read_batches)
+        _assert_same(compute_outcomes(inputs, DAYS, AS_OF, CFG, memory_limit="96MB"), arrow_out)
     finally:
         with wh.begin() as conn:
             conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')

@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import pyarrow as pa
 
-from outcome_pipeline.contracts import CONTRACTS
 from outcome_pipeline.defs.automation.retries import WAREHOUSE_RETRY_POLICY
 from outcome_pipeline.defs.metadata import column_schema
 from outcome_pipeline.defs.partitions import daily_partitions, range_backfill_policy, window_days
@@ -21,17 +20,15 @@ from outcome_pipeline.defs.resources import LandingResource, WarehouseResource
 from outcome_pipeline.metric_settings import metric_settings, settings_hash
 from outcome_pipeline.outcomes import (
     ATTACHED,
-    CONTEXT_SCHEMA,
     HISTORY_INPUTS,
     LIFETIME_VIEW_SQL,
     OUTCOME_TABLES,
     AttachedInputs,
     InputWindow,
     OutcomeConfig,
-    OutcomeInputs,
+    StreamedInputs,
     Zones,
     compute_outcomes,
-    input_schema,
     input_selects,
     input_window,
     zones,
@@ -126,21 +123,15 @@ def staged_rows_per_day(wh: Warehouse, first: date, last: date) -> float | None:
     return float(rows[0]["r"] or 0) / rows[0]["n"]
 
 
-def read_inputs(wh: Warehouse, window: InputWindow, z: Zones) -> OutcomeInputs:
-    """The staged rows ``compute_outcomes`` needs for ``window`` (``input_selects``), read
-    out of the warehouse as Arrow; the context zone is reduced where the rows are."""
-    selects = input_selects(wh.qualified, window, z)
-    tables = {name: wh.read_arrow(selects[name], input_schema(name)) for name in CONTRACTS}
-    return OutcomeInputs(**tables, context=wh.read_arrow(selects["context"], CONTEXT_SCHEMA))
-
-
-def outcome_inputs(wh: Warehouse, window: InputWindow, z: Zones) -> OutcomeInputs | AttachedInputs:
-    """What the outcome computation reads: a DuckDB warehouse file is attached to the engine
-    session and read in place (no copy into Python, scans under the session's memory cap);
-    any other warehouse (PostgreSQL) hands its rows over as Arrow (``read_inputs``)."""
+def outcome_inputs(wh: Warehouse, window: InputWindow, z: Zones) -> AttachedInputs | StreamedInputs:
+    """What the outcome computation reads (``input_selects``): a DuckDB warehouse file is
+    attached to the engine session and read in place; any other warehouse (PostgreSQL) streams
+    its rows in chunks into tables of the session (``Warehouse.read_batches``). Either way
+    Python holds no whole input: the rows sit in the engine's buffer manager, under the
+    session's memory cap, spilled past it. The context zone is reduced where the rows are."""
     path = wh.duckdb_path
     if path is None:
-        return read_inputs(wh, window, z)
+        return StreamedInputs(input_selects(wh.qualified, window, z), wh.read_batches)
     return AttachedInputs(
         str(path), input_selects(lambda t: f"{ATTACHED}.{wh.qualified(t)}", window, z)
     )
