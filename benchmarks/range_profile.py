@@ -18,6 +18,7 @@ import cProfile
 import json
 import pstats
 import sys
+import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -29,7 +30,14 @@ from benchmarks.run import _drop_pg_schema
 STAGES = (
     ("staging: read + type + dedupe (per day)", "ingest/stage_read.py", "read_day"),
     ("staging: validation (per range)", "validation/collector.py", "validate_days"),
+    ("  validation: precheck masks", "validation/validate.py", "_run_precheck"),
+    ("  validation: GX pass, whole (per range)", "validation/range.py", "_run_gx_once"),
+    ("  validation: GX Arrow -> pandas", "validation/gx_run.py", "to_frame"),
+    ("  validation: GX run_rules", "validation/gx_run.py", "run_rules"),
+    ("  validation: GX import", "validation/gx_run.py", "import_seconds"),
+    ("  validation: rows failed -> reasons", "validation/validate.py", "_collect_row_failures"),
     ("staging: finish day (apply failures)", "ingest/stage_finish.py", "finish_day"),
+    ("warehouse: analyze (PostgreSQL)", "warehouse/warehouse.py", "analyze"),
     ("warehouse: delete window", "warehouse/warehouse.py", "delete_window"),
     ("warehouse: insert rows", "warehouse/warehouse.py", "insert_rows"),
     ("staging: checks (accounting, references)", "defs/ingest/checks.py", "accounting_check"),
@@ -51,6 +59,37 @@ def split(stats: pstats.Stats) -> dict[str, float]:
     return {k: round(v, 2) for k, v in out.items()}
 
 
+def staging_fingerprint(url: str, schema: str) -> dict[str, dict[str, object]]:
+    """Per table the staging phase writes: rows and an order-independent hash of every column
+    but ``run_id`` (each run has its own), computed in the warehouse."""
+    from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
+    from outcome_pipeline.warehouse.tables import (
+        QUARANTINE_FILES,
+        QUARANTINE_TABLES,
+        ROWS_NOT_COUNTED,
+        STAGING_TABLES,
+    )
+
+    tables = [*STAGING_TABLES.values(), *QUARANTINE_TABLES.values()]
+    tables += [QUARANTINE_FILES, LOAD_AUDIT, ROWS_NOT_COUNTED]
+    wh = Warehouse(url, schema)
+    out: dict[str, dict[str, object]] = {}
+    try:
+        for t in tables:
+            cols = ", ".join(f'"{c}"' for c in t.column_names if c != "run_id")
+            if wh.dialect == "duckdb":
+                digest = f"sum(hash({cols})::HUGEINT)::VARCHAR"
+            else:
+                digest = f"sum(hashtextextended(ROW({cols})::text, 0))::text"
+            row = wh.query(
+                f"SELECT count(*) AS n, {digest} AS h FROM {wh.qualified(t.name)}"
+            ).to_pylist()[0]
+            out[t.name] = {"rows": int(row["n"]), "hash": row["h"]}
+    finally:
+        wh.dispose()
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.range_profile", description=__doc__)
     p.add_argument("--landing", type=Path, required=True)
@@ -60,6 +99,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pg-url", default=None, help="PostgreSQL instead of DuckDB")
     p.add_argument("--top", type=int, default=25)
     p.add_argument("--out", type=Path, default=None, help="write the split as JSON here")
+    p.add_argument(
+        "--phases", nargs="+", default=["staging", "outcomes"], choices=("staging", "outcomes")
+    )
+    p.add_argument(
+        "--cpu",
+        action="store_true",
+        help="time functions in CPU seconds of the process (all threads), not wall: steadier "
+        "on a shared machine, but blind to waiting (I/O, the server's work on PostgreSQL)",
+    )
+    p.add_argument(
+        "--fingerprint",
+        action="store_true",
+        help="print a fingerprint of every table the staging phase writes (to compare runs)",
+    )
     args = p.parse_args(argv)
     first = args.start
     last = first + timedelta(days=args.days - 1)
@@ -77,8 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         "warehouse": "postgresql" if args.pg_url else "duckdb",
     }
     try:
-        for what in ("staging", "outcomes"):
-            profile = cProfile.Profile()
+        for what in args.phases:
+            profile = cProfile.Profile(time.process_time) if args.cpu else cProfile.Profile()
+            cpu_start = time.process_time()
             with RssSampler() as sampler, Recorder(sampler).stage(what, "pipeline") as stage:
                 profile.enable()
                 ok, error = pr.materialize_range(
@@ -86,23 +140,29 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 profile.disable()
             seconds = stage.seconds
+            cpu = time.process_time() - cpu_start
             if not ok:
                 print(error, file=sys.stderr)
                 return 1
             stats = pstats.Stats(profile)
             result[what] = {
                 "seconds": round(seconds, 1),
+                "cpu_seconds": round(cpu, 1),
+                "timer": "cpu" if args.cpu else "wall",
                 "peak_rss_mib": round(stage.peak_rss_mib),
                 "split": split(stats),
             }
             print(
-                f"\n== {what}: {seconds:.1f} s for {args.days} days, "
+                f"\n== {what}: {seconds:.1f} s ({cpu:.1f} s CPU) for {args.days} days, "
                 f"peak RSS {stage.peak_rss_mib:,.0f} MiB"
             )
             for label, s in result[what]["split"].items():  # type: ignore[index]
                 if s:
                     print(f"  {label:45s} {s:8.2f} s  {s / args.days:6.2f} s/day")
             stats.sort_stats("cumulative").print_stats(args.top)
+        if args.fingerprint:
+            result["staging_fingerprint"] = staging_fingerprint(url, schema)
+            print(json.dumps(result["staging_fingerprint"], indent=1))
     finally:
         if args.pg_url:
             _drop_pg_schema(url, schema)
