@@ -33,6 +33,11 @@ _LOCK = threading.RLock()  # one shared context: create and run under a lock
 _RUNTIME: dict[str, Any] = {}
 
 
+# Rules about the frame's shape (its columns, their dtypes; an object column's values too):
+# they run on the whole frame.
+SHAPE_KINDS = (R.COLUMNS, R.TYPE)
+
+
 class GxValidationError(RuntimeError):
     """GX could not evaluate an expectation (it raised inside the validation)."""
 
@@ -131,6 +136,13 @@ def to_frame(table: pa.Table, positions: np.ndarray | None = None) -> pd.DataFra
     return frame
 
 
+def columns_read(rule: R.Rule) -> tuple[str, ...]:
+    """The frame columns GX reads to evaluate ``rule`` (a shape rule reads the frame's shape)."""
+    if rule.kind == R.UNIQUE_WITHIN:
+        return tuple(rule.values)
+    return rule.columns_used
+
+
 def run_rules(
     frame: pd.DataFrame, rules: Sequence[R.Rule], suite_name: str, *, complete: bool
 ) -> dict[str, GxResult]:
@@ -138,14 +150,41 @@ def run_rules(
 
     ``complete`` asks for ``unexpected_index_list`` (row positions) - needed for row-level
     rules only; dataset-level rules run with SUMMARY.
+
+    The shape rules (columns, types) run on ``frame`` itself; the value rules on the columns
+    they read only (the same rows, the same index). GX's pandas engine drops a column's
+    missing rows, and selects the failing ones, by indexing the *whole* frame, once or twice
+    per expectation: on a 1M-row day of 22 columns (13 of them Arrow-backed strings) those
+    copies of columns no rule of the suite reads were most of GX's time.
     """
     if not rules:
         return {}
+    shape = [r for r in rules if r.kind in SHAPE_KINDS]
+    values = [r for r in rules if r.kind not in SHAPE_KINDS]
+    read = dict.fromkeys(c for r in values for c in columns_read(r))
+    # A column missing from the frame stays missing: GX reports it as it did on the whole frame.
+    narrow = frame[[c for c in frame.columns if c in read]]
+    out: dict[str, GxResult] = {}
+    for part, part_frame in ((shape, frame), (values, narrow)):
+        if part:
+            out.update(_validate(part_frame, part, suite_name, complete=complete))
+    missing = {r.name for r in rules} - set(out)
+    if missing:
+        raise GxValidationError(f"GX returned no result for {sorted(missing)}")
+    return out
+
+
+def _validate(
+    frame: pd.DataFrame, rules: Sequence[R.Rule], suite_name: str, *, complete: bool
+) -> dict[str, GxResult]:
     bd = _batch_definition()
     suite = build_suite(suite_name, rules)
     result_format: dict[str, Any] = {
         "result_format": "COMPLETE" if complete else "SUMMARY",
         "partial_unexpected_count": 0,
+        # Not the query string listing every failing index (we read the index list itself):
+        # GX filters the whole frame once more per expectation to build it.
+        "return_unexpected_index_query": False,
     }
     with _LOCK:
         batch = bd.get_batch(batch_parameters={"dataframe": frame})
@@ -172,9 +211,6 @@ def run_rules(
             positions=positions,
             observed=_observed(rule, result.get("observed_value")),
         )
-    missing = set(by_rule) - set(out)
-    if missing:
-        raise GxValidationError(f"GX returned no result for {sorted(missing)}")
     return out
 
 
