@@ -7,6 +7,7 @@ the downstream assets of the run) and warnings (late rows, schema drift).
 """
 
 import dataclasses
+from contextlib import closing
 from datetime import date, timedelta
 
 import dagster as dg
@@ -33,6 +34,7 @@ from outcome_pipeline.defs.resources import (
 )
 from outcome_pipeline.ingest.mapping import CompiledMapping, for_table, load_sources
 from outcome_pipeline.ingest.raw_file import LandingAccessError
+from outcome_pipeline.ingest.read_ahead import read_ahead
 from outcome_pipeline.ingest.readiness import (
     ALLOW_EMPTY_DAYS_TAG,
     DAY_TABLE,
@@ -183,31 +185,39 @@ def build_staging_asset(contract: TableContract) -> dg.AssetsDefinition:
                         staged_days.append(_counts_only(result))
                     pending.clear()
 
-                for day in days:
-                    try:
-                        read = read_day(
-                            landing.path,
-                            contract,
-                            day,
-                            landing.timezone,
-                            run_id=context.run.run_id,
-                            clock_skew_seconds=vcfg.clock_skew_seconds,
-                            mappings=mappings,
-                        )
-                    except LandingAccessError as exc:
-                        # Raised inside the transaction: the window's delete is rolled back.
-                        raise dg.Failure(
-                            description=f"Cannot read a landing file of {contract.name} {day}: "
-                            f"{exc}. Nothing was changed: the staged rows of {contract.name} "
-                            "stay as they were. Give the pipeline's user read access to the "
-                            "file (or move it out of the landing folder), then run the same "
-                            "days again.",
-                            allow_retries=False,
-                        ) from exc
-                    held = sum(r.latest.num_rows for r in pending)
-                    if pending and held + read.latest.num_rows > ROWS_PER_GX_PASS:
-                        stage_pending()
-                    pending.append(read)
+                run_id = context.run.run_id  # read_one runs in the reader thread
+
+                def read_one(day: date) -> ReadDay:
+                    return read_day(
+                        landing.path,
+                        contract,
+                        day,
+                        landing.timezone,
+                        run_id=run_id,
+                        clock_skew_seconds=vcfg.clock_skew_seconds,
+                        mappings=mappings,
+                    )
+
+                # The next pass's days are read while this one is validated and written.
+                ahead = read_ahead(read_one, days, ROWS_PER_GX_PASS, lambda r: r.latest.num_rows)
+                with closing(ahead) as reads:
+                    for day in days:
+                        try:
+                            read = next(reads)
+                        except LandingAccessError as exc:
+                            # Raised inside the transaction: the window's delete is rolled back.
+                            raise dg.Failure(
+                                description=f"Cannot read a landing file of {contract.name} "
+                                f"{day}: {exc}. Nothing was changed: the staged rows of "
+                                f"{contract.name} stay as they were. Give the pipeline's user "
+                                "read access to the file (or move it out of the landing "
+                                "folder), then run the same days again.",
+                                allow_retries=False,
+                            ) from exc
+                        held = sum(r.latest.num_rows for r in pending)
+                        if pending and held + read.latest.num_rows > ROWS_PER_GX_PASS:
+                            stage_pending()
+                        pending.append(read)
                 stage_pending()
             # Statistics of what was just staged, before anything reads it (Warehouse.analyze).
             wh.analyze([staging, quarantine, QUARANTINE_FILES, LOAD_AUDIT, ROWS_NOT_COUNTED])
