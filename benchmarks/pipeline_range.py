@@ -90,18 +90,20 @@ def profile_fields(profile: str) -> dict[str, Any]:
     return dict(PROFILES[profile])
 
 
-def outcome_fingerprint(url: str, schema: str) -> dict[str, dict[str, object]]:
-    """Per outcome table: row count and an order-independent hash of every row, computed in
-    the warehouse (a year of journeys is not read out). Two warehouses holding the same rows
-    give the same fingerprint; compare within one dialect only (text forms differ)."""
-    from outcome_pipeline.outcomes import OUTCOME_TABLES
+def table_fingerprint(
+    url: str, schema: str, columns: dict[str, list[str]]
+) -> dict[str, dict[str, object]]:
+    """Per table (name -> the columns to hash): row count and an order-independent hash of
+    those columns over every row, computed in the warehouse (a year of journeys is not read
+    out). Two warehouses holding the same rows give the same fingerprint; compare within one
+    dialect only (text forms differ)."""
     from outcome_pipeline.warehouse import Warehouse
 
     wh = Warehouse(url, schema)
     out: dict[str, dict[str, object]] = {}
     try:
-        for name, table in OUTCOME_TABLES.items():
-            cols = ", ".join(f'"{c.name}"' for c in table.columns)
+        for name, names in columns.items():
+            cols = ", ".join(f'"{c}"' for c in names)
             if wh.dialect == "duckdb":
                 digest = f"sum(hash({cols})::HUGEINT)::VARCHAR"
             else:
@@ -113,3 +115,11 @@ def outcome_fingerprint(url: str, schema: str) -> dict[str, dict[str, object]]:
     finally:
         wh.dispose()
     return out
+
+
+def outcome_fingerprint(url: str, schema: str) -> dict[str, dict[str, object]]:
+    """``table_fingerprint`` of every outcome table, all columns."""
+    from outcome_pipeline.outcomes import OUTCOME_TABLES
+
+    columns = {name: [c.name for c in t.columns] for name, t in OUTCOME_TABLES.items()}
+    return table_fingerprint(url, schema, columns)

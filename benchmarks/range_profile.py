@@ -69,7 +69,7 @@ def split(stats: pstats.Stats) -> dict[str, float]:
 def staging_fingerprint(url: str, schema: str) -> dict[str, dict[str, object]]:
     """Per table the staging phase writes: rows and an order-independent hash of every column
     but ``run_id`` (each run has its own), computed in the warehouse."""
-    from outcome_pipeline.warehouse import LOAD_AUDIT, Warehouse
+    from outcome_pipeline.warehouse import LOAD_AUDIT
     from outcome_pipeline.warehouse.tables import (
         QUARANTINE_FILES,
         QUARANTINE_TABLES,
@@ -79,22 +79,8 @@ def staging_fingerprint(url: str, schema: str) -> dict[str, dict[str, object]]:
 
     tables = [*STAGING_TABLES.values(), *QUARANTINE_TABLES.values()]
     tables += [QUARANTINE_FILES, LOAD_AUDIT, ROWS_NOT_COUNTED]
-    wh = Warehouse(url, schema)
-    out: dict[str, dict[str, object]] = {}
-    try:
-        for t in tables:
-            cols = ", ".join(f'"{c}"' for c in t.column_names if c != "run_id")
-            if wh.dialect == "duckdb":
-                digest = f"sum(hash({cols})::HUGEINT)::VARCHAR"
-            else:
-                digest = f"sum(hashtextextended(ROW({cols})::text, 0))::text"
-            row = wh.query(
-                f"SELECT count(*) AS n, {digest} AS h FROM {wh.qualified(t.name)}"
-            ).to_pylist()[0]
-            out[t.name] = {"rows": int(row["n"]), "hash": row["h"]}
-    finally:
-        wh.dispose()
-    return out
+    columns = {t.name: [c for c in t.column_names if c != "run_id"] for t in tables}
+    return pr.table_fingerprint(url, schema, columns)
 
 
 def _phase(
