@@ -69,8 +69,13 @@ def _warehouse(url: str, schema: str, staged: dict[str, pa.Table]) -> None:
         wh.dispose()
 
 
-def _run(url: str, schema: str, tmp: Path, chunk_days: int, mp: pytest.MonkeyPatch):
-    mp.setenv("OUTCOME_CHUNK_DAYS", str(chunk_days))
+def _run(url: str, schema: str, tmp: Path, chunk_days: int | None, mp: pytest.MonkeyPatch):
+    """The outcome asset over FIRST..LAST at AS_OF_DAY, chunks of ``chunk_days`` (None: C
+    from OUTCOME_CHUNK_ROWS)."""
+    if chunk_days is None:
+        mp.delenv("OUTCOME_CHUNK_DAYS", raising=False)
+    else:
+        mp.setenv("OUTCOME_CHUNK_DAYS", str(chunk_days))
     return dg.materialize(
         [*staging_assets, outcome_tables],
         selection=OUTCOMES,
@@ -206,7 +211,6 @@ def test_without_chunk_days_the_chunks_are_sized_from_the_staged_rows(
         ) == pytest.approx(mean)
     finally:
         wh.dispose()
-    monkeypatch.delenv("OUTCOME_CHUNK_DAYS", raising=False)
     monkeypatch.setenv("OUTCOME_CHUNK_ROWS", str(int(mean * 26.5)))
     compute = outcome_assets.compute_outcomes
     calls: list[list[date]] = []
@@ -216,21 +220,6 @@ def test_without_chunk_days_the_chunks_are_sized_from_the_staged_rows(
         return compute(inputs, days, *args, **kwargs)
 
     monkeypatch.setattr(outcome_assets, "compute_outcomes", recorded)
-    result = dg.materialize(
-        [*staging_assets, outcome_tables],
-        selection=OUTCOMES,
-        tags={
-            "dagster/asset_partition_range_start": FIRST.isoformat(),
-            "dagster/asset_partition_range_end": LAST.isoformat(),
-            AS_OF_TAG: AS_OF_DAY.isoformat(),
-        },
-        resources={
-            "warehouse": WarehouseResource(url=url, schema_name="outcome"),
-            "landing": LandingResource(root=str(tmp_path / "landing"), timezone=TZ),
-            "validation": ValidationResource(data_docs_dir=str(tmp_path / "docs")),
-        },
-        instance=dg.DagsterInstance.ephemeral(),
-        raise_on_error=False,
-    )
+    result = _run(url, "outcome", tmp_path, None, monkeypatch)
     assert result.success
     assert [(c[0], c[-1]) for c in calls] == [(FIRST, date(2024, 4, 1)), (LAST, LAST)]
