@@ -58,13 +58,15 @@ def out(inputs: OutcomeInputs) -> dict[str, pa.Table]:
     return compute_outcomes(inputs, DAYS, AS_OF, OutcomeConfig(timezone=TZ))
 
 
-@pytest.mark.parametrize("memory_limit", [None, "96MB"])
+@pytest.mark.parametrize("memory_limit", [None, "192MB"])
 def test_reruns_are_identical_with_or_without_a_memory_cap(
     inputs: OutcomeInputs, out: dict[str, pa.Table], memory_limit: str | None
 ) -> None:
-    """Row for row the same tables on a rerun, and under a cap near the least this data
-    needs (48 MB runs out): the engine's threads and its spilling change no value. (Caught
-    money and wait-time sums of DOUBLEs whose last digits followed the threads' order.)"""
+    """Row for row the same tables on a rerun, and under a cap a few times the least this
+    data needs (64 MB runs out; 96 MB passed here and ran out once in CI: what the threads
+    hold at once varies from run to run): the engine's threads and its spilling change no
+    value. (Caught money and wait-time sums of DOUBLEs whose last digits followed the
+    threads' order.)"""
     again = compute_outcomes(inputs, DAYS, AS_OF, OutcomeConfig(timezone=TZ), memory_limit)
     assert again.keys() == out.keys()
     for name, table in out.items():
