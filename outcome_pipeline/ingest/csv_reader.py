@@ -13,7 +13,15 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from outcome_pipeline.contracts import TableContract
-from outcome_pipeline.ingest.lines import MAX_LINE_BYTES, block_size_for_rows, open_bytes, truncated
+from outcome_pipeline.ingest.lines import (
+    MAX_LINE_BYTES,
+    UNCLOSED_TAIL,
+    block_size_for_rows,
+    find_unclosed_quote,
+    open_bytes,
+    truncated,
+    unclosed_quote,
+)
 from outcome_pipeline.ingest.raw_file import (
     LINE,
     LandingFileError,
@@ -23,7 +31,10 @@ from outcome_pipeline.ingest.raw_file import (
 )
 
 
-def read_csv(path: Path, contract: TableContract, compression: str | None) -> RawFile:
+def read_csv(
+    path: Path, contract: TableContract, compression: str | None, relative: str | None = None
+) -> RawFile:
+    """Read ``path`` (named ``relative`` in reasons) as text columns with line numbers."""
     header = csv_header(path, compression)
     # Contract columns first, then columns the contract does not know (kept, not typed).
     present = [c for c in contract.column_names if c in header]
@@ -36,10 +47,13 @@ def read_csv(path: Path, contract: TableContract, compression: str | None) -> Ra
 
     block = block_size_for_rows(path, compression, pacsv.ReadOptions().block_size)
 
+    # The records before an unclosed quote, when the file has one (see below).
+    before: bytes | None = None
+
     def read(use_threads: bool) -> pa.Table:
         bad.clear()
         return pacsv.read_csv(
-            arrow_source(path, compression),
+            arrow_source(path, compression) if before is None else pa.BufferReader(before),
             read_options=pacsv.ReadOptions(use_threads=use_threads, block_size=block),
             parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
@@ -66,6 +80,18 @@ def read_csv(path: Path, contract: TableContract, compression: str | None) -> Ra
             "a feed; the file cannot be split into rows safely, so none is staged",
             reason="oversized_line",
         ) from exc
+    unclosed = find_unclosed_quote(path, compression) if _spans_lines(table, bad) else None
+    if unclosed is not None:
+        # Arrow closes the value at the end of the file (or of its block) and stages the
+        # record, the lines after it inside one of its values: read only the records before
+        # it, and quarantine it with the lines it swallowed, as the mapping engine does.
+        if unclosed.line == 1:
+            raise LandingFileError(
+                f"{path}: the header opens a quoted value that is never closed; {UNCLOSED_TAIL}"
+            )
+        with open_bytes(path, compression) as fh:
+            before = fh.read(unclosed.offset)
+        table = read(use_threads=True)
     if bad:
         # Physical line numbers are only known to the single-threaded reader.
         table = read(use_threads=False)
@@ -77,6 +103,11 @@ def read_csv(path: Path, contract: TableContract, compression: str | None) -> Ra
         )
         for row in bad
     ]
+    if unclosed is not None:
+        message = unclosed_quote(relative or str(path), unclosed.line, "", unclosed.lines)
+        malformed.append(
+            MalformedLine(unclosed.line, truncated(unclosed.head, unclosed.size), message)
+        )
     skipped = {m.line for m in malformed}
     lines = _lines_excluding(table.num_rows, first=2, skipped=skipped)
     table, enc_bad = _decode_utf8(table, lines)
@@ -87,6 +118,21 @@ def read_csv(path: Path, contract: TableContract, compression: str | None) -> Ra
         extra_columns=[c for c in header if c not in contract.column_names],
         malformed=sorted(malformed, key=lambda m: m.line),
     )
+
+
+def _spans_lines(table: pa.Table, bad: list[pacsv.InvalidRow]) -> bool:
+    """Whether a value (or a line Arrow refused) holds a line break: a quoted value spanning
+    lines, the one trace of a quote that is never closed."""
+    if any("\n" in row.text for row in bad):
+        return True
+    # The values' bytes searched at memchr speed (a compute kernel per value took a quarter
+    # of the read); a buffer shared with a slice only adds bytes of the same file.
+    for col in table.columns:
+        for chunk in col.chunks:
+            data = chunk.buffers()[2]
+            if data is not None and data.to_pybytes().find(b"\n") != -1:
+                return True
+    return False
 
 
 def csv_header(path: Path, compression: str | None) -> list[str]:

@@ -6,6 +6,7 @@ line of gigabytes is measured, never held.
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -102,15 +103,17 @@ def block_size_for_rows(path: Path, compression: str | None, default: int) -> in
     return 1 << (longest + 1).bit_length()  # quoted line breaks aside, a row fits
 
 
-def unclosed_quote(file: str, line: int, raw: str) -> str:
+def unclosed_quote(file: str, line: int, raw: str, lines: int | None = None) -> str:
     """The reason for a CSV record whose quoted value is never closed.
 
     ``raw`` is what the reader kept from that record on: the quote swallows the rest of the
-    file, so every line after it is lost as records. DuckDB says "Value with unterminated
-    quote found." (no file, nothing about the lost lines); re-counted as fields, the rest of
-    the file reads as a record of the right length ("expected 7 fields, found 7").
+    file, so every line after it is lost as records (``lines`` of them, when the caller
+    counted them instead of keeping them all). DuckDB says "Value with unterminated quote
+    found." (no file, nothing about the lost lines); re-counted as fields, the rest of the
+    file reads as a record of the right length ("expected 7 fields, found 7"); Arrow's
+    reader closed the value at the end of the file and staged the record.
     """
-    rest = raw.rstrip("\r\n").count("\n") + 1
+    rest = lines if lines is not None else raw.rstrip("\r\n").count("\n") + 1
     return (
         f"{file}, line {line}: a quoted value opens in this record and is never closed, so "
         f"the {rest} line(s) from here to the end of the file are not read as records; "
@@ -119,3 +122,69 @@ def unclosed_quote(file: str, line: int, raw: str) -> str:
 
 
 UNCLOSED_TAIL = "fix the quoting and land the file again"
+
+
+@dataclass(frozen=True)
+class UnclosedQuote:
+    """A CSV record whose quoted value never closes: it swallows the rest of the file."""
+
+    line: int  # 1-based line where the record starts
+    offset: int  # byte offset of that line in the (decompressed) content
+    lines: int  # lines from there to the end of the file
+    head: bytes  # the first MAX_RAW_CHARS bytes from there
+    size: int  # bytes from there to the end
+
+
+def find_unclosed_quote(
+    path: Path, compression: str | None = None, quote: str = '"', delimiter: str = ","
+) -> UnclosedQuote | None:
+    """The record of a CSV file whose quoted value is never closed, or None.
+
+    Parsed record by record by Python's csv module in strict mode, which fails exactly at
+    the end of the data inside a quoted value: a loop per record, so callers run it only when
+    a value read holds a line break (the only trace such a record leaves in what a reader
+    gives). Counting quotes would not do: a literal quote inside an unquoted field (``5"
+    screen``) is legal and makes any count's parity meaningless. Bytes are read as Latin-1:
+    quotes, delimiters and line breaks are ASCII, so record boundaries do not depend on the
+    text's encoding.
+    """
+    offsets = [0]  # byte offset after each line handed to the parser
+
+    def lines_of(stream: BinaryIO) -> Iterator[str]:
+        for raw in stream:
+            offsets.append(offsets[-1] + len(raw))
+            yield raw.decode("latin-1")
+
+    with open_bytes(path, compression) as fh:
+        reader = csv.reader(lines_of(fh), delimiter=delimiter, quotechar=quote, strict=True)
+        while True:
+            start = reader.line_num
+            try:
+                next(reader)
+            except StopIteration:
+                return None
+            except csv.Error as exc:
+                # Strict mode also fails a record with text after a closing quote, which the
+                # readers accept: only the end of the data inside a quote is ours, or a value
+                # longer than any record of a feed (the field limit, set below), which only a
+                # quote swallowing the rest of the file makes.
+                if "unexpected end of data" in str(exc) or "field limit" in str(exc):
+                    break
+    offset = offsets[start]
+    lines, size, head, last = 0, 0, b"", b"\n"
+    with open_bytes(path, compression) as fh:
+        skip = offset
+        while skip and (chunk := fh.read(min(skip, _CHUNK))):
+            skip -= len(chunk)
+        while chunk := fh.read(_CHUNK):
+            head += chunk[: max(0, MAX_RAW_CHARS - len(head))]
+            lines += int(np.count_nonzero(np.frombuffer(chunk, np.uint8) == 10))
+            size += len(chunk)
+            last = chunk[-1:]
+    lines += last != b"\n"  # a last line without its line break
+    return UnclosedQuote(start + 1, offset, lines, head, size)
+
+
+# Python's csv module stops a field at 128 Ki characters; a record of a feed may be as long
+# as MAX_LINE_BYTES (raised here once, process-wide: it only lets csv read longer fields).
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))

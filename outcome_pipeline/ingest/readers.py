@@ -35,10 +35,15 @@ from outcome_pipeline.ingest.raw_file import (
 
 
 def read_raw(
-    path: Path, contract: TableContract, fmt: str | None = None, compression: str | None = None
+    path: Path,
+    contract: TableContract,
+    fmt: str | None = None,
+    compression: str | None = None,
+    relative: str | None = None,
 ) -> RawFile:
     """Read ``path`` for ``contract``; raise :class:`LandingFileError` if it is unreadable.
 
+    ``relative``: the file's name in reasons (its path relative to the landing root).
     A missing *required* column makes the whole file unreadable (the message names the column
     and the file); a missing optional column is filled with nulls and reported; extra columns
     are reported and left out.
@@ -50,7 +55,7 @@ def read_raw(
             # Text exports of a day with nothing to say are often empty files: zero rows.
             return RawFile(empty_text_table(contract))
         if fmt == "csv":
-            raw = read_csv(path, contract, compression)
+            raw = read_csv(path, contract, compression, relative)
         elif fmt == "jsonl":
             raw = read_jsonl(path, contract, compression)
         elif fmt == "parquet":

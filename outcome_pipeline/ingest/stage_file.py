@@ -62,7 +62,7 @@ def read_landing_file(
     if via_mapping:
         raw = read_raw_mapped(lf.path, contract, lf.fmt, lf.compression, lf.relative)
     else:
-        raw = read_raw(lf.path, contract, lf.fmt, lf.compression)
+        raw = read_raw(lf.path, contract, lf.fmt, lf.compression, lf.relative)
     result = conform(raw.table, contract, timezone)
     n_typed, n_rejected, n_malformed = (
         result.table.num_rows,

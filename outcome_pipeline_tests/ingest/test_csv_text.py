@@ -48,14 +48,16 @@ def test_a_vendor_mapping_keeps_an_agent_and_a_queue_named_na(tmp_path: Path) ->
     ]
 
 
-@pytest.mark.parametrize("native_ingest", ["mapping", "vendor"])
+@pytest.mark.parametrize("native_ingest", ["reader", "mapping", "vendor"])
 def test_an_unclosed_quote_is_named_with_its_file_and_line(
     tmp_path: Path, native_ingest: str
 ) -> None:
     """A quote opened in the last field of line 3 and never closed swallows the rest of the
     file. DuckDB's reason was "Value with unterminated quote found." (vendor mappings) and,
-    re-counted as fields, "expected 4 fields, found 4" (the identity path): now the reason
-    names the file, the line and the lines lost."""
+    re-counted as fields, "expected 4 fields, found 4" (the identity path); Arrow's reader
+    closed the value at the end of the file, so a text column would have staged the record
+    with the next lines inside it. Now every path names the file, the line and the lines
+    lost."""
     f = tmp_path / "crm" / DAY.isoformat()
     f.mkdir(parents=True)
     (f / "customers.csv").write_text(
@@ -74,7 +76,7 @@ def test_an_unclosed_quote_is_named_with_its_file_and_line(
         out = map_day(tmp_path, compile_mapping(mapping, "UTC"), DAY)
         staged, rejects = out.typed, out.rejects
     else:
-        day = stage_day(tmp_path, CONTRACTS["customers"], DAY, "UTC", native_ingest="mapping")
+        day = stage_day(tmp_path, CONTRACTS["customers"], DAY, "UTC", native_ingest=native_ingest)
         staged, rejects = day.staged, day.quarantined
     assert staged["customer_id"].to_pylist() == ["c1"]
     (reject,) = rejects.to_pylist()
@@ -84,3 +86,27 @@ def test_an_unclosed_quote_is_named_with_its_file_and_line(
         "never closed, so the 3 line(s) from here to the end of the file are not read as "
         "records; fix the quoting and land the file again"
     )
+
+
+@pytest.mark.parametrize("native_ingest", ["reader", "mapping"])
+def test_an_unclosed_quote_in_a_text_column_stages_nothing_after_it(
+    tmp_path: Path, native_ingest: str
+) -> None:
+    """The quote opens in ``region`` (text, the last column): Arrow's reader staged c2 with
+    region = the rest of the file, and c3, c4 were in no table at all. A quoted value that
+    spans lines, properly closed, is a value (c1)."""
+    f = tmp_path / "crm" / DAY.isoformat()
+    f.mkdir(parents=True)
+    (f / "customers.csv").write_text(
+        "created_at,updated_at,customer_id,region\n"
+        f'{TIMES},c1,"North\nAmerica"\n'
+        f'{TIMES},c2,"EU\n{TIMES},c3,US\n{TIMES},c4,US\n'
+    )
+    day = stage_day(tmp_path, CONTRACTS["customers"], DAY, "UTC", native_ingest=native_ingest)
+    assert day.staged.select(["customer_id", "region"]).to_pylist() == [
+        {"customer_id": "c1", "region": "North\nAmerica"}
+    ]
+    (reject,) = day.quarantined.to_pylist()
+    assert reject["reason_code"] == "malformed_row"
+    assert "never closed, so the 3 line(s) from here" in reject["message"]
+    assert reject["raw_record"].startswith(f'{TIMES},c2,"EU\n')
