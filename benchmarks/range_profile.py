@@ -50,7 +50,10 @@ STAGES = (
         "outcomes/compute.py",
         "_stream_inputs",
     ),
-    ("outcomes: compute (engine session)", "outcomes/compute.py", "compute_outcomes"),
+    # A generator (context manager): its time is the session's preparation and SQL steps,
+    # not the block's reading out, which write_outcomes carries.
+    ("outcomes: compute (engine session)", "outcomes/compute.py", "computed_outcomes"),
+    ("outcomes: write (streamed out + inserted)", "outcomes/write.py", "write_outcomes"),
     ("outcomes: compute, SQL steps", "outcomes/compute.py", "_run_step"),
     ("outcomes: compute, select tables out", "outcomes/compute.py", "_select"),
 )

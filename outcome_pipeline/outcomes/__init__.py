@@ -5,7 +5,7 @@
 table and column live in the TableDefs (``tables.py``); identity rules in ``identity.py``.
 """
 
-from outcome_pipeline.outcomes.compute import compute_outcomes
+from outcome_pipeline.outcomes.compute import ComputedOutcomes, compute_outcomes, computed_outcomes
 from outcome_pipeline.outcomes.config import (
     HISTORY_INPUTS,
     InputWindow,
@@ -33,12 +33,14 @@ __all__ = [
     "OUTCOME_TABLES",
     "RATES",
     "AttachedInputs",
+    "ComputedOutcomes",
     "InputWindow",
     "OutcomeConfig",
     "OutcomeInputs",
     "StreamedInputs",
     "Zones",
     "compute_outcomes",
+    "computed_outcomes",
     "context_sql",
     "input_schema",
     "input_selects",

@@ -19,6 +19,8 @@ a range run equals day-by-day runs (tested).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 
 import duckdb
@@ -42,7 +44,12 @@ from outcome_pipeline.outcomes.inputs import (
     input_schema,
 )
 from outcome_pipeline.outcomes.relations import MATERIALISED
-from outcome_pipeline.outcomes.steps import build_relations, rate_macros_sql, select_table
+from outcome_pipeline.outcomes.steps import (
+    BATCH_ROWS,
+    build_relations,
+    rate_macros_sql,
+    table_reader,
+)
 from outcome_pipeline.outcomes.tables import OUTCOME_TABLES
 from outcome_pipeline.outcomes.warehouse_selects import context_sql
 from outcome_pipeline.outcomes.zoning import Zones, main_zone_end_us, zones
@@ -208,6 +215,76 @@ def prepare_session(
     con.execute(rate_macros_sql())
 
 
+class ComputedOutcomes:
+    """The outcome tables of one engine session, read out table by table (see
+    :func:`computed_outcomes`): as record batches (:meth:`reader`), or whole (:meth:`table`).
+
+    One reader at a time: DuckDB closes a streaming result when its connection runs another
+    statement, so a reader must be consumed before the next one is asked for."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection | None) -> None:
+        # None: no day to compute (every table empty, no session opened).
+        self._con = con
+
+    def reader(self, name: str, batch_rows: int = BATCH_ROWS) -> pa.RecordBatchReader:
+        """Outcome table ``name``'s rows, in batches of at most ``batch_rows`` rows, with
+        exactly the TableDef's columns and types."""
+        table = OUTCOME_TABLES[name]
+        if self._con is None:
+            return pa.RecordBatchReader.from_batches(table.arrow_schema, [])
+        return table_reader(self._con, table, batch_rows)
+
+    def table(self, name: str) -> pa.Table:
+        """Outcome table ``name`` whole, as one Arrow table."""
+        return self.reader(name).read_all()
+
+
+@contextmanager
+def computed_outcomes(
+    inputs: OutcomeInputs | AttachedInputs | StreamedInputs,
+    days: list[date],
+    as_of: datetime,
+    cfg: OutcomeConfig | None = None,
+    memory_limit: str | None = None,
+    *,
+    bound_main_zone: bool = True,
+) -> Iterator[ComputedOutcomes]:
+    """Compute the outcome tables of the business ``days`` as known at ``as_of`` in an engine
+    session, and hand them over while the session is open, table by table, streamed: a
+    writer holds a batch at a time, the rows stay under the session's memory cap until read.
+    The session closes when the block ends. Arguments: :func:`compute_outcomes`.
+
+    Attached inputs (a DuckDB warehouse file) are detached before anything is read out: the
+    marts read only the session's own tables, and the caller may then write the same file
+    (through its own connection) while it reads, without a read-only copy of the file open
+    beside the writer in the same process.
+    """
+    cfg = cfg or OutcomeConfig()
+    if as_of.tzinfo is None or as_of.utcoffset() is None:
+        raise ValueError("as_of must be timezone-aware")
+    days = sorted(set(days))
+    if not days:
+        yield ComputedOutcomes(None)
+        return
+    with engine_session(memory_limit) as con:
+        prepare_session(con, inputs, days, as_of, cfg, bound_main_zone)
+        build_relations(con, inputs)
+        if isinstance(inputs, AttachedInputs):
+            _detach_inputs(con)
+        yield ComputedOutcomes(con)
+
+
+def _detach_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    # The in_* views over the attached file would fail once it is detached: dropped first
+    # (the marts read none of them, relations.py).
+    views = con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, 'in_')"
+    ).fetchall()
+    for (name,) in views:
+        con.execute(f'DROP VIEW "{name}"')
+    con.execute(f"DETACH {ATTACHED}")
+
+
 def compute_outcomes(
     inputs: OutcomeInputs | AttachedInputs | StreamedInputs,
     days: list[date],
@@ -228,14 +305,11 @@ def compute_outcomes(
     ``memory_limit``: the engine's memory cap (:func:`engine_memory_limit`).
     ``bound_main_zone``: stop the main zone at the last day's end + H + W (the default; False
     reads contacts up to as_of, which gives the same rows: for the equivalence test).
+
+    Every table is held whole: for tests and small ranges. The pipeline streams them into
+    the warehouse instead (:func:`computed_outcomes`, ``outcomes/write.py``).
     """
-    cfg = cfg or OutcomeConfig()
-    if as_of.tzinfo is None or as_of.utcoffset() is None:
-        raise ValueError("as_of must be timezone-aware")
-    days = sorted(set(days))
-    if not days:
-        return {name: t.arrow_schema.empty_table() for name, t in OUTCOME_TABLES.items()}
-    with engine_session(memory_limit) as con:
-        prepare_session(con, inputs, days, as_of, cfg, bound_main_zone)
-        build_relations(con, inputs)
-        return {name: select_table(con, table) for name, table in OUTCOME_TABLES.items()}
+    with computed_outcomes(
+        inputs, days, as_of, cfg, memory_limit, bound_main_zone=bound_main_zone
+    ) as computed:
+        return {name: computed.table(name) for name in OUTCOME_TABLES}

@@ -10,6 +10,8 @@ through it. Adding a rate is one declaration in the table's definition.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import duckdb
 import pyarrow as pa
 
@@ -72,14 +74,34 @@ def build_relations(
         run_relation(con, relation, inputs)
 
 
+# Rows per Arrow batch an outcome table leaves the session in (table_reader): a few MB to a
+# few tens of MB of the widest table, so a writer holds a few batches, never a whole table.
+BATCH_ROWS = 122_880
+
+
+def table_reader(
+    con: duckdb.DuckDBPyConnection, table: TableDef, batch_rows: int = BATCH_ROWS
+) -> pa.RecordBatchReader:
+    """Outcome table ``table`` as ``sql/mart_<name>.sql`` selects it, streamed in record
+    batches of at most ``batch_rows`` rows, in its TableDef's column order and types
+    (generated rate columns come last in the SQL).
+
+    The rows are produced as the reader is consumed: DuckDB keeps at most a batch or so
+    outside its buffer manager. The reader is valid until the next statement on ``con``
+    (DuckDB closes a streaming result when the connection runs another query)."""
+    source = con.sql(mart_file(table.name).read_text()).to_arrow_reader(batch_rows)
+    names = source.schema.names
+    if sorted(names) != sorted(table.column_names) or len(set(names)) != len(names):
+        raise AssertionError(f"{table.name}: SQL columns {names} != TableDef {table.column_names}")
+    schema = table.arrow_schema
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for batch in source:
+            yield batch.select(table.column_names).cast(schema)
+
+    return pa.RecordBatchReader.from_batches(schema, batches())
+
+
 def select_table(con: duckdb.DuckDBPyConnection, table: TableDef) -> pa.Table:
-    """Outcome table ``table`` as ``sql/mart_<name>.sql`` selects it, in its TableDef's
-    column order and types (generated rate columns come last in the SQL)."""
-    result = con.sql(mart_file(table.name).read_text()).to_arrow_table()
-    if sorted(result.column_names) != sorted(table.column_names) or len(
-        set(result.column_names)
-    ) != len(result.column_names):
-        raise AssertionError(
-            f"{table.name}: SQL columns {result.column_names} != TableDef {table.column_names}"
-        )
-    return result.select(table.column_names).cast(table.arrow_schema)
+    """Outcome table ``table`` whole (:func:`table_reader` read to the end)."""
+    return table_reader(con, table).read_all()

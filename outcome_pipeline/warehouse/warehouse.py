@@ -48,6 +48,9 @@ DEFAULT_URL = "duckdb:///data/warehouse.duckdb"
 DEFAULT_SCHEMA = "outcome"
 # Rows per Arrow batch read out of a DuckDB warehouse (read_batches).
 _DUCKDB_BATCH_ROWS = 122_880
+# What an insert takes: a whole table, or a stream of record batches consumed once (an
+# outcome table read out of the engine session: only a few batches are held at a time).
+Rows = pa.Table | pa.RecordBatchReader
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,7 @@ class PartitionWrite:
     table: TableDef
     start: date
     end: date
-    rows: pa.Table
+    rows: Rows
     # Extra equality filter for tables shared by several writers (e.g. load_audit by feed).
     match: tuple[tuple[str, str], ...] = ()
 
@@ -259,11 +262,13 @@ class Warehouse:
     @contextmanager
     def replacing(
         self, windows: Sequence[PartitionWindow]
-    ) -> Iterator[Callable[[TableDef, pa.Table], int]]:
+    ) -> Iterator[Callable[[TableDef, Rows], int]]:
         """The one way partitions are written: one transaction that deletes each window and
         yields ``insert(table, rows)`` for the rows replacing them, called as often as the
-        caller streams rows (staging inserts day by day). Commits when the block ends; any
-        exception rolls the deletes back, so a failed run leaves every window as it was.
+        caller streams rows (staging inserts day by day; ``rows`` a table or a
+        RecordBatchReader, see :meth:`insert_rows`). Commits when the block ends; any
+        exception rolls the deletes back (one raised by a stream being inserted too), so a
+        failed run leaves every window as it was.
         """
         _refuse_overlaps(windows)
         with self.begin() as conn:
@@ -271,7 +276,7 @@ class Warehouse:
                 self.delete_window(conn, w.table, w.start, w.end, w.match)
             targets = {w.table.name: w.table for w in windows}
 
-            def insert(t: TableDef, rows: pa.Table) -> int:
+            def insert(t: TableDef, rows: Rows) -> int:
                 if t.name not in targets:
                     raise ValueError(f"{t.name}: no window of it is being replaced")
                 return self.insert_rows(conn, t, rows)
@@ -327,8 +332,14 @@ class Warehouse:
         )
         conn.execute(delete, params)
 
-    def insert_rows(self, conn: Connection, t: TableDef, rows: pa.Table) -> int:
-        """Bulk-insert ``rows`` (cast to the table's schema) inside ``conn``'s transaction."""
+    def insert_rows(self, conn: Connection, t: TableDef, rows: Rows) -> int:
+        """Bulk-insert ``rows`` (cast to the table's schema) inside ``conn``'s transaction.
+
+        A RecordBatchReader is consumed batch by batch into ONE insert (DuckDB scans the
+        stream; PostgreSQL: one COPY fed a batch at a time), so memory follows the batch,
+        not the table."""
+        if isinstance(rows, pa.RecordBatchReader):
+            return self._insert_stream(conn, t, rows)
         rows = rows.select(t.column_names).cast(t.arrow_schema)
         if rows.num_rows == 0:
             return 0
@@ -338,7 +349,37 @@ class Warehouse:
             self._copy_postgres(conn, t, rows)
         return rows.num_rows
 
-    def _insert_duckdb(self, conn: Connection, t: TableDef, rows: pa.Table) -> None:
+    def _insert_stream(self, conn: Connection, t: TableDef, rows: pa.RecordBatchReader) -> int:
+        inserted = 0
+        failed: list[Exception] = []
+
+        def conformed() -> Iterator[pa.RecordBatch]:
+            nonlocal inserted
+            try:
+                for batch in rows:
+                    batch = batch.select(t.column_names).cast(t.arrow_schema)
+                    inserted += batch.num_rows
+                    yield batch
+            except Exception as exc:
+                failed.append(exc)
+                raise
+
+        stream = pa.RecordBatchReader.from_batches(t.arrow_schema, conformed())
+        try:
+            if self.dialect == "duckdb":
+                self._insert_duckdb(conn, t, stream)
+            else:
+                self._copy_postgres(conn, t, stream)
+        except Exception as exc:
+            # DuckDB reports a failing source as its own "reading the Arrow source failed":
+            # the source's exception is raised instead, so callers (the retry policy) see
+            # what failed, e.g. the engine session, not the insert.
+            if failed and failed[0] is not exc:
+                raise failed[0] from exc
+            raise
+        return inserted
+
+    def _insert_duckdb(self, conn: Connection, t: TableDef, rows: Rows) -> None:
         # The raw DuckDB connection is the one SQLAlchemy opened the transaction on, so the
         # Arrow scan below belongs to the same transaction as the DELETE before it.
         # A relation over the Arrow table, not a registered view: DuckDB (2.0) keeps a view
@@ -350,6 +391,9 @@ class Warehouse:
         # the definition's where columns were added to an existing warehouse (ADD COLUMN).
         physical = self._duckdb_columns(raw, t.name)
         cols = ", ".join(_q(c) if c in rows.schema.names else "NULL" for c in physical)
+        # A RecordBatchReader is scanned as a stream: DuckDB pulls a batch at a time and writes
+        # full row groups to the file as they fill (measured: benchmarks/PERFORMANCE.md,
+        # "Streaming the outcome tables").
         raw.from_arrow(rows).select(cols).insert_into(self.qualified(t.name))
 
     def _duckdb_columns(self, raw: Any, table: str) -> list[str]:
@@ -362,7 +406,7 @@ class Warehouse:
             self._column_order[table] = [r[0] for r in found]
         return self._column_order[table]
 
-    def _copy_postgres(self, conn: Connection, t: TableDef, rows: pa.Table) -> None:
+    def _copy_postgres(self, conn: Connection, t: TableDef, rows: Rows) -> None:
         # COPY (FORMAT binary): the server reads integers, dates and timestamps as they are
         # instead of parsing text (its CSV input functions were most of the load time).
         # Chunks are encoded while a writer thread streams the previous ones, so encoding
@@ -370,7 +414,11 @@ class Warehouse:
         raw = conn.connection.driver_connection
         order = binary_column_order(rows.schema)
         cols = ", ".join(_q(c) for c in order)
-        rows = rows.select(order)
+        parts: Iterator[pa.Table] = (
+            iter([rows.select(order)])
+            if isinstance(rows, pa.Table)
+            else (pa.Table.from_batches([batch.select(order)]) for batch in rows)
+        )
         with raw.cursor() as cur:
             if raw.info.encoding != "utf-8":
                 # Text fields are sent as Arrow's UTF-8 bytes.
@@ -378,8 +426,9 @@ class Warehouse:
             sql = f"COPY {self.qualified(t.name)} ({cols}) FROM STDIN (FORMAT binary)"
             with cur.copy(sql, writer=QueuedLibpqWriter(cur)) as copy:
                 copy.write(COPY_HEADER)
-                for chunk in binary_chunks(rows):
-                    copy.write(chunk)
+                for part in parts:
+                    for chunk in binary_chunks(part):
+                        copy.write(chunk)
                 copy.write(COPY_TRAILER)
 
     # -- reads --------------------------------------------------------------------------

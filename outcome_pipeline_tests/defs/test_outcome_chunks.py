@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -144,16 +145,18 @@ def test_a_failed_chunk_keeps_the_chunks_before_it_and_names_them(
 ) -> None:
     url = f"duckdb:///{tmp_path}/w.duckdb"
     _warehouse(url, "outcome", staged)
-    compute = outcome_assets.compute_outcomes
+    compute = outcome_assets.computed_outcomes
     calls: list[list[date]] = []
 
+    @contextmanager
     def second_chunk_fails(inputs, days, *args, **kwargs):
         calls.append(days)
         if len(calls) == 2:
             raise ValueError("engine broke")
-        return compute(inputs, days, *args, **kwargs)
+        with compute(inputs, days, *args, **kwargs) as computed:
+            yield computed
 
-    monkeypatch.setattr(outcome_assets, "compute_outcomes", second_chunk_fails)
+    monkeypatch.setattr(outcome_assets, "computed_outcomes", second_chunk_fails)
     result = _run(url, "outcome", tmp_path, 5, monkeypatch)
     assert not result.success
     assert [(c[0], c[-1]) for c in calls] == [
@@ -212,14 +215,16 @@ def test_without_chunk_days_the_chunks_are_sized_from_the_staged_rows(
     finally:
         wh.dispose()
     monkeypatch.setenv("OUTCOME_CHUNK_ROWS", str(int(mean * 26.5)))
-    compute = outcome_assets.compute_outcomes
+    compute = outcome_assets.computed_outcomes
     calls: list[list[date]] = []
 
+    @contextmanager
     def recorded(inputs, days, *args, **kwargs):
         calls.append(days)
-        return compute(inputs, days, *args, **kwargs)
+        with compute(inputs, days, *args, **kwargs) as computed:
+            yield computed
 
-    monkeypatch.setattr(outcome_assets, "compute_outcomes", recorded)
+    monkeypatch.setattr(outcome_assets, "computed_outcomes", recorded)
     result = _run(url, "outcome", tmp_path, None, monkeypatch)
     assert result.success
     assert [(c[0], c[-1]) for c in calls] == [(FIRST, date(2024, 4, 1)), (LAST, LAST)]

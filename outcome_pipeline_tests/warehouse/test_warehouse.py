@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import pyarrow as pa
@@ -109,6 +110,59 @@ def test_streamed_partition_writes_replace_the_window_or_nothing(warehouse: Ware
     with pytest.raises(ValueError, match="overlapping windows"), warehouse.replacing(overlapping):
         pass
     assert sorted(warehouse.read_table(EVENTS)["event_id"].to_pylist()) == ["a", "b", "c"]
+
+
+def _reader(*tables: pa.Table, fail_after: int | None = None) -> pa.RecordBatchReader:
+    """The tables' rows as a stream of batches; ``fail_after``: raise after that many."""
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for i, table in enumerate(tables):
+            if fail_after is not None and i == fail_after:
+                raise RuntimeError("stream broke")
+            yield from table.to_batches()
+
+    return pa.RecordBatchReader.from_batches(tables[0].schema, batches())
+
+
+def test_a_stream_of_batches_is_inserted_like_the_table(warehouse: Warehouse) -> None:
+    """``insert`` takes a RecordBatchReader (one insert / one COPY fed batch by batch): the
+    same rows as the whole table, columns cast to the table's, rows counted; an empty
+    stream inserts nothing."""
+    warehouse.create_tables([EVENTS])
+    d1, d2, d3 = date(2024, 1, 1), date(2024, 1, 2), date(2024, 1, 3)
+    parts = [rows(d1, ["a", "b"]), rows(d1, ["c"]), rows(d2, ["d", "e", "f"])]
+    # Columns out of order and an int32 count: conformed per batch as a table would be.
+    shuffled = [p.select(["n", *EVENTS.column_names[:-3], "flag", "x"]) for p in parts]
+    shuffled = [p.set_column(0, "n", p["n"].cast(pa.int32())) for p in shuffled]
+    with warehouse.replacing([PartitionWindow(EVENTS, d1, d3)]) as insert:
+        assert insert(EVENTS, _reader(*shuffled)) == 6
+        assert insert(EVENTS, pa.RecordBatchReader.from_batches(EVENTS.arrow_schema, [])) == 0
+    whole = pa.concat_tables(parts).sort_by("event_id")
+    assert warehouse.read_table(EVENTS).to_pylist() == whole.to_pylist()
+
+
+def test_a_stream_failing_midway_leaves_the_previous_partitions(warehouse: Warehouse) -> None:
+    """A stream that breaks after some of its batches were inserted (the engine session
+    failing while the outcome tables are read out) rolls the whole write back: the deletes,
+    the other tables' inserts and the batches already inserted."""
+    other = TableDef(name="others", comment="Grain: test.", columns=EVENTS.columns)
+    warehouse.create_tables([EVENTS, other])
+    d1, d2 = date(2024, 1, 1), date(2024, 1, 2)
+    warehouse.replace_partitions(
+        [
+            PartitionWrite(EVENTS, d1, d2, rows(d1, ["old1", "old2"])),
+            PartitionWrite(other, d1, d2, rows(d1, ["kept"])),
+        ]
+    )
+    before = warehouse.read_table(EVENTS), warehouse.read_table(other)
+    windows = [PartitionWindow(other, d1, d2), PartitionWindow(EVENTS, d1, d2)]
+    with pytest.raises(RuntimeError, match="stream broke"), warehouse.replacing(windows) as insert:
+        insert(other, _reader(rows(d1, ["new"])))
+        insert(EVENTS, _reader(rows(d1, ["a"]), rows(d1, ["b"]), rows(d1, ["c"]), fail_after=2))
+    assert (warehouse.read_table(EVENTS), warehouse.read_table(other)) == before
+    # The warehouse is usable afterwards (the failed COPY / insert left no open state).
+    warehouse.replace_partitions([PartitionWrite(EVENTS, d1, d2, _reader(rows(d1, ["z"])))])
+    assert warehouse.read_table(EVENTS)["event_id"].to_pylist() == ["z"]
 
 
 def test_text_round_trips_through_the_bulk_path(warehouse: Warehouse) -> None:

@@ -28,7 +28,7 @@ from outcome_pipeline.outcomes import (
     OutcomeConfig,
     StreamedInputs,
     Zones,
-    compute_outcomes,
+    computed_outcomes,
     input_selects,
     input_window,
     zones,
@@ -42,13 +42,9 @@ from outcome_pipeline.outcomes.chunks import (
     failed_range_message,
     plan_chunks,
 )
-from outcome_pipeline.outcomes.day_summary import rows_per_day, summary_markdown
-from outcome_pipeline.outcomes.maturity import (
-    churn_final_on,
-    churn_pending,
-    final_on_days,
-    open_journey_count,
-)
+from outcome_pipeline.outcomes.day_summary import summary_markdown
+from outcome_pipeline.outcomes.maturity import churn_final_on, churn_pending, final_on_days
+from outcome_pipeline.outcomes.write import write_outcomes
 from outcome_pipeline.settings import Settings
 from outcome_pipeline.validation.config import ValidationConfig
 from outcome_pipeline.warehouse import LOAD_AUDIT, PartitionWrite, Warehouse
@@ -207,7 +203,7 @@ def outcome_tables(
                 f"after {as_of_day or 'the start'} (their tables are left as they were; the "
                 "nightly run computes each day once it is staged)"
             )
-        # What the metadata needs of each chunk, kept after its tables are dropped (a long
+        # What the metadata needs of each chunk, gathered as its rows are written (a long
         # range must not hold every chunk's journeys): rows per day, the daily table (small).
         counts: dict[str, dict[date, int]] = {name: {} for name in OUTCOME_TABLES}
         daily_parts: list[pa.Table] = []
@@ -248,27 +244,29 @@ def outcome_tables(
                     f"{window.start}..{window.end}, contacts to {z.zone_end}"
                 )
                 try:
-                    tables = compute_outcomes(
+                    start, end = chunk[0], chunk[-1] + timedelta(days=1)
+                    # The tables go from the engine session into the warehouse in batches
+                    # (write_outcomes): memory is the session's cap plus a few batches.
+                    with computed_outcomes(
                         outcome_inputs(wh, window, z),
                         chunk,
                         as_of,
                         cfg,
                         memory_limit=env.compute_memory_limit,
-                    )
-                    start, end = chunk[0], chunk[-1] + timedelta(days=1)
-                    wh.replace_partitions(
-                        [
-                            *(
-                                PartitionWrite(table, start, end, tables[name])
-                                for name, table in OUTCOME_TABLES.items()
-                            ),
+                    ) as computed:
+                        summary = write_outcomes(
+                            wh,
+                            computed,
+                            start,
+                            end,
                             # With the rows, what they were computed with
                             # (metric_settings_consistent).
-                            PartitionWrite(
-                                OUTCOME_AUDIT, start, end, audit_rows(chunk, as_of, settings)
-                            ),
-                        ]
-                    )
+                            [
+                                PartitionWrite(
+                                    OUTCOME_AUDIT, start, end, audit_rows(chunk, as_of, settings)
+                                )
+                            ],
+                        )
                 except (dg.Failure, dg.RetryRequested):
                     raise
                 except Exception as exc:
@@ -278,19 +276,17 @@ def outcome_tables(
                     context.log.error(message)
                     # The cause stays chained: the retry policy classifies it as before.
                     raise RuntimeError(message) from exc
+                journey_days = summary.journey_days
                 pending.update(
                     final_on_days(
-                        chunk, tables["journeys"], as_of_day, REPEAT_WINDOW_DAYS, landing.timezone
+                        chunk, journey_days, as_of_day, REPEAT_WINDOW_DAYS, landing.timezone
                     )
                 )
-                churn.update(
-                    churn_pending(churn_final_on(chunk, tables["journeys"], cfg), as_of_day)
-                )
+                churn.update(churn_pending(churn_final_on(chunk, journey_days, cfg), as_of_day))
                 for name in OUTCOME_TABLES:
-                    counts[name].update(rows_per_day(tables[name]))
-                daily_parts.append(tables["daily_outcomes"])
-                open_journeys += open_journey_count(tables["journeys"])
-                del tables
+                    counts[name].update(summary.rows_per_day[name])
+                daily_parts.append(summary.daily_outcomes)
+                open_journeys += summary.open_journeys
     for name in OUTCOME_TABLES:
         metadata: dict[str, object] = {
             "as_of": as_of_day.isoformat() if as_of_day else None,
