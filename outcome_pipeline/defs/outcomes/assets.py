@@ -49,6 +49,7 @@ from outcome_pipeline.outcomes.maturity import (
     final_on_days,
     open_journey_count,
 )
+from outcome_pipeline.outcomes.shared_reads import SharedReads
 from outcome_pipeline.settings import Settings
 from outcome_pipeline.validation.config import ValidationConfig
 from outcome_pipeline.warehouse import LOAD_AUDIT, PartitionWrite, Warehouse
@@ -123,15 +124,21 @@ def staged_rows_per_day(wh: Warehouse, first: date, last: date) -> float | None:
     return float(rows[0]["r"] or 0) / rows[0]["n"]
 
 
-def outcome_inputs(wh: Warehouse, window: InputWindow, z: Zones) -> AttachedInputs | StreamedInputs:
+def outcome_inputs(
+    wh: Warehouse, window: InputWindow, z: Zones, shared: SharedReads | None = None
+) -> AttachedInputs | StreamedInputs:
     """What the outcome computation reads (``input_selects``): a DuckDB warehouse file is
     attached to the engine session and read in place; any other warehouse (PostgreSQL) streams
-    its rows in chunks into tables of the session (``Warehouse.read_batches``). Either way
-    Python holds no whole input: the rows sit in the engine's buffer manager, under the
-    session's memory cap, spilled past it. The context zone is reduced where the rows are."""
+    its rows in chunks into tables of the session (``Warehouse.read_batches``), the feeds the
+    run's chunks share read out once per run when ``shared`` is given. Either way Python holds
+    no whole input: the rows sit in the engine's buffer manager, under the session's memory
+    cap, spilled past it. The context zone is reduced where the rows are."""
     path = wh.duckdb_path
     if path is None:
-        return StreamedInputs(input_selects(wh.qualified, window, z), wh.read_batches)
+        selects = input_selects(wh.qualified, window, z)
+        if shared is not None:
+            return shared.streamed_inputs(selects, window)
+        return StreamedInputs(selects, wh.read_batches)
     return AttachedInputs(
         str(path), input_selects(lambda t: f"{ATTACHED}.{wh.qualified(t)}", window, z)
     )
@@ -234,6 +241,12 @@ def outcome_tables(
                 env.chunk_days,
             )
             chunks = plan_chunks(days, size.days)
+            # Several chunks streaming from PostgreSQL read the CRM histories and surveys once.
+            shared = (
+                SharedReads(wh.read_batches, wh.qualified)
+                if len(chunks) > 1 and wh.duckdb_path is None
+                else None
+            )
             context.log.info(
                 f"as_of {as_of.isoformat()}; {len(days)} day(s) in {len(chunks)} chunk(s) of at "
                 f"most {size.days} days ({size.why}): {describe_chunks(chunks)}"
@@ -249,7 +262,7 @@ def outcome_tables(
                 )
                 try:
                     tables = compute_outcomes(
-                        outcome_inputs(wh, window, z),
+                        outcome_inputs(wh, window, z, shared),
                         chunk,
                         as_of,
                         cfg,
@@ -291,6 +304,8 @@ def outcome_tables(
                 daily_parts.append(tables["daily_outcomes"])
                 open_journeys += open_journey_count(tables["journeys"])
                 del tables
+            if shared is not None:
+                shared.close()
     for name in OUTCOME_TABLES:
         metadata: dict[str, object] = {
             "as_of": as_of_day.isoformat() if as_of_day else None,
