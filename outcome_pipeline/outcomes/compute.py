@@ -90,7 +90,12 @@ def _stream_inputs(con: duckdb.DuckDBPyConnection, inputs: StreamedInputs) -> No
         con.register("stream_empty", schema.empty_table())
         con.execute(f"CREATE TEMP TABLE {table} AS SELECT * FROM stream_empty")
         con.unregister("stream_empty")
-        for chunk in inputs.read(inputs.selects[name], schema):
+        chunks = (
+            inputs.tables[name]()
+            if name in inputs.tables
+            else inputs.read(inputs.selects[name], schema)
+        )
+        for chunk in chunks:
             con.register("stream_chunk", chunk)
             con.execute(f"INSERT INTO {table} SELECT * FROM stream_chunk")
             con.unregister("stream_chunk")

@@ -5,7 +5,7 @@ some step reads."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import pyarrow as pa
@@ -72,6 +72,10 @@ class StreamedInputs:
 
     selects: Mapping[str, str]
     read: Callable[[str, pa.Schema], Iterator[pa.Table]]
+    # Inputs handed over by a callable instead of read by their select: the feeds a range
+    # run's chunks share, read out once per run (:class:`.shared_reads.SharedReads`); each
+    # yields the same rows as ``read(selects[name], ...)``.
+    tables: Mapping[str, Callable[[], Iterator[pa.Table]]] = field(default_factory=dict)
 
 
 # What a later contact needs of the context zone: each identifier triple's latest first-leg

@@ -110,20 +110,29 @@ def input_selects(qualify: Callable[[str], str], window: InputWindow, z: Zones) 
         first, last = window.for_input(name)
         if name == "interactions":
             first = z.margin_day
-        cols = ", ".join(f'"{c}"' for c in input_schema(name).names)
-        where = f"partition_date <= DATE '{last.isoformat()}'"
-        if first is not None:
-            where += f" AND partition_date >= DATE '{first.isoformat()}'"
+        where = ""
         if name == "interactions":
-            where += in_zone
+            where = in_zone
         if name == "cases":
-            where += (
+            where = (
                 f" AND case_id IN (SELECT trim(case_id) FROM {stg_interactions}"
                 f" WHERE partition_date BETWEEN {main}{in_zone} AND case_id IS NOT NULL)"
             )
-        out[name] = f"SELECT {cols} FROM {qualify(STAGING_TABLES[name].name)} WHERE {where}"
+        out[name] = partitions_select(qualify, name, first, last) + where
     out["context"] = context_sql(stg_interactions, z, (window.start, window.end))
     return out
+
+
+def partitions_select(
+    qualify: Callable[[str], str], name: str, first: date | None, last: date
+) -> str:
+    """SELECT of the columns the computation reads (``input_schema``) of staged feed
+    ``name``'s partitions ``first``..``last`` (first None: from the first partition)."""
+    cols = ", ".join(f'"{c}"' for c in input_schema(name).names)
+    where = f"partition_date <= DATE '{last.isoformat()}'"
+    if first is not None:
+        where += f" AND partition_date >= DATE '{first.isoformat()}'"
+    return f"SELECT {cols} FROM {qualify(STAGING_TABLES[name].name)} WHERE {where}"
 
 
 def _literal(instant: datetime) -> str:

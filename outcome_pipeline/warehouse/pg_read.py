@@ -1,14 +1,13 @@
-"""PostgreSQL rows out as Arrow, streamed in chunks: ``COPY (SELECT ...) TO STDOUT (FORMAT csv)``
-parsed by Arrow's CSV reader a few MB at a time, never the whole result in Python.
+"""PostgreSQL rows out as Arrow, streamed in batches, never the whole result in Python.
 
-PostgreSQL sends one CopyData message per row (protocol docs, "COPY Operations"), so the
-messages are joined into chunks of whole rows and each chunk parses on its own. A thread reads
-the COPY while the caller parses and consumes the previous chunk: the server formats rows,
-Python collects them and Arrow parses (releasing the GIL) at the same time. At most
-``QUEUED_CHUNKS`` chunks wait between them, so memory stays a few chunks whatever the result.
-
-CSV, not ``FORMAT binary``: a binary COPY has variable-length rows whose boundaries are only
-found row by row (a Python loop per field), while Arrow parses CSV in C++ on several threads.
+The ADBC PostgreSQL driver runs ``COPY (SELECT ...) TO STDOUT (FORMAT binary)`` and decodes
+the rows into Arrow record batches in C++. PostgreSQL sends one CopyData message per row
+(protocol docs, "COPY Operations"); read through psycopg each message was a Python object
+and a Python call, most of a PostgreSQL outcome run's time. Binary values are also cheaper
+for the server to produce than text (timestamps above all), and need no parsing on this
+side. A thread pulls the batches while the caller consumes the previous one: the server,
+the decoding and the caller's work overlap, with at most ``QUEUED_BATCHES`` batches between
+them, so memory stays a few batches whatever the result.
 """
 
 from __future__ import annotations
@@ -16,83 +15,84 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-import psycopg
 import pyarrow as pa
-import pyarrow.csv as pacsv
+import sqlalchemy as sa
 
-# Bytes of CSV per parsed chunk (~100k interaction rows): large enough that per-chunk costs
-# (a parse, a DuckDB insert) vanish, small enough to keep memory flat.
-COPY_OUT_BYTES = 32 << 20
-# Chunks read ahead of the consumer (each COPY_OUT_BYTES): the reader never waits on a quick
-# consumer, and a slow one does not let the chunks pile up.
-QUEUED_CHUNKS = 2
+# Bytes per Arrow batch the driver decodes (its hint, ~100k interaction rows): large enough
+# that per-batch costs (a DuckDB insert) vanish, small enough to keep memory flat.
+BATCH_BYTES = 32 << 20
+# Batches read ahead of the consumer: the reader never waits on a quick consumer, and a
+# slow one does not let them pile up.
+QUEUED_BATCHES = 2
 
 _DONE = object()
 
 
 class _Stopped(Exception):
-    """The consumer went away: the reading thread leaves the COPY (psycopg cancels it)."""
+    """The consumer went away: the reading thread leaves the query (its connection closes)."""
 
 
-def csv_chunk_table(data: bytes | pa.Buffer, schema: pa.Schema) -> pa.Table:
-    """Rows of PostgreSQL CSV (no header, columns in ``schema`` order) as a ``schema`` table."""
-    return pacsv.read_csv(
-        pa.BufferReader(data),
-        read_options=pacsv.ReadOptions(column_names=schema.names),
-        convert_options=pacsv.ConvertOptions(
-            column_types=schema,
-            true_values=["t", "true"],
-            false_values=["f", "false"],
-            # PostgreSQL writes NULL as an empty unquoted field and quotes an empty string;
-            # only that is NULL (Arrow's default list also has "NULL", "NA", "nan", ...
-            # which are values here).
-            null_values=[""],
-            strings_can_be_null=True,
-            quoted_strings_can_be_null=False,
-        ),
-        # A text value may hold a newline (quoted by PostgreSQL): Arrow must not cut there.
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
-    ).cast(schema)
+def libpq_uri(url: str | sa.URL) -> str:
+    """The libpq connection URI of a SQLAlchemy PostgreSQL URL: the driver suffix dropped
+    (``postgresql+psycopg`` -> ``postgresql``), the password and query options kept."""
+    u = sa.make_url(url)
+    return u.set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-def copy_out_tables(
-    cur: psycopg.Cursor, sql: str, schema: pa.Schema, chunk_bytes: int | None = None
+def read_tables(
+    uri: str, sql: str, schema: pa.Schema, batch_bytes: int | None = None
 ) -> Iterator[pa.Table]:
-    """The rows of a trusted SELECT as ``schema`` tables of about ``chunk_bytes`` (default
-    COPY_OUT_BYTES) of CSV each.
+    """The rows of a trusted SELECT (no bind parameters) as ``schema`` tables of about
+    ``batch_bytes`` (default BATCH_BYTES) each, columns by position.
 
-    ``cur`` is used by a reading thread until the generator ends (exhausted, closed or
-    failed); the caller must not use its connection meanwhile. The session's TimeZone must be
-    UTC (timestamptz values are read as written). An empty result yields nothing.
+    Read over a connection of its own (``uri``: libpq's form, :func:`libpq_uri`), closed
+    when the generator ends (exhausted, closed early or failed). Binary COPY carries
+    timestamptz as instants, whatever the session's TimeZone. An empty result yields nothing.
     """
-    chunk_bytes = chunk_bytes or COPY_OUT_BYTES
-    chunks: queue.Queue[object] = queue.Queue(maxsize=QUEUED_CHUNKS)
+    import adbc_driver_postgresql
+    import adbc_driver_postgresql.dbapi as adbc_pg
+
+    hint = {
+        adbc_driver_postgresql.StatementOptions.BATCH_SIZE_HINT_BYTES.value: str(
+            batch_bytes or BATCH_BYTES
+        )
+    }
+
+    def produce(put: Callable[[object], None]) -> None:
+        with adbc_pg.connect(uri, autocommit=True) as conn, conn.cursor() as cur:
+            cur.adbc_statement.set_options(**hint)
+            cur.execute(sql)
+            for batch in cur.fetch_record_batch():
+                if batch.num_rows:
+                    put(batch)
+
+    for batch in read_ahead(produce, "pg-read"):
+        assert isinstance(batch, pa.RecordBatch)
+        yield pa.Table.from_batches([batch]).rename_columns(schema.names).cast(schema)
+
+
+def read_ahead(produce: Callable[[Callable[[object], None]], None], name: str) -> Iterator[object]:
+    """What ``produce(put)`` puts, yielded as it comes: ``produce`` runs in a thread named
+    ``name``, at most QUEUED_BATCHES items ahead of the consumer. Its exception is raised in
+    the consumer; when the consumer stops, the next ``put`` raises inside ``produce`` (whose
+    ``with`` blocks release what it reads from) and the thread is joined."""
+    items: queue.Queue[object] = queue.Queue(maxsize=QUEUED_BATCHES)
     stop = threading.Event()
 
     def put(item: object) -> None:
         while not stop.is_set():
             try:
-                chunks.put(item, timeout=0.1)
+                items.put(item, timeout=0.1)
                 return
             except queue.Full:
                 continue
         raise _Stopped
 
-    def read() -> None:
+    def run() -> None:
         try:
-            with cur.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
-                rows: list[memoryview | bytes] = []
-                size = 0
-                for row in copy:
-                    rows.append(row)
-                    size += len(row)
-                    if size >= chunk_bytes:
-                        put(b"".join(rows))
-                        rows, size = [], 0
-                if rows:
-                    put(b"".join(rows))
+            produce(put)
             put(_DONE)
         except _Stopped:
             pass
@@ -100,17 +100,16 @@ def copy_out_tables(
             with contextlib.suppress(_Stopped):
                 put(exc)
 
-    reader = threading.Thread(target=read, name="pg-copy-out", daemon=True)
+    reader = threading.Thread(target=run, name=name, daemon=True)
     reader.start()
     try:
         while True:
-            item = chunks.get()
+            item = items.get()
             if item is _DONE:
                 return
             if isinstance(item, BaseException):
                 raise item
-            assert isinstance(item, bytes)
-            yield csv_chunk_table(item, schema)
+            yield item
     finally:
         stop.set()
         reader.join()

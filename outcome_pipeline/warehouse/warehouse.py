@@ -34,7 +34,7 @@ from outcome_pipeline.warehouse.pg_copy import (
     binary_chunks,
     binary_column_order,
 )
-from outcome_pipeline.warehouse.pg_read import copy_out_tables
+from outcome_pipeline.warehouse.pg_read import libpq_uri, read_tables
 from outcome_pipeline.warehouse.settings import warehouse_schema, warehouse_url
 from outcome_pipeline.warehouse.tables import (
     ALL_TABLES,
@@ -456,22 +456,19 @@ class Warehouse:
         """The rows of a trusted SELECT (no bind parameters) as ``schema`` tables of a few MB
         each, streamed: a caller that consumes them as they come holds one at a time.
 
-        DuckDB hands Arrow record batches over directly; PostgreSQL streams ``COPY (...) TO
-        STDOUT`` as CSV that Arrow parses chunk by chunk (``pg_read.copy_out_tables``) — no
+        DuckDB hands Arrow record batches over directly; PostgreSQL's rows come through the
+        ADBC driver, a binary COPY decoded into Arrow in C++ (``pg_read.read_tables``) — no
         Python object per row on either path. A connection is held until the generator ends.
         """
+        if self.dialect != "duckdb":
+            yield from read_tables(libpq_uri(self.url), sql, schema)
+            return
         with self.engine.connect() as conn:
             raw = conn.connection.driver_connection
-            if self.dialect == "duckdb":
-                reader = raw.sql(sql).to_arrow_reader(_DUCKDB_BATCH_ROWS)
-                for batch in reader:
-                    table = pa.Table.from_batches([batch])
-                    yield table.rename_columns(schema.names).cast(schema)
-                return
-            with raw.cursor() as cur:
-                cur.execute("SET TIME ZONE 'UTC'")
-                yield from copy_out_tables(cur, sql, schema)
-            conn.rollback()
+            reader = raw.sql(sql).to_arrow_reader(_DUCKDB_BATCH_ROWS)
+            for batch in reader:
+                table = pa.Table.from_batches([batch])
+                yield table.rename_columns(schema.names).cast(schema)
 
     def query(self, sql: str, params: dict | None = None) -> pa.Table:
         with self.engine.connect() as conn:

@@ -34,6 +34,7 @@ from outcome_pipeline.outcomes import (
     input_window,
     zones,
 )
+from outcome_pipeline.outcomes.shared_reads import SharedReads
 from outcome_pipeline.warehouse import Warehouse, pg_read
 from outcome_pipeline.warehouse.tables import STAGING_TABLES
 
@@ -145,7 +146,7 @@ def test_postgresql_streamed_in_chunks_gives_the_same_tables(
 ) -> None:
     """What the asset does on PostgreSQL: every input streamed into session tables, here in
     chunks of ~64 KB (many per input) and under a small memory cap."""
-    monkeypatch.setattr(pg_read, "COPY_OUT_BYTES", 64 << 10)
+    monkeypatch.setattr(pg_read, "BATCH_BYTES", 64 << 10)
     schema = f"t_{uuid.uuid4().hex[:12]}"
     wh = _load(pg_url, schema, staged)
     try:
@@ -180,3 +181,27 @@ def test_the_file_is_not_attached_while_another_connection_holds_it(
     with duck.engine.connect(), pytest.raises(duckdb.Error, match=r"already attached|conflict"):
         compute_outcomes(_attached(duck), DAYS, AS_OF, CFG)
     duck.dispose()
+
+
+def test_shared_reads_of_an_earlier_chunk_give_the_same_tables(
+    duck: Warehouse, arrow_out: dict[str, pa.Table], tmp_path: Path
+) -> None:
+    """What the asset does on PostgreSQL for a range of several chunks (here over the DuckDB
+    file's ``read_batches``): an earlier chunk streams the CRM histories and surveys out and
+    keeps them; this chunk gets them from the kept files, filtered to its own window."""
+    shared = SharedReads(duck.read_batches, duck.qualified, tmp_path)
+    try:
+        earlier = [d - timedelta(days=3) for d in DAYS]
+        window = input_window(earlier[0], earlier[-1], AS_OF, CFG)
+        selects = input_selects(duck.qualified, window, zones(earlier, CFG))
+        compute_outcomes(shared.streamed_inputs(selects, window), earlier, AS_OF, CFG)
+        read = shared.rows_read
+        assert read > 0 and shared.rows_reused == 0
+
+        window = input_window(DAYS[0], DAYS[-1], AS_OF, CFG)
+        inputs = shared.streamed_inputs(input_selects(duck.qualified, window, _zones()), window)
+        _assert_same(compute_outcomes(inputs, DAYS, AS_OF, CFG), arrow_out)
+        assert shared.rows_read == read and shared.rows_reused > 0
+    finally:
+        shared.close()
+        duck.dispose()

@@ -27,7 +27,7 @@ def _select(wh: Warehouse, where: str = "") -> str:
 @pytest.fixture
 def filled(warehouse: Warehouse, monkeypatch: pytest.MonkeyPatch) -> pa.Table:
     # Chunks of a few hundred rows: the stream is cut many times, inside no row.
-    monkeypatch.setattr(pg_read, "COPY_OUT_BYTES", 16 << 10)
+    monkeypatch.setattr(pg_read, "BATCH_BYTES", 16 << 10)
     monkeypatch.setattr(warehouse_module, "_DUCKDB_BATCH_ROWS", 500)
     warehouse.create_tables([EVENTS])
     n = 7 * 1_500

@@ -44,6 +44,7 @@ from outcome_pipeline.outcomes.chunks import (
 )
 from outcome_pipeline.outcomes.day_summary import summary_markdown
 from outcome_pipeline.outcomes.maturity import churn_final_on, churn_pending, final_on_days
+from outcome_pipeline.outcomes.shared_reads import SharedReads
 from outcome_pipeline.outcomes.write import write_outcomes
 from outcome_pipeline.settings import Settings
 from outcome_pipeline.validation.config import ValidationConfig
@@ -119,15 +120,21 @@ def staged_rows_per_day(wh: Warehouse, first: date, last: date) -> float | None:
     return float(rows[0]["r"] or 0) / rows[0]["n"]
 
 
-def outcome_inputs(wh: Warehouse, window: InputWindow, z: Zones) -> AttachedInputs | StreamedInputs:
+def outcome_inputs(
+    wh: Warehouse, window: InputWindow, z: Zones, shared: SharedReads | None = None
+) -> AttachedInputs | StreamedInputs:
     """What the outcome computation reads (``input_selects``): a DuckDB warehouse file is
     attached to the engine session and read in place; any other warehouse (PostgreSQL) streams
-    its rows in chunks into tables of the session (``Warehouse.read_batches``). Either way
-    Python holds no whole input: the rows sit in the engine's buffer manager, under the
-    session's memory cap, spilled past it. The context zone is reduced where the rows are."""
+    its rows in chunks into tables of the session (``Warehouse.read_batches``), the feeds the
+    run's chunks share read out once per run when ``shared`` is given. Either way Python holds
+    no whole input: the rows sit in the engine's buffer manager, under the session's memory
+    cap, spilled past it. The context zone is reduced where the rows are."""
     path = wh.duckdb_path
     if path is None:
-        return StreamedInputs(input_selects(wh.qualified, window, z), wh.read_batches)
+        selects = input_selects(wh.qualified, window, z)
+        if shared is not None:
+            return shared.streamed_inputs(selects, window)
+        return StreamedInputs(selects, wh.read_batches)
     return AttachedInputs(
         str(path), input_selects(lambda t: f"{ATTACHED}.{wh.qualified(t)}", window, z)
     )
@@ -230,6 +237,12 @@ def outcome_tables(
                 env.chunk_days,
             )
             chunks = plan_chunks(days, size.days)
+            # Several chunks streaming from PostgreSQL read the CRM histories and surveys once.
+            shared = (
+                SharedReads(wh.read_batches, wh.qualified)
+                if len(chunks) > 1 and wh.duckdb_path is None
+                else None
+            )
             context.log.info(
                 f"as_of {as_of.isoformat()}; {len(days)} day(s) in {len(chunks)} chunk(s) of at "
                 f"most {size.days} days ({size.why}): {describe_chunks(chunks)}"
@@ -248,7 +261,7 @@ def outcome_tables(
                     # The tables go from the engine session into the warehouse in batches
                     # (write_outcomes): memory is the session's cap plus a few batches.
                     with computed_outcomes(
-                        outcome_inputs(wh, window, z),
+                        outcome_inputs(wh, window, z, shared),
                         chunk,
                         as_of,
                         cfg,
@@ -287,6 +300,12 @@ def outcome_tables(
                     counts[name].update(summary.rows_per_day[name])
                 daily_parts.append(summary.daily_outcomes)
                 open_journeys += summary.open_journeys
+            if shared is not None:
+                context.log.info(
+                    f"CRM histories and surveys: {shared.rows_read:,} rows read out once, "
+                    f"{shared.rows_reused:,} handed to later chunks from the kept copy"
+                )
+                shared.close()
     for name in OUTCOME_TABLES:
         metadata: dict[str, object] = {
             "as_of": as_of_day.isoformat() if as_of_day else None,
