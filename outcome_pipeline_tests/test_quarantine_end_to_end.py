@@ -36,6 +36,24 @@ EXPECTED = {
 }
 
 
+def occurring(needles: set[str], text: str, chars: str, within: str) -> set[str]:
+    """The needles that occur in ``text`` (as substrings), for needles made of the regex
+    character class ``chars`` only, each with a match of ``within``: an occurrence lies inside
+    a maximal run of ``chars`` that matches ``within``, so only those runs are searched, not the
+    whole text once per needle (thousands of needles over megabytes of Data Docs)."""
+    runs = [r for r in re.findall(f"{chars}+", text) if re.search(within, r)]
+    haystack = "\n".join(runs)  # "\n" is in neither class: no needle spans two runs
+    return {n for n in needles if n in haystack}
+
+
+def test_occurring_finds_a_needle_anywhere_inside_a_longer_run() -> None:
+    text = "<td>mail:xa.b@c.de,</td> <p>tel +44 20 7946 0018 9</p> 1234567890123"
+    emails = {"a.b@c.de", "x@y.zz", "xa.b@c.de"}
+    assert occurring(emails, text, r"[\w.+@-]", "@") == {"a.b@c.de", "xa.b@c.de"}
+    phones = {"20 7946 0018", "+44 20 7946 0018", "4567890123", "999 999 9999"}
+    assert occurring(phones, text, r"[\d +]", r"\d") == phones - {"999 999 9999"}
+
+
 @pytest.fixture(scope="module")
 def defective_landing(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     root = tmp_path_factory.mktemp("landing")
@@ -115,8 +133,8 @@ def test_each_defect_is_quarantined_with_its_reason(defective_landing, warehouse
     emails = set(re.findall(r"[\w.+-]+@[\w-]+\.[\w.]+", landed))
     phones = set(re.findall(r"\+?\d[\d ]{9,}\d", landed))
     assert len(emails) > 100 and len(phones) > 100
-    assert not [e for e in emails if e in pages]
-    assert not [p for p in phones if p in pages]
+    assert not occurring(emails, pages, r"[\w.+@-]", "@")
+    assert not occurring(phones, pages, r"[\d +]", r"\d")
 
 
 def test_files_that_drift_or_break(tmp_path: Path, warehouse_url) -> None:

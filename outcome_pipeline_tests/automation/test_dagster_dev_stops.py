@@ -20,6 +20,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 DAGSTER = Path(sys.executable).parent / "dagster"
+SENSORS = ("late_landing_files", "restate_after_load")
 
 
 def _free_port() -> int:
@@ -72,7 +73,13 @@ def test_ctrl_c_stops_dagster_dev_and_everything_it_started(tmp_path: Path) -> N
             except OSError:
                 assert time.monotonic() < deadline, "dagster dev did not come up in 240 s"
                 time.sleep(1)
-        time.sleep(10)  # the daemon's schedules and sensors have ticked
+        # The daemon is up and its sensors have ticked (each logs its first evaluation; the
+        # nightly schedule has nothing to tick before its hour).
+        ticked = [f"Checking for new runs for sensor: {name}" for name in SENSORS]
+        while not all(t in (tmp_path / "dev.log").read_text(errors="replace") for t in ticked):
+            assert dev.poll() is None, (tmp_path / "dev.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the sensors did not tick in 240 s"
+            time.sleep(0.5)
         t0 = time.monotonic()
         os.killpg(dev.pid, signal.SIGINT)
         assert dev.wait(timeout=60) == 0

@@ -39,11 +39,11 @@ from outcome_pipeline.defs.tags import RANGE_END, RANGE_START
 from outcome_pipeline.outcomes import OUTCOME_TABLES
 from outcome_pipeline.warehouse.tables import ALL_TABLES
 from outcome_pipeline_tests.automation.dagster_ui import (
-    BIN,
     LAUNCH_PARTITION_BACKFILL,
     REPO,
     Dagster,
     Process,
+    command,
     free_port,
     stop_automation,
     wait_for_backfill,
@@ -88,7 +88,7 @@ class Deployment(Dagster):
         log = log_path.open("wb")
         workspace = () if name == "dagster" else ("-w", str(self.home / "workspace.yaml"))
         popen = subprocess.Popen(
-            [str(BIN / name), *args, *workspace],
+            [*command(name), *args, *workspace],
             cwd=self.home,
             env=self.env,
             stdout=log,

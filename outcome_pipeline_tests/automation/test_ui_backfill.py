@@ -184,14 +184,13 @@ def test_ui_backfill_equals_day_by_day_runs(dagster: Dagster, tmp_path: Path) ->
         },
     )["launchPartitionBackfill"]
     assert launched["__typename"] == "LaunchBackfillSuccess", launched
-    # The daemon starts after the backfill is queued: its backfill loop sleeps 30 s between
-    # iterations (not configurable), so its first iteration takes the backfill at once.
+    # The daemon starts after the backfill is queued, so its first iteration takes the
+    # backfill at once (the next ones follow dagster_ui.DAEMON_INTERVAL_S apart).
     dagster.start("dagster-daemon", "run")
 
     # Meanwhile, the same days one by one into a second warehouse (another DuckDB file). The
-    # backfill needs daemon iterations 30 s apart (one requests staging, a later one the
-    # outcomes and bi_views once staging has ended, a last one sees it complete): ~90 s,
-    # which this work (~60 s) hides in.
+    # backfill needs several daemon iterations (one requests staging, a later one the
+    # outcomes and bi_views once staging has ended, a last one sees it complete).
     day_by_day_url = f"duckdb:///{tmp_path}/day_by_day.duckdb"
     _run_day_by_day(landing, day_by_day_url, tmp_path / "docs_day_by_day")
 

@@ -31,7 +31,7 @@ H, W = 10, 7
 @pytest.fixture(scope="module")
 def inputs(tmp_path_factory: pytest.TempPathFactory) -> OutcomeInputs:
     root = Path(tmp_path_factory.mktemp("landing"))
-    generate(GeneratorConfig(root, START, DAYS, 800, seed=11, timezone=TZ, **SKEWED))
+    generate(GeneratorConfig(root, START, DAYS, 300, seed=11, timezone=TZ, **SKEWED))
     tables = {
         name: pa.concat_tables(
             stage_day(root, contract, START + timedelta(days=i), TZ).staged for i in range(DAYS)
