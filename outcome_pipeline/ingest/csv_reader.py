@@ -70,17 +70,25 @@ def read_csv(
             ),
         )
 
+    unclosed = None
     try:
         table = read(use_threads=True)
     except pa.ArrowInvalid as exc:
-        if "straddling" not in str(exc):
+        if "straddling" in str(exc):
+            raise LandingFileError(
+                f"{path}: a row is longer than {MAX_LINE_BYTES} bytes, more than any record "
+                "of a feed; the file cannot be split into rows safely, so none is staged",
+                reason="oversized_line",
+            ) from exc
+        # A line Arrow cannot hand to the handler (its text is not UTF-8) fails the whole
+        # read; when it is the rest of the file swallowed by a quote, the records before the
+        # quote are still readable.
+        unclosed = find_unclosed_quote(path, compression)
+        if unclosed is None:
             raise
-        raise LandingFileError(
-            f"{path}: a row is longer than {MAX_LINE_BYTES} bytes, more than any record of "
-            "a feed; the file cannot be split into rows safely, so none is staged",
-            reason="oversized_line",
-        ) from exc
-    unclosed = find_unclosed_quote(path, compression) if _spans_lines(table, bad) else None
+        table = pa.table({})
+    if unclosed is None and _spans_lines(table, bad):
+        unclosed = find_unclosed_quote(path, compression)
     if unclosed is not None:
         # Arrow closes the value at the end of the file (or of its block) and stages the
         # record, the lines after it inside one of its values: read only the records before

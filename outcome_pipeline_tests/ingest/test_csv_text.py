@@ -110,3 +110,24 @@ def test_an_unclosed_quote_in_a_text_column_stages_nothing_after_it(
     assert reject["reason_code"] == "malformed_row"
     assert "never closed, so the 3 line(s) from here" in reject["message"]
     assert reject["raw_record"].startswith(f'{TIMES},c2,"EU\n')
+
+
+@pytest.mark.parametrize("native_ingest", ["reader", "mapping"])
+def test_an_unclosed_quote_before_a_non_utf8_byte_keeps_the_records_before_it(
+    tmp_path: Path, native_ingest: str
+) -> None:
+    """The swallowed lines hold a byte that is not UTF-8: Arrow could not hand the too-short
+    record to its invalid-row handler and failed the whole file ("Expected 4 columns"), so
+    the reader quarantined every record. Now the records before the quote are staged.
+    (Found by landing such a file in the demo's landing folder.)"""
+    f = tmp_path / "crm" / DAY.isoformat()
+    f.mkdir(parents=True)
+    (f / "customers.csv").write_bytes(
+        f"customer_id,region,created_at,updated_at\nc1,EU,{TIMES}\n".encode()
+        + f'c2,"EU,{TIMES}\nc3,\xff\xfe,{TIMES}\nc4,US,{TIMES}\n'.encode("latin-1")
+    )
+    day = stage_day(tmp_path, CONTRACTS["customers"], DAY, "UTC", native_ingest=native_ingest)
+    assert day.staged["customer_id"].to_pylist() == ["c1"]
+    (reject,) = day.quarantined.to_pylist()
+    assert (reject["source_line"], reject["reason_code"]) == (3, "malformed_row")
+    assert "never closed, so the 3 line(s) from here" in reject["message"]
