@@ -3,6 +3,8 @@ is never closed."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -131,3 +133,27 @@ def test_an_unclosed_quote_before_a_non_utf8_byte_keeps_the_records_before_it(
     (reject,) = day.quarantined.to_pylist()
     assert (reject["source_line"], reject["reason_code"]) == (3, "malformed_row")
     assert "never closed, so the 3 line(s) from here" in reject["message"]
+
+
+def test_a_refused_row_that_is_not_utf8_prints_nothing_on_stderr(tmp_path: Path) -> None:
+    """pyarrow printed "Exception ignored in ... on_invalid" and a traceback for such a row
+    (a user running the CLI saw it in the middle of the progress lines); the file's fate is
+    in its quarantine reason. A process of its own: pytest replaces the unraisable hook."""
+    f = tmp_path / "crm" / DAY.isoformat()
+    f.mkdir(parents=True)
+    (f / "customers.csv").write_bytes(
+        f"customer_id,region,created_at,updated_at\nc1,EU,{TIMES}\n".encode() + b"c2,\xff\xfe\n"
+    )
+    script = (
+        "import sys; from datetime import date; from pathlib import Path\n"
+        "from outcome_pipeline.contracts import CONTRACTS\n"
+        "from outcome_pipeline.ingest.stage import stage_day\n"
+        f"day = stage_day(Path({str(tmp_path)!r}), CONTRACTS['customers'], "
+        f"date.fromisoformat({DAY.isoformat()!r}), 'UTC')\n"
+        "print(day.rejected_files.to_pylist()[0]['error'])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stderr == ""
+    assert "customers.csv: cannot be read as csv: CSV parse error" in done.stdout
