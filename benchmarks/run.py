@@ -237,10 +237,14 @@ def bench_backfill(report: Report, rec: Recorder, work: Path, landing: Path, arg
 def _drop_pg_schema(url: str, schema: str) -> None:
     import sqlalchemy as sa
 
+    from outcome_pipeline.serving.pg_publish import bi_schema_name
+
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.begin() as conn:
-            conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            # With the BI schema the backfill's bi_views published beside it.
+            for name in (schema, bi_schema_name(schema)):
+                conn.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
     finally:
         engine.dispose()
 

@@ -7,9 +7,11 @@ No timing assertions: ratios live in the report, not in tests.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from benchmarks.pipeline_stages import WHOLE_NOTE
 from benchmarks.run import FIGURES, STAGES, TRANSFORMS, main
@@ -78,11 +80,21 @@ def test_pipeline_limit_and_peer_agree(report) -> None:
     assert result.figures["limit"] == pipeline == result.figures["peer"]
 
 
-def test_backfill_into_duckdb_and_postgres(report) -> None:
+def test_backfill_into_duckdb_and_postgres(report, pg_url: str) -> None:
     result, _ = report
     assert [b["warehouse"] for b in result.backfill] == ["duckdb", "postgresql"]
     for b in result.backfill:
         assert b["success"] and b["days_per_minute"] > 0 and b["minutes_for_365_days"] > 0
+    # Nothing left in PostgreSQL: the backfill's schema and the BI schema its bi_views
+    # published beside it (`bench_<pid>_bi` was left after every run).
+    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        left = conn.execute(
+            sa.text("SELECT nspname FROM pg_namespace WHERE nspname LIKE :prefix"),
+            {"prefix": f"bench\\_{os.getpid()}%"},
+        ).fetchall()
+    engine.dispose()
+    assert left == []
 
 
 def test_report_files(report) -> None:
