@@ -264,6 +264,13 @@ def _demo(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    from outcome_pipeline.cli.pipe import tolerate_closed_stdout
+
+    with tolerate_closed_stdout():
+        return _command(args)
+
+
+def _command(args: argparse.Namespace) -> int:
     from outcome_pipeline.cli.project import load_env_file
 
     load_env_file()  # the same ./.env `dagster dev` reads, so both see one configuration

@@ -27,6 +27,20 @@ FIRST, LAST = "2024-01-01", "2024-01-03"
 
 
 def cli(args: list[str], landing: Path, data: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        cli_argv(args),
+        env=cli_env(landing, data),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def cli_argv(args: list[str]) -> list[str]:
+    return [sys.executable, "-m", "outcome_pipeline.cli.main", "run", *args]
+
+
+def cli_env(landing: Path, data: Path) -> dict[str, str]:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith("OUTCOME_") and k != "DAGSTER_HOME"
     }
@@ -40,13 +54,7 @@ def cli(args: list[str], landing: Path, data: Path) -> subprocess.CompletedProce
         OUTCOME_RETRY_DELAY_SECONDS="1",
         DAGSTER_HOME=str(home),
     )
-    return subprocess.run(
-        [sys.executable, "-m", "outcome_pipeline.cli.main", "run", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+    return env
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +173,28 @@ def test_a_future_range_is_refused_and_never_moves_as_of(copy) -> None:
     assert after["maturity"] == before["maturity"]
     assert after["journeys_final"] == before["journeys_final"]
     assert after["journeys"] == before["journeys"]
+
+
+def test_a_reader_that_closes_the_pipe_does_not_stop_the_run(copy) -> None:
+    """``outcome-pipeline run ... | head``: once the reader has gone, the run goes on to its
+    last step (here: the BI file, deleted before, is published again), prints no traceback
+    and exits with the run's own code."""
+    landing, data = copy
+    before = state(data)
+    (data / "warehouse_bi.duckdb").unlink()
+    run = subprocess.Popen(
+        cli_argv(["--start", FIRST, "--end", LAST]),
+        env=cli_env(landing, data),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert run.stdout is not None and run.stderr is not None
+    run.stdout.close()  # the reader leaves before the first progress line
+    stderr = run.stderr.read()
+    assert run.wait(timeout=900) == 0, stderr
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+    after = state(data)
+    assert {k: v for k, v in after.items() if k != "bi_sha256"} == {
+        k: v for k, v in before.items() if k != "bi_sha256"
+    }
