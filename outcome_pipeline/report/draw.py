@@ -13,6 +13,7 @@ from datetime import date
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from outcome_pipeline.report.spec import Chart
@@ -81,17 +82,6 @@ def bubbles(chart: Chart, rows: Rows) -> Figure:
             linewidths=0.6,
             label=group,
         )
-    if label_key:
-        for r in drawn:
-            false = r["false_resolution_rate"]
-            note = "false res. n/a" if false is None else f"false res. {false:.0%}"
-            ax.annotate(
-                f"{r[label_key]}\n{note}",
-                (r["aht_seconds"] / 60, r["real_resolution_rate"]),
-                xytext=(8, 8),
-                textcoords="offset points",
-                fontsize=9,
-            )
     if colour_by:
         ax.legend(title=colour_by, fontsize=8, loc="best", frameon=False, markerscale=0.6)
     ax.set_xlabel("Average handle time (minutes)  — output")
@@ -99,7 +89,112 @@ def bubbles(chart: Chart, rows: Rows) -> Figure:
     _pct_axis(ax)
     ax.grid(alpha=0.3)
     ax.margins(0.15)
+    if label_key:
+        labels = []
+        for r in drawn:
+            false = r["false_resolution_rate"]
+            note = "false res. n/a" if false is None else f"false res. {false:.0%}"
+            label = ax.annotate(
+                f"{r[label_key]}\n{note}",
+                (r["aht_seconds"] / 60, r["real_resolution_rate"]),
+                xytext=LABEL_OFFSETS[0],
+                textcoords="offset points",
+                fontsize=9,
+            )
+            _move(label, LABEL_OFFSETS[0])
+            labels.append(label)
+        _place_labels(fig, labels)
+        for label in labels:
+            # A thin line from the bubble to the text's corner next to it: a label moved
+            # aside stays attributable.
+            ax.annotate(
+                "",
+                label.xy,
+                xytext=label.xyann,
+                textcoords="offset points",
+                arrowprops={"arrowstyle": "-", "color": "#444444", "lw": 0.8, "shrinkA": 0},
+            )
     return fig
+
+
+# Where a bubble's label may go, in points from its centre to the text's nearest corner, in
+# order of preference: up-right first (as before), then the other corners, then further out.
+LABEL_OFFSETS: tuple[tuple[int, int], ...] = (
+    (8, 8),
+    (10, -10),
+    (-10, 8),
+    (-10, -10),
+    (24, 30),
+    (24, -30),
+    (-24, 30),
+    (-24, -30),
+)
+
+
+def _place_labels(fig: Figure, labels: list) -> None:
+    """Move each label to the first offset where its box overlaps no label placed before it
+    and its line to its bubble crosses none of theirs (teams with close figures would
+    otherwise print their names on top of each other); when none is free, the offset that
+    does least harm. Labels are placed top to bottom so that the result does not depend on
+    the order of the rows."""
+    if len(labels) < 2:
+        return
+    fig.draw_without_rendering()  # the layout, so that the boxes are final
+    boxes: list = []
+    leaders: list[tuple[tuple[float, float], tuple[float, float]]] = []
+    for label in sorted(labels, key=lambda a: (-a.xy[1], a.xy[0], a.get_text())):
+        best, least = LABEL_OFFSETS[0], float("inf")
+        for offset in LABEL_OFFSETS:
+            _move(label, offset)
+            box, leader = _text_box(label), _leader(label)
+            crossings = sum(_cross(leader, other) for other in leaders)
+            # A crossing misleads more than a partial overlap: it weighs as a whole label.
+            harm = sum(_area(box, other) for other in boxes) + crossings * box.width * box.height
+            if harm < least:
+                best, least = offset, harm
+            if harm == 0:
+                break
+        _move(label, best)
+        boxes.append(_text_box(label))
+        leaders.append(_leader(label))
+
+
+def _move(label, offset: tuple[int, int]) -> None:
+    """The text's corner nearest the bubble at ``offset`` points from it."""
+    label.xyann = offset
+    label.set_horizontalalignment("left" if offset[0] > 0 else "right")
+    label.set_verticalalignment("bottom" if offset[1] > 0 else "top")
+
+
+def _text_box(label):
+    # The text's own box: an Annotation's window extent also covers an arrow (it is still
+    # asked for first: it moves the text to the annotation's current offset).
+    label.get_window_extent()
+    return Text.get_window_extent(label).padded(2)
+
+
+def _leader(label) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The label's line in display coordinates: from its bubble's centre to its corner."""
+    x, y = label.axes.transData.transform(label.xy)
+    scale = label.figure.dpi / 72  # offsets are in points
+    return (x, y), (x + label.xyann[0] * scale, y + label.xyann[1] * scale)
+
+
+def _cross(a, b) -> bool:
+    """Whether two segments cross (touching ends do not count)."""
+
+    def side(p, q, r) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    (p1, p2), (q1, q2) = a, b
+    return (side(p1, p2, q1) * side(p1, p2, q2) < 0) and (side(q1, q2, p1) * side(q1, q2, p2) < 0)
+
+
+def _area(a, b) -> float:
+    """The area two display boxes share (0 when they do not touch)."""
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return width * height if width > 0 and height > 0 else 0.0
 
 
 def _provisional_band(ax, days: list[date], final: list[bool]) -> None:
