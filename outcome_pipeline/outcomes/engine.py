@@ -83,3 +83,27 @@ def engine_memory_limit(limit: str | None = None) -> str:
         share = DEFAULT_MEMORY_SHARE
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     return f"{max(int(total * share) >> 20, 256)}MiB"
+
+
+def out_of_memory_message(limit: str | None, chunk_days: int, contact_days: int) -> str:
+    """What to do when the engine session stopped at its memory cap (DuckDB's "Out of Memory
+    Error": some operators cannot spill all their state, so a cap too close to what a chunk
+    needs fails instead of spilling). Names the settings that decide it."""
+    setting = f"OUTCOME_COMPUTE_MEMORY_LIMIT={limit}" if limit else "OUTCOME_COMPUTE_MEMORY_LIMIT"
+    cap = engine_memory_limit(limit)
+    return (
+        f"the outcome engine ran out of its memory cap ({setting}: {cap}) computing "
+        f"{chunk_days} day(s) from {contact_days} day(s) of contacts. Raise "
+        "OUTCOME_COMPUTE_MEMORY_LIMIT, or make each chunk read fewer contacts (a smaller "
+        "OUTCOME_CHUNK_ROWS, or OUTCOME_CHUNK_DAYS), and rerun"
+    )
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is the engine session stopping at its cap."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, duckdb.OutOfMemoryException):
+            return True
+        seen = seen.__cause__
+    return False

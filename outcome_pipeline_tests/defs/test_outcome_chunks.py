@@ -228,3 +228,23 @@ def test_without_chunk_days_the_chunks_are_sized_from_the_staged_rows(
     result = _run(url, "outcome", tmp_path, None, monkeypatch)
     assert result.success
     assert [(c[0], c[-1]) for c in calls] == [(FIRST, date(2024, 4, 1)), (LAST, LAST)]
+
+
+def test_a_chunk_past_the_engine_memory_cap_fails_once_naming_the_settings(
+    staged, horizon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB stops at its cap where an operator cannot spill ("Out of Memory Error"): a real
+    one here (a cap far below what the chunk needs). The run fails once, not retried (the
+    same cap fails again), with a paragraph naming the settings that decide it."""
+    url = f"duckdb:///{tmp_path}/w.duckdb"
+    _warehouse(url, "outcome", staged)
+    monkeypatch.setenv("OUTCOME_COMPUTE_MEMORY_LIMIT", "2MB")
+    result = _run(url, "outcome", tmp_path, 1000, monkeypatch)
+    assert not result.success
+    (failure,) = result.get_step_failure_events()
+    message = failure.step_failure_data.error.to_string()
+    assert "ran out of its memory cap (OUTCOME_COMPUTE_MEMORY_LIMIT=2MB: 2MB)" in message
+    assert "computing 12 day(s) from" in message
+    assert "OUTCOME_CHUNK_ROWS" in message
+    assert not [e for e in result.all_events if e.event_type_value == "STEP_UP_FOR_RETRY"]
+    assert _rows(url, "outcome")["daily_outcomes"] == []

@@ -43,6 +43,7 @@ from outcome_pipeline.outcomes.chunks import (
     plan_chunks,
 )
 from outcome_pipeline.outcomes.day_summary import summary_markdown
+from outcome_pipeline.outcomes.engine import is_out_of_memory, out_of_memory_message
 from outcome_pipeline.outcomes.maturity import churn_final_on, churn_pending, final_on_days
 from outcome_pipeline.outcomes.shared_reads import SharedReads
 from outcome_pipeline.outcomes.write import write_outcomes
@@ -283,9 +284,19 @@ def outcome_tables(
                 except (dg.Failure, dg.RetryRequested):
                     raise
                 except Exception as exc:
+                    reason = str(exc)
+                    if is_out_of_memory(exc):
+                        # A setting's consequence, not a fault: say which settings decide it.
+                        reason = out_of_memory_message(
+                            env.compute_memory_limit,
+                            len(chunk),
+                            (window.end - window.start).days + 1,
+                        )
+                        if i == 0:
+                            raise dg.Failure(description=reason, allow_retries=False) from exc
                     if i == 0:
                         raise
-                    message = failed_range_message(chunks[:i], chunk, chunks[i + 1 :], str(exc))
+                    message = failed_range_message(chunks[:i], chunk, chunks[i + 1 :], reason)
                     context.log.error(message)
                     # The cause stays chained: the retry policy classifies it as before.
                     raise RuntimeError(message) from exc
